@@ -1,0 +1,104 @@
+"""peertrain: training and certification compliance for law-enforcement peer support teams.
+
+The public API, in the order a caller meets it::
+
+    from peertrain import (
+        load_bundled_catalogue, load_pack,            # curricula as data
+        Member, Completion, Waiver,                   # records
+        check_compliance,                             # records + date in, verdicts out
+        converter,                                    # JSON both ways for every public type
+    )
+
+Everything named in ``__all__`` is stable API; modules and names starting with ``_`` are not.
+"""
+
+from __future__ import annotations
+
+from peertrain.catalog import Catalogue, Track
+from peertrain.compliance import ComplianceResult, check_compliance, credit_completions, forecast
+from peertrain.convert import converter, make_converter
+from peertrain.errors import CatalogError, InputError, PeertrainError
+from peertrain.loading import bundled_pack_ids, load_bundled_catalogue, load_catalogue, load_pack
+from peertrain.model import (
+    Completion,
+    Course,
+    Delivery,
+    Function,
+    Member,
+    Role,
+    Waiver,
+    WaiverKind,
+    hours_from_ceu,
+)
+from peertrain.requirements import (
+    AllOf,
+    AnyOf,
+    Applicability,
+    Certificate,
+    CourseFilter,
+    Hours,
+    Minimum,
+    NOf,
+    Recurring,
+    Requirement,
+    RulePack,
+    Topics,
+)
+from peertrain.tables import read_completions, read_roster, read_waivers
+from peertrain.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
+from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllOf",
+    "AllTime",
+    "AnyOf",
+    "AnySpan",
+    "Applicability",
+    "CatalogError",
+    "Catalogue",
+    "Certificate",
+    "Completion",
+    "ComplianceResult",
+    "Course",
+    "CourseFilter",
+    "Delivery",
+    "Forecast",
+    "Function",
+    "Hours",
+    "InputError",
+    "Member",
+    "Minimum",
+    "MinimumShortfall",
+    "NOf",
+    "PeertrainError",
+    "Periodic",
+    "Recurring",
+    "Requirement",
+    "Role",
+    "Rolling",
+    "RulePack",
+    "Shortfall",
+    "Status",
+    "Topics",
+    "Track",
+    "Verdict",
+    "Waiver",
+    "WaiverKind",
+    "Window",
+    "__version__",
+    "bundled_pack_ids",
+    "check_compliance",
+    "converter",
+    "credit_completions",
+    "forecast",
+    "hours_from_ceu",
+    "load_bundled_catalogue",
+    "load_catalogue",
+    "load_pack",
+    "make_converter",
+    "read_completions",
+    "read_roster",
+    "read_waivers",
+]

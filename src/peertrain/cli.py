@@ -1,0 +1,243 @@
+"""The ``peertrain`` command line: a thin layer over the library.
+
+Exit status: 0 when everyone is compliant, 1 when any verdict is ``not_met`` or ``lapsed``, 2 for
+bad input or usage (one line on standard error naming file, row and field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from peertrain import __version__
+from peertrain.catalog import Catalogue
+from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
+from peertrain.convert import converter
+from peertrain.errors import InputError, PeertrainError
+from peertrain.loading import (
+    bundled_pack_ids,
+    curricula_dir,
+    load_bundled_catalogue,
+    load_catalogue,
+    load_pack,
+    read_toml,
+)
+from peertrain.model import Member, Waiver
+from peertrain.output import Privacy, to_csv, to_json, to_table
+from peertrain.requirements import AllOf, AnyOf, Requirement, RulePack
+from peertrain.tables import read_completions, read_roster, read_waivers
+
+EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="peertrain",
+        description="Track peer support team training and certification compliance.",
+        epilog="Docs: docs/cli.md in the source tree. Exit status: 0 compliant, 1 not compliant, 2 bad input.",
+    )
+    parser.add_argument("--version", action="version", version=f"peertrain {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="evaluate every member against rule packs as of a date",
+        description=(
+            "Evaluate every roster member against the chosen rule packs as of a date and print one "
+            "verdict per member per applicable requirement (met, due_soon, lapsed, not_met, grace, "
+            "exempt). Exit 0 when everyone is compliant, 1 when any verdict is not_met or lapsed, "
+            "2 for bad input."
+        ),
+    )
+    source = check.add_argument_group("data")
+    source.add_argument("--demo", action="store_true", help="use the bundled demo team (a small rural agency)")
+    source.add_argument("--roster", type=Path, metavar="FILE", help="roster CSV (docs/cli.md#roster)")
+    source.add_argument("--completions", type=Path, metavar="FILE", help="completions CSV (docs/cli.md#completions)")
+    source.add_argument("--exemptions", type=Path, metavar="FILE", help="exemptions and equivalencies CSV (optional)")
+    source.add_argument(
+        "--rules", action="extend", nargs="+", metavar="PACK", default=[],
+        help="rule pack ids (see 'peertrain rules list') or paths to your own pack TOML files",
+    )
+    source.add_argument(
+        "--catalog", action="append", type=Path, default=[], metavar="FILE",
+        help="an extra course catalogue TOML file, added to the bundled one (repeatable)",
+    )
+    check.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the date to evaluate (default: today; for --demo, the demo's date)")
+    check.add_argument(
+        "--due-within", type=_days, default=DUE_WITHIN_DAYS, metavar="DAYS",
+        help=f"a verdict is due_soon when it lapses within this many days (default {DUE_WITHIN_DAYS})",
+    )
+    check.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
+    check.add_argument(
+        "--privacy", choices=[p.value for p in Privacy], default="full",
+        help="what the table shows of people: full names, initials, or ids only (JSON and CSV never carry names)",
+    )
+    check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+
+    rules = commands.add_parser("rules", help="list or show rule packs", description="List or show rule packs.")
+    rule_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rule_commands.add_parser("list", help="list the bundled rule packs", description="List the bundled rule packs.")
+    show = rule_commands.add_parser("show", help="show one rule pack's requirements", description="Show one rule pack.")
+    show.add_argument("pack", metavar="PACK", help="a bundled pack id or a path to a pack TOML file")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args, parser)
+        return _rules(args)
+    except PeertrainError as exc:
+        print(f"peertrain: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return EXIT_OK
+
+
+def _catalogue(extra: Sequence[Path]) -> Catalogue:
+    catalogue = load_bundled_catalogue()
+    if extra:
+        catalogue = catalogue.merged(load_catalogue(extra))
+    return catalogue
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    catalogue = _catalogue(args.catalog)
+    pack_names: list[str] = list(args.rules)
+    if args.demo:
+        if args.roster or args.completions or args.exemptions:
+            parser.error("--demo uses the bundled demo files; leave out --roster, --completions and --exemptions")
+        demo = curricula_dir() / "demo"
+        config = read_toml(demo / "demo.toml")
+        roster_path, completions_path = demo / config["roster"], demo / config["completions"]
+        exemptions_path: Path | None = demo / config["exemptions"]
+        pack_names = pack_names or list(config["packs"])
+        as_of: dt.date = args.as_of or config["as_of"]
+    else:
+        if not args.roster or not args.completions:
+            parser.error("give --roster and --completions (or --demo to try the bundled demo team)")
+        roster_path, completions_path, exemptions_path = args.roster, args.completions, args.exemptions
+        as_of = args.as_of or dt.date.today()
+    if not pack_names:
+        parser.error(f"choose rule packs with --rules (bundled: {', '.join(bundled_pack_ids())})")
+    packs = [load_pack(name, catalogue) for name in dict.fromkeys(pack_names)]
+    members = read_roster(roster_path)
+    completions = read_completions(completions_path, catalogue, members)
+    waivers = read_waivers(exemptions_path, members) if exemptions_path else []
+    _check_waivers(waivers, packs, exemptions_path)
+    result = check_compliance(
+        members, completions, packs, as_of, catalogue=catalogue, waivers=waivers, due_within=args.due_within
+    )
+    for warning in result.warnings:
+        print(f"peertrain: warning: {warning}", file=sys.stderr)
+    _emit(_render(result, members, packs, args), args.output)
+    return EXIT_OK if result.compliant else EXIT_NONCOMPLIANT
+
+
+def _check_waivers(waivers: Sequence[Waiver], packs: Sequence[RulePack], source: Path | None) -> None:
+    by_id = {p.id: p for p in packs}
+    for waiver in waivers:
+        pack = by_id.get(waiver.pack)
+        if pack is None:
+            continue  # for a pack not being checked this time
+        if waiver.requirement not in {r.id for r in pack.requirements}:
+            raise InputError(
+                str(source),
+                f"pack {pack.id!r} has no requirement {waiver.requirement!r} (it has: "
+                f"{', '.join(r.id for r in pack.requirements)})",
+                field="requirement",
+            )
+
+
+def _render(result: ComplianceResult, members: Sequence[Member], packs: Sequence[RulePack], args: argparse.Namespace) -> str:
+    if args.format == "json":
+        return to_json(result)
+    if args.format == "csv":
+        return to_csv(result)
+    return to_table(result, members, packs, privacy=Privacy(args.privacy))
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(str(output), f"cannot be written: {exc.strerror}") from None
+
+
+def _rules(args: argparse.Namespace) -> int:
+    catalogue = load_bundled_catalogue()
+    if args.rules_command == "list":
+        for pack_id in bundled_pack_ids():
+            pack = load_pack(pack_id, catalogue)
+            print(f"{pack.id:<20} {pack.version:<11} {pack.title}")
+            print(f"{'':<20} {pack.citation}")
+        return EXIT_OK
+    pack = load_pack(args.pack, catalogue)
+    if args.format == "json":
+        print(json.dumps(converter.unstructure(pack, RulePack), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{pack.title}\n  id: {pack.id}  version: {pack.version}\n  citation: {pack.citation}")
+    if pack.source:
+        print(f"  source: {pack.source}")
+    if pack.read_on:
+        print(f"  source read on: {pack.read_on.isoformat()}")
+    if pack.grace_months:
+        print(f"  new members: {pack.grace_months} months of grace")
+    if pack.approved_providers:
+        print(f"  approved providers: {', '.join(sorted(pack.approved_providers))}")
+    if pack.note:
+        print(f"  note: {pack.note}")
+    print()
+    for requirement in pack.requirements:
+        _show_requirement(requirement, "  ")
+    return EXIT_OK
+
+
+def _show_requirement(req: Requirement, indent: str) -> None:
+    kind = converter.unstructure(req)["kind"]
+    print(f"{indent}{req.id} [{kind}]: {req.title}")
+    applies = req.applies_to.describe()
+    if applies != "everyone":
+        print(f"{indent}  applies to: {applies}")
+    if req.citation:
+        print(f"{indent}  citation: {req.citation}")
+    if req.note:
+        print(f"{indent}  note: {req.note}")
+    if isinstance(req, AllOf | AnyOf):
+        print(f"{indent}  {'all' if isinstance(req, AllOf) else 'any one'} of:")
+        for part in req.of:
+            _show_requirement(part, indent + "    ")
+
+
+def run() -> None:  # pragma: no cover - console script entry point
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,516 @@
+"""Evaluate one requirement for one member on one date. Pure: no clock, no I/O.
+
+How a verdict is reached (``docs/rules.md`` has the same with examples):
+
+1. Completions dated after the as-of date ``D`` are ignored: the verdict is what was known on ``D``.
+2. Each requirement kind defines ``satisfied(X)`` for any day ``X`` from those completions
+   (see :mod:`peertrain.requirements` and :mod:`peertrain.windows`). For ``periodic`` windows,
+   ``satisfied(X)`` holds when the last *ended* period before ``X`` was met, or the current
+   period already is, or the last ended period began before the member was subject to the rule
+   (before the join date, or before the grace period ended).
+3. ``satisfied`` can change only on a few days: completion dates, the days completions age out of
+   a rolling window, certificate expiry days, period boundaries. Scanning those days forward from
+   ``D`` gives ``lapses_on`` (the first day it stops being met with no new training); scanning
+   backward tells ``lapsed`` (was met before) from ``not_met`` (never met).
+4. Status: ``exempt`` if a waiver is active on ``D``; else if satisfied, ``due_soon`` when
+   ``lapses_on - D <= due_within`` days, otherwise ``met``; else ``grace`` while ``D`` is before the
+   join date + grace months; else ``lapsed`` or ``not_met``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from attrs import evolve, frozen
+
+from peertrain.catalog import Catalogue
+from peertrain.model import Course, Delivery, Member, Waiver
+from peertrain.requirements import (
+    AllOf,
+    AnyOf,
+    Certificate,
+    CourseFilter,
+    Hours,
+    NOf,
+    Recurring,
+    Requirement,
+    RulePack,
+    Topics,
+)
+from peertrain.verdict import MinimumShortfall, Shortfall, Status, Verdict
+from peertrain.windows import ONE_DAY, AllTime, AnySpan, Periodic, Rolling, Span, add_months
+from peertrain.windows import first_day_outside_rolling as _drop_day
+
+__all__ = ["Credit", "Subject", "evaluate"]
+
+ZERO = Decimal(0)
+
+
+@frozen
+class Credit:
+    """A completion with the catalogue applied: the hours, delivery and provider that count."""
+
+    id: str
+    course: Course
+    on: dt.date
+    hours: Decimal
+    delivery: Delivery
+    provider: str
+
+
+@frozen
+class Subject:
+    """One member as a rule sees them: their credits up to the as-of date, and when rules bind."""
+
+    member: Member
+    credits: tuple[Credit, ...]
+    as_of: dt.date
+
+
+@frozen
+class _Tally:
+    satisfied: bool
+    detail: str
+    shortfall: Shortfall = Shortfall()
+    evidence: tuple[str, ...] = ()
+    hours_credited: Decimal | None = None
+    hours_required: Decimal | None = None
+    span: Span | None = None
+
+
+@frozen
+class _Ctx:
+    pack: RulePack
+    catalogue: Catalogue
+    subject: Subject
+    #: Periods of a periodic window that start before this day are not enforced.
+    bound_from: dt.date | None
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
+    course = credit.course
+    if flt.courses and course.id not in flt.courses:
+        return False
+    if flt.topics and not (flt.topics & course.topics):
+        return False
+    if flt.functions and not (flt.functions & course.functions):
+        return False
+    if flt.providers and credit.provider not in flt.providers:
+        return False
+    if flt.delivery and credit.delivery not in flt.delivery:
+        return False
+    return not (flt.approved_providers_only and credit.provider not in pack.approved_providers)
+
+
+def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
+    flt = req.counts  # type: ignore[union-attr]
+    wanted: frozenset[str] | None = None
+    if isinstance(req, Certificate | NOf):
+        wanted = frozenset(req.courses)
+    return tuple(
+        c
+        for c in ctx.subject.credits
+        if (wanted is None or c.course.id in wanted) and _matches(flt, c, ctx.pack)
+    )
+
+
+def _within(credits: Iterable[Credit], span: Span) -> list[Credit]:
+    return [c for c in credits if span[0] <= c.on < span[1]]
+
+
+def _fmt(hours: Decimal) -> str:
+    return f"{hours.normalize():f}"
+
+
+def _show(span: Span) -> str:
+    return f"{span[0].isoformat()} to {(span[1] - ONE_DAY).isoformat()}"
+
+
+# -- the measure of a windowed requirement over one range of dates ---------------------------
+
+
+def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span | None) -> _Tally:
+    evidence = tuple(c.id for c in credits)
+    if isinstance(req, Hours):
+        total = sum((c.hours for c in credits), ZERO)
+        short = max(req.hours - total, ZERO)
+        minimum_shorts = []
+        parts = []
+        for minimum in req.minimums:
+            got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack)), ZERO)
+            parts.append(f"{minimum.label} {_fmt(got)} of {_fmt(minimum.hours)} h")
+            if got < minimum.hours:
+                minimum_shorts.append(MinimumShortfall(minimum.label, minimum.hours - got))
+        needed = max(short, sum((m.hours for m in minimum_shorts), ZERO))
+        detail = f"{_fmt(total)} of {_fmt(req.hours)} h"
+        if parts:
+            detail += " (" + "; ".join(parts) + ")"
+        return _Tally(
+            satisfied=needed == 0,
+            detail=detail,
+            shortfall=Shortfall(hours=needed, minimums=tuple(minimum_shorts)),
+            evidence=evidence,
+            hours_credited=total,
+            hours_required=req.hours,
+            span=span,
+        )
+    if isinstance(req, Topics):
+        required = req.topics | _track_topics(req, ctx)
+        covered = set().union(*(c.course.topics for c in credits)) & required
+        missing = tuple(sorted(required - covered))
+        return _Tally(
+            satisfied=not missing,
+            detail=f"{len(covered)} of {len(required)} topics covered"
+            + (f", missing {', '.join(missing)}" if missing else ""),
+            shortfall=Shortfall(topics=missing),
+            evidence=tuple(c.id for c in credits if c.course.topics & required),
+            span=span,
+        )
+    if isinstance(req, NOf):
+        done = {c.course.id for c in credits}
+        missing = tuple(course for course in dict.fromkeys(req.courses) if course not in done)
+        count = len(done)
+        return _Tally(
+            satisfied=count >= req.n,
+            detail=f"{count} of {req.n} courses from {', '.join(dict.fromkeys(req.courses))}",
+            shortfall=Shortfall(count=max(req.n - count, 0), courses=missing if count < req.n else ()),
+            evidence=evidence,
+            span=span,
+        )
+    assert isinstance(req, Recurring)
+    count = len(credits)
+    return _Tally(
+        satisfied=count >= req.sessions,
+        detail=f"{count} of {req.sessions} session{'s' if req.sessions != 1 else ''}",
+        shortfall=Shortfall(count=max(req.sessions - count, 0)),
+        evidence=evidence,
+        hours_credited=sum((c.hours for c in credits), ZERO),
+        span=span,
+    )
+
+
+def _track_topics(req: Topics, ctx: _Ctx) -> frozenset[str]:
+    return ctx.catalogue.track(req.track).topics if req.track else frozenset()
+
+
+# -- satisfied(X), what to show, and where it can change -------------------------------------
+
+
+def _enforced(window: Periodic, index: int, ctx: _Ctx) -> bool:
+    return ctx.bound_from is None or window.start(index) >= ctx.bound_from
+
+
+def _satisfied(req: Requirement, ctx: _Ctx, day: dt.date) -> bool:
+    if isinstance(req, AllOf | AnyOf):
+        results = [_satisfied(part, ctx, day) for part in _parts(req, ctx)]
+        return all(results) if isinstance(req, AllOf) else any(results)
+    credits = [c for c in _counted(req, ctx) if c.on <= day]
+    if isinstance(req, Certificate):
+        return any(_valid(req, c, day) for c in credits)
+    window = req.window
+    if isinstance(window, AnySpan):
+        return any(
+            _measure(req, _within(credits, window.span(c.on)), ctx, None).satisfied for c in credits
+        )
+    if isinstance(window, Periodic):
+        index = window.index_of(day)
+        if _measure(req, _within(credits, window.period(index)), ctx, None).satisfied:
+            return True
+        if not _enforced(window, index - 1, ctx):
+            return True
+        return _measure(req, _within(credits, window.period(index - 1)), ctx, None).satisfied
+    return _measure(req, _within(credits, window.span(day)), ctx, None).satisfied
+
+
+def _expiry(req: Certificate, credit: Credit) -> dt.date | None:
+    months = req.valid_months or credit.course.validity_months
+    return None if months is None else add_months(credit.on, months)
+
+
+def _valid(req: Certificate, credit: Credit, day: dt.date) -> bool:
+    expiry = _expiry(req, credit)
+    return credit.on <= day and (expiry is None or day < expiry)
+
+
+def _change_days(req: Requirement, ctx: _Ctx) -> set[dt.date]:
+    if isinstance(req, AllOf | AnyOf):
+        return set().union(*(_change_days(part, ctx) for part in _parts(req, ctx)))
+    credits = _counted(req, ctx)
+    days = {c.on for c in credits}
+    if isinstance(req, Certificate):
+        days.update(e for c in credits if (e := _expiry(req, c)) is not None)
+        return days
+    window = req.window
+    if isinstance(window, Rolling):
+        days.update(_drop_day(c.on, window.months) for c in credits)
+    elif isinstance(window, Periodic):
+        as_of = ctx.subject.as_of
+        low = min([as_of, *(c.on for c in credits), *([ctx.bound_from] if ctx.bound_from else [])])
+        first, last = window.index_of(low) - 1, window.index_of(as_of) + 3
+        days.update(window.start(i) for i in range(first, last + 1))
+    return days
+
+
+def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
+    """The tally a verdict reports: the window or period that matters on ``day``."""
+    credits = [c for c in _counted(req, ctx) if c.on <= day]
+    if isinstance(req, Certificate):
+        return _certificate_tally(req, credits, day, ctx)
+    assert not isinstance(req, AllOf | AnyOf)
+    window = req.window
+    if isinstance(window, AnySpan):
+        best: _Tally | None = None
+        for c in credits:
+            span = window.span(c.on)
+            tally = _measure(req, _within(credits, span), ctx, span)
+            if best is None or _progress(tally) >= _progress(best):
+                best = tally
+        if best is not None:
+            if credits_in := [c for c in credits if c.id in best.evidence]:
+                first, last = credits_in[0].on, credits_in[-1].on
+                dates = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+                return evolve(best, detail=f"{best.detail} {window.describe()}, completed {dates}")
+            return evolve(best, detail=f"{best.detail} {window.describe()}")
+    if isinstance(window, Periodic):
+        index = window.index_of(day)
+        current = _measure(req, _within(credits, window.period(index)), ctx, window.period(index))
+        if current.satisfied or not _enforced(window, index - 1, ctx):
+            return current
+        previous = _measure(req, _within(credits, window.period(index - 1)), ctx, None)
+        word = "met" if previous.satisfied else "short"
+        prior = window.period(index - 1)
+        return evolve(
+            current,
+            detail=f"{current.detail} this period; the period {_show(prior)} was {word} "
+            f"({previous.detail})",
+            evidence=(*previous.evidence, *current.evidence) if previous.satisfied else current.evidence,
+        )
+    span = window.span(day)
+    return _measure(req, _within(credits, span), ctx, span)
+
+
+def _progress(tally: _Tally) -> tuple[bool, Decimal, int]:
+    """How close a tally is to satisfied, to pick the span worth showing (later spans win ties)."""
+    return (tally.satisfied, tally.hours_credited or ZERO, len(tally.evidence))
+
+
+def _titles(ids: Iterable[str], ctx: _Ctx) -> str:
+    names = []
+    for course_id in dict.fromkeys(ids):
+        course = ctx.catalogue.courses.get(course_id)
+        names.append(course.title if course else course_id)
+    return " or ".join(names)
+
+
+def _certificate_tally(req: Certificate, credits: Sequence[Credit], day: dt.date, ctx: _Ctx) -> _Tally:
+    def rank(c: Credit) -> tuple[dt.date, dt.date]:
+        expiry = _expiry(req, c)
+        return (expiry or dt.date.max, c.on)
+
+    current = sorted((c for c in credits if _valid(req, c, day)), key=rank)
+    if current:
+        best = current[-1]
+        expiry = _expiry(req, best)
+        until = f", valid until {(expiry - ONE_DAY).isoformat()}" if expiry else ", does not expire"
+        return _Tally(
+            satisfied=True,
+            detail=f"{best.course.title} completed {best.on.isoformat()}{until}",
+            evidence=(best.id,),
+            span=(best.on, expiry or dt.date.max),
+        )
+    names = _titles(req.courses, ctx)
+    if credits:
+        last = sorted(credits, key=rank)[-1]
+        expiry = _expiry(req, last)
+        detail = f"{last.course.title} completed {last.on.isoformat()}"
+        if expiry is not None:
+            detail += f" expired {expiry.isoformat()}"
+        detail += f"; needs a current {names}"
+    else:
+        detail = f"no {names} on record"
+    return _Tally(satisfied=False, detail=detail, shortfall=Shortfall(count=1, courses=tuple(dict.fromkeys(req.courses))))
+
+
+def _parts(req: AllOf | AnyOf, ctx: _Ctx) -> list[Requirement]:
+    return [part for part in req.of if part.applies_to.matches(ctx.subject.member)]
+
+
+# -- the timeline scan and the verdict -------------------------------------------------------
+
+
+def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.date | None]:
+    """``(satisfied on D, lapses_on, last day satisfied before D)``."""
+    as_of = ctx.subject.as_of
+    days = sorted(_change_days(req, ctx))
+    if _satisfied(req, ctx, as_of):
+        for day in days:
+            if day > as_of and not _satisfied(req, ctx, day):
+                return True, day, None
+        return True, None, None
+    past = [day for day in days if day <= as_of]
+    for i in range(len(past) - 1, -1, -1):
+        if _satisfied(req, ctx, past[i]):
+            for later in [*past[i + 1 :], as_of]:
+                if not _satisfied(req, ctx, later):
+                    return False, later, later - ONE_DAY
+    return False, None, None
+
+
+def evaluate(
+    pack: RulePack,
+    req: Requirement,
+    subject: Subject,
+    *,
+    catalogue: Catalogue,
+    waivers: Sequence[Waiver] = (),
+    due_within: int = 90,
+    top_level: bool = True,
+) -> Verdict | None:
+    """The verdict for ``req`` of ``pack`` for ``subject`` on ``subject.as_of``.
+
+    ``None`` when the requirement does not apply to the member (by role or function).
+    """
+    member, as_of = subject.member, subject.as_of
+    if not req.applies_to.matches(member):
+        return None
+    grace = pack.grace_for(req) if top_level else 0
+    grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
+    ctx = _Ctx(pack, catalogue, subject, grace_end or member.joined_on)
+    citation = req.citation or pack.citation
+    base = {
+        "member": member.id,
+        "pack": pack.id,
+        "requirement": req.id,
+        "title": req.title,
+        "as_of": as_of,
+        "citation": citation,
+    }
+    if top_level:
+        for waiver in waivers:
+            if (
+                waiver.member == member.id
+                and waiver.pack == pack.id
+                and waiver.requirement == req.id
+                and waiver.active_on(as_of)
+            ):
+                until = waiver.valid_until
+                lapses = until + ONE_DAY if until else None
+                return Verdict(
+                    **base,  # type: ignore[arg-type]
+                    status=Status.EXEMPT,
+                    explanation=(
+                        f"Exempt: {waiver.kind.value} granted by {waiver.granted_by} on "
+                        f"{waiver.granted_on.isoformat()} ({waiver.reason})"
+                        + (f", valid through {until.isoformat()}." if until else ".")
+                    ),
+                    evidence=waiver.evidence,
+                    waiver=waiver,
+                    lapses_on=lapses,
+                    due_on=until,
+                )
+
+    satisfied, lapses_on, _last = _timeline(req, ctx)
+    parts: tuple[Verdict, ...] = ()
+    if isinstance(req, AllOf | AnyOf):
+        if not _parts(req, ctx):
+            return None
+        found = (
+            evaluate(pack, part, subject, catalogue=catalogue, due_within=due_within, top_level=False)
+            for part in _parts(req, ctx)
+        )
+        parts = tuple(v for v in found if v is not None)
+        tally = _composite_tally(req, parts)
+    else:
+        tally = _shown(req, ctx, as_of)
+
+    in_grace = grace_end is not None and as_of < grace_end
+    if satisfied and in_grace and not tally.satisfied:
+        # Satisfied only because a periodic rule does not bind the new member yet.
+        status = Status.GRACE
+    elif satisfied:
+        due_soon = lapses_on is not None and (lapses_on - as_of).days <= due_within
+        status = Status.DUE_SOON if due_soon else Status.MET
+    elif in_grace:
+        status, lapses_on = Status.GRACE, grace_end
+    elif lapses_on is not None:
+        status = Status.LAPSED
+    else:
+        status = Status.NOT_MET
+    due_on = lapses_on - ONE_DAY if lapses_on else None
+    if status is Status.NOT_MET and grace_end is not None:
+        due_on = grace_end - ONE_DAY
+    span = tally.span
+    return Verdict(
+        **base,  # type: ignore[arg-type]
+        status=status,
+        explanation=_explain(status, tally.detail, lapses_on, due_on, req),
+        hours_credited=tally.hours_credited,
+        hours_required=tally.hours_required,
+        shortfall=tally.shortfall,
+        due_on=due_on,
+        lapses_on=lapses_on,
+        evidence=tally.evidence,
+        window_start=span[0] if span and span[0] != dt.date.min else None,
+        window_end=span[1] - ONE_DAY if span and span[1] != dt.date.max else None,
+        parts=parts,
+    )
+
+
+def _composite_tally(req: AllOf | AnyOf, parts: Sequence[Verdict]) -> _Tally:
+    good = [p for p in parts if p.status.compliant]
+    bad = [p for p in parts if not p.status.compliant]
+    if isinstance(req, AllOf):
+        satisfied = not bad
+        detail = f"{len(good)} of {len(parts)} parts met (all needed)"
+        if bad:
+            detail += "; not met: " + "; ".join(p.title for p in bad)
+        hours = [p.shortfall.hours for p in parts if p.shortfall.hours]
+        total: Decimal | None = sum(hours, ZERO) if hours else None
+        short = [p for p in parts if not p.shortfall.empty]
+        evidence = tuple(dict.fromkeys(e for p in parts for e in p.evidence))
+    else:
+        satisfied = bool(good)
+        if good:
+            detail = "satisfied by " + "; ".join(p.title for p in good)
+        else:
+            detail = f"none of {len(parts)} options met (any one needed): " + "; ".join(p.title for p in parts)
+        hours = [p.shortfall.hours for p in parts if p.shortfall.hours]
+        total = min(hours) if hours and not good else None
+        short = [] if good else list(parts)
+        evidence = tuple(dict.fromkeys(e for p in good for e in p.evidence))
+    shortfall = Shortfall(
+        hours=total,
+        courses=tuple(dict.fromkeys(c for p in short for c in p.shortfall.courses)),
+        topics=tuple(dict.fromkeys(t for p in short for t in p.shortfall.topics)),
+    )
+    return _Tally(satisfied=satisfied, detail=detail, shortfall=shortfall, evidence=evidence)
+
+
+def _explain(
+    status: Status, detail: str, lapses_on: dt.date | None, due_on: dt.date | None, req: Requirement
+) -> str:
+    where = ""
+    window = getattr(req, "window", None)
+    if window is not None and not isinstance(window, AllTime | Periodic | AnySpan):
+        where = f" {window.describe()}"
+    elif isinstance(window, Periodic):
+        where = f" ({window.describe()})"
+    text = f"{detail}{where}"
+    if status is Status.MET:
+        tail = f"; stays met through {due_on.isoformat()}" if due_on else ""
+        return f"Met: {text}{tail}."
+    if status is Status.DUE_SOON:
+        assert lapses_on is not None and due_on is not None
+        return f"Due soon: {text}; lapses on {lapses_on.isoformat()} unless training is added by {due_on.isoformat()}."
+    if status is Status.GRACE:
+        assert due_on is not None
+        return f"Not met yet; new member, first due by {due_on.isoformat()}: {text}."
+    if status is Status.LAPSED:
+        assert lapses_on is not None
+        return f"Lapsed on {lapses_on.isoformat()}: {text}."
+    return f"Not met: {text}."

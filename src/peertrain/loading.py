@@ -1,0 +1,211 @@
+"""Reading the catalogue, tracks and rule packs from TOML, and finding the bundled data.
+
+The bundled ``curricula/`` folder ships inside the wheel (as ``peertrain/_data/curricula``), so an
+installed peertrain finds it without the source tree. Everything read is validated; any problem is
+a :class:`~peertrain.errors.CatalogError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import cattrs
+
+from peertrain.catalog import Catalogue, Track
+from peertrain.convert import converter, error_messages
+from peertrain.errors import CatalogError
+from peertrain.model import Course
+from peertrain.requirements import (
+    AllOf,
+    AnyOf,
+    Certificate,
+    CourseFilter,
+    Hours,
+    NOf,
+    Requirement,
+    RulePack,
+    Topics,
+)
+
+__all__ = [
+    "bundled_pack_ids",
+    "curricula_dir",
+    "data_dir",
+    "load_bundled_catalogue",
+    "load_catalogue",
+    "load_pack",
+    "read_toml",
+    "resolve_pack",
+]
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir() -> Path:
+    """The folder holding ``curricula/`` and ``integrations/``: inside the installed package, or
+    the source checkout's top level when running from ``src/``."""
+    installed = _PACKAGE / "_data"
+    if (installed / "curricula").is_dir():
+        return installed
+    checkout = _PACKAGE.parent.parent
+    if (checkout / "curricula").is_dir():
+        return checkout
+    raise RuntimeError(  # pragma: no cover - a broken installation
+        f"peertrain's bundled data is missing: neither {installed} nor {checkout} has curricula/"
+    )
+
+
+def curricula_dir() -> Path:
+    """The bundled ``curricula/`` folder."""
+    return data_dir() / "curricula"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as data, numbers with decimals read exactly; errors name the file."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle, parse_float=Decimal)
+    except FileNotFoundError:
+        raise CatalogError(str(path), "", "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(str(path), "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(str(path), "", f"not UTF-8 text: {exc}") from None
+
+
+def _structure(data: Any, cls: Any, source: str) -> Any:
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        pairs = error_messages(exc) if isinstance(exc, cattrs.BaseValidationError) else [("", str(exc))]
+        key, message = pairs[0]
+        if len(pairs) > 1:
+            message += f" (and {len(pairs) - 1} more problem{'s' if len(pairs) > 2 else ''})"
+        raise CatalogError(source, key, message) from None
+
+
+def load_catalogue(paths: Iterable[Path]) -> Catalogue:
+    """A catalogue from TOML files, each with ``[[courses]]`` and/or ``[[tracks]]`` tables."""
+    courses: list[tuple[str, str, Course]] = []
+    tracks: list[Track] = []
+    for path in paths:
+        data = read_toml(path)
+        unknown = set(data) - {"courses", "tracks"}
+        if unknown:
+            raise CatalogError(str(path), sorted(unknown)[0], "unknown key; expected courses or tracks")
+        for i, raw in enumerate(_table_list(data, "courses", path)):
+            courses.append((str(path), f"courses[{i}]", _structure(raw, Course, str(path))))
+        for i, raw in enumerate(_table_list(data, "tracks", path)):
+            try:
+                tracks.append(_structure(raw, Track, str(path)))
+            except CatalogError as exc:
+                raise CatalogError(str(path), f"tracks[{i}].{exc.key}".rstrip("."), exc.message) from None
+    seen: dict[str, str] = {}
+    for source, key, course in courses:
+        if course.id in seen:
+            raise CatalogError(source, f"{key}.id", f"duplicate course id {course.id!r} (first in {seen[course.id]})")
+        seen[course.id] = source
+    try:
+        catalogue = Catalogue([c for _, _, c in courses], tracks)
+    except ValueError as exc:
+        raise CatalogError(", ".join(sorted(set(seen.values()))), "aliases", str(exc)) from None
+    for i, track in enumerate(catalogue.tracks):
+        for j, course_id in enumerate(track.courses):
+            if course_id not in catalogue.courses:
+                raise CatalogError("tracks", f"tracks[{i}].courses[{j}]", f"unknown course id {course_id!r}")
+    return catalogue
+
+
+def _table_list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise CatalogError(str(path), key, f"must be an array of tables ([[{key}]]), got {value!r}")
+    return value
+
+
+def load_bundled_catalogue() -> Catalogue:
+    """The catalogue that ships with peertrain (``curricula/courses.toml`` and ``tracks.toml``)."""
+    root = curricula_dir()
+    return load_catalogue([root / "courses.toml", root / "tracks.toml"])
+
+
+def bundled_pack_ids() -> list[str]:
+    """Ids of the rule packs that ship with peertrain, sorted."""
+    return sorted(p.stem for p in (curricula_dir() / "packs").glob("*.toml"))
+
+
+def resolve_pack(name: str) -> Path:
+    """The file for a pack given by bundled id (``mn-181-9731``) or by path to a TOML file."""
+    candidate = Path(name)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return candidate
+    bundled = curricula_dir() / "packs" / f"{name}.toml"
+    if bundled.is_file():
+        return bundled
+    raise CatalogError(
+        name, "", f"no such rule pack; bundled packs are: {', '.join(bundled_pack_ids())}"
+    )
+
+
+def load_pack(name: str | Path, catalogue: Catalogue) -> RulePack:
+    """The rule pack in a TOML file (or bundled, by id), checked against ``catalogue``.
+
+    The file has a ``[pack]`` table and ``[[requirements]]`` tables. Every course and track a
+    requirement names must be in the catalogue.
+    """
+    path = resolve_pack(str(name))
+    data = read_toml(path)
+    unknown = set(data) - {"pack", "requirements"}
+    if unknown:
+        raise CatalogError(str(path), sorted(unknown)[0], "unknown key; expected [pack] and [[requirements]]")
+    header = data.get("pack")
+    if not isinstance(header, dict):
+        raise CatalogError(str(path), "pack", "missing the [pack] table")
+    pack: RulePack = _structure(
+        {**header, "requirements": data.get("requirements", [])}, RulePack, str(path)
+    )
+    _check_references(pack, catalogue, str(path))
+    return pack
+
+
+def _check_references(pack: RulePack, catalogue: Catalogue, source: str) -> None:
+    for i, req in enumerate(pack.requirements):
+        for key, problem in _problems(req, pack, catalogue):
+            raise CatalogError(source, f"requirements[{i}]{key}", problem)
+
+
+def _problems(req: Requirement, pack: RulePack, catalogue: Catalogue) -> Iterator[tuple[str, str]]:
+    def courses(ids: Sequence[str] | frozenset[str], key: str) -> Iterator[tuple[str, str]]:
+        for j, course_id in enumerate(sorted(ids) if isinstance(ids, frozenset) else ids):
+            if course_id not in catalogue.courses:
+                yield f"{key}[{j}]", f"unknown course id {course_id!r}"
+
+    def counts(flt: CourseFilter, key: str) -> Iterator[tuple[str, str]]:
+        yield from courses(flt.courses, f"{key}.courses")
+        if flt.approved_providers_only and not pack.approved_providers:
+            yield f"{key}.approved_providers_only", "the pack lists no approved_providers"
+
+    if isinstance(req, AllOf | AnyOf):
+        for j, part in enumerate(req.of):
+            for key, problem in _problems(part, pack, catalogue):
+                yield f".of[{j}]{key}", problem
+        return
+    yield from counts(req.counts, ".counts")
+    if isinstance(req, Hours):
+        for j, minimum in enumerate(req.minimums):
+            yield from counts(minimum.counts, f".minimums[{j}].counts")
+    if isinstance(req, Certificate | NOf):
+        yield from courses(req.courses, ".courses")
+    if isinstance(req, Topics):
+        if req.track is not None:
+            try:
+                catalogue.track(req.track)
+            except KeyError:
+                known = ", ".join(t.id for t in catalogue.tracks)
+                yield ".track", f"unknown track {req.track!r}; known: {known}"
+        elif not req.topics:
+            yield ".topics", "list at least one topic, or name a track"

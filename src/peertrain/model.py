@@ -1,0 +1,260 @@
+"""The records peertrain reasons about: members, courses, completions and exemptions.
+
+All are frozen attrs value objects, validated when they are made, so an invalid one cannot exist.
+None of them does I/O; the readers in :mod:`peertrain.tables` and :mod:`peertrain.catalog` build them.
+
+Hours are :class:`decimal.Decimal` so that sums are exact (14 + 1.4 CEU x 10 is 28, not
+27.999999999999996); the constructors also accept ``int``, ``float`` and numeric strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from attrs import field, frozen
+
+__all__ = [
+    "CEU_HOURS",
+    "Completion",
+    "Course",
+    "Delivery",
+    "Function",
+    "Member",
+    "Role",
+    "Waiver",
+    "WaiverKind",
+    "hours_from_ceu",
+]
+
+#: Contact hours in one Continuing Education Unit (IACET: 1 CEU = 10 contact hours).
+CEU_HOURS = Decimal(10)
+
+
+class Function(enum.StrEnum):
+    """What a member does for the team (IACP/COPS guide, "Training the peer support team")."""
+
+    PREVENTION = "prevention"
+    INTERVENTION = "intervention"
+    POSTVENTION = "postvention"
+
+
+class Role(enum.StrEnum):
+    """A member's position on the team."""
+
+    PEER_SUPPORTER = "peer_supporter"
+    COORDINATOR = "coordinator"
+    CLINICIAN = "clinician"
+    CHAPLAIN = "chaplain"
+
+
+class Delivery(enum.StrEnum):
+    """How a course was delivered; some rules count only in-person hours."""
+
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    BLENDED = "blended"
+
+
+class WaiverKind(enum.StrEnum):
+    """Why a coordinator set a requirement aside for one member."""
+
+    #: The requirement does not apply to this member (e.g. a clinician licensed elsewhere).
+    EXEMPTION = "exemption"
+    #: Training done elsewhere was accepted as equivalent (e.g. another state's 40-hour course).
+    EQUIVALENCY = "equivalency"
+
+
+# -- converters and validators (the boundary) -------------------------------------------------
+
+
+def to_hours(value: Any) -> Decimal:
+    """Convert a number of hours to an exact ``Decimal``; reject what is not a finite number."""
+    if isinstance(value, bool):
+        raise TypeError(f"hours must be a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | float | str):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"hours must be a number, got {value!r}") from None
+    else:
+        raise TypeError(f"hours must be a number, got {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"hours must be a finite number, got {value!r}")
+    if result < 0:
+        raise ValueError(f"hours must not be negative, got {value!r}")
+    return result.normalize() if result != 0 else Decimal(0)
+
+
+def _opt_hours(value: Any) -> Decimal | None:
+    return None if value is None else to_hours(value)
+
+
+def hours_from_ceu(ceu: Any) -> Decimal:
+    """Contact hours for a number of CEUs (1 CEU = 10 contact hours)."""
+    return to_hours(to_hours(ceu) * CEU_HOURS)
+
+
+def _nonblank(_inst: object, attribute: Any, value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be text, got {value!r}")
+    if not value.strip():
+        raise ValueError(f"{attribute.name} must not be blank")
+    if value != value.strip():
+        raise ValueError(f"{attribute.name} must not start or end with spaces: {value!r}")
+
+
+def _opt_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _email(value: str | None) -> str | None:
+    value = _opt_text(value)
+    if value is None:
+        return None
+    value = value.lower()
+    if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:
+        raise ValueError(f"email is not an address: {value!r}")
+    return value
+
+
+def _enum_set(enum_type: type[enum.StrEnum]) -> Any:
+    def convert(values: Iterable[Any]) -> frozenset[Any]:
+        if isinstance(values, str):
+            raise TypeError(f"expected a list of {enum_type.__name__} values, got {values!r}")
+        return frozenset(enum_type(v) for v in values)
+
+    return convert
+
+
+def _text_set(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        raise TypeError(f"expected a list of names, got {values!r}")
+    return frozenset(v.strip() for v in values)
+
+
+def _positive_months(_inst: object, attribute: Any, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{attribute.name} must be a positive whole number of months, got {value!r}")
+
+
+# -- the records ------------------------------------------------------------------------------
+
+
+@frozen
+class Member:
+    """A person on the peer support team.
+
+    ``id`` is the agency's own identifier; ``email`` and ``portal_user_id`` are the other ways
+    exports identify the same person. ``joined_on`` starts any grace period a rule grants.
+    """
+
+    id: str = field(validator=_nonblank)
+    name: str = field(validator=_nonblank)
+    agency: str = field(default="", converter=str.strip)
+    roles: frozenset[Role] = field(
+        default=frozenset({Role.PEER_SUPPORTER}), converter=_enum_set(Role)
+    )
+    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    joined_on: dt.date | None = None
+    email: str | None = field(default=None, converter=_email)
+    portal_user_id: str | None = field(default=None, converter=_opt_text)
+
+    @property
+    def initials(self) -> str:
+        """The member's initials, e.g. ``"J. S."`` for Jane Smith (for privacy-reduced output)."""
+        return " ".join(f"{part[0].upper()}." for part in self.name.split() if part)
+
+
+@frozen
+class Course:
+    """A catalogued training course.
+
+    ``hours`` is the course's contact hours when known (``None`` when no reliable figure exists;
+    then the completion record must carry its hours). ``validity_months`` is how long a
+    certificate stays valid from the completion date, ``None`` if it does not expire.
+    ``aliases`` are the titles and ids the course appears under in exports (matched without regard
+    to case or surrounding spaces).
+    """
+
+    id: str = field(validator=_nonblank)
+    title: str = field(validator=_nonblank)
+    provider: str = field(validator=_nonblank)
+    hours: Decimal | None = field(default=None, converter=_opt_hours)
+    delivery: Delivery = field(default=Delivery.IN_PERSON, converter=Delivery)
+    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    topics: frozenset[str] = field(default=frozenset(), converter=_text_set)
+    aliases: tuple[str, ...] = field(default=(), converter=tuple)
+    validity_months: int | None = field(default=None, validator=_positive_months)
+    note: str | None = None
+
+
+@frozen
+class Completion:
+    """Evidence that a member finished a course on a date.
+
+    ``hours`` and ``delivery`` are what the record says, ``None`` when it does not say (then the
+    catalogue's figure is used). ``provider`` is who delivered it when that differs from the
+    catalogue (e.g. which approved provider ran a state-standard course). ``source`` says where the
+    record came from (``file:row``, an LRS statement id) for the audit trail.
+    """
+
+    id: str = field(validator=_nonblank)
+    member: str = field(validator=_nonblank)
+    course: str = field(validator=_nonblank)
+    completed_on: dt.date = field()
+    hours: Decimal | None = field(default=None, converter=_opt_hours)
+    delivery: Delivery | None = field(default=None)
+    provider: str | None = field(default=None, converter=_opt_text)
+    source: str = ""
+
+    @completed_on.validator
+    def _is_date(self, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise TypeError(f"completed_on must be a date, got {value!r}")
+
+    @delivery.validator
+    def _is_delivery(self, _attribute: Any, value: Any) -> None:
+        if value is not None and not isinstance(value, Delivery):
+            raise TypeError(f"delivery must be a Delivery, got {value!r}")
+
+
+@frozen
+class Waiver:
+    """A coordinator's recorded decision to set one requirement aside for one member.
+
+    Active from ``granted_on`` through ``valid_until`` (inclusive; ``None`` means open-ended).
+    While active the member's verdict for that requirement is ``exempt`` and names who granted it
+    and why. ``evidence`` lists completion ids accepted as equivalent, if any.
+    """
+
+    member: str = field(validator=_nonblank)
+    pack: str = field(validator=_nonblank)
+    requirement: str = field(validator=_nonblank)
+    kind: WaiverKind = field(converter=WaiverKind)
+    granted_by: str = field(validator=_nonblank)
+    granted_on: dt.date = field()
+    reason: str = field(validator=_nonblank)
+    valid_until: dt.date | None = field(default=None)
+    evidence: tuple[str, ...] = field(default=(), converter=tuple)
+
+    @valid_until.validator
+    def _after_grant(self, _attribute: Any, value: dt.date | None) -> None:
+        if value is not None and value < self.granted_on:
+            raise ValueError(
+                f"valid_until {value.isoformat()} is before granted_on {self.granted_on.isoformat()}"
+            )
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the waiver is in force on ``day``."""
+        return self.granted_on <= day and (self.valid_until is None or day <= self.valid_until)

@@ -1,0 +1,143 @@
+"""Rendering a compliance result as a text table, JSON or CSV.
+
+JSON is a list of verdict objects (the converter's shape of :class:`~peertrain.verdict.Verdict`);
+CSV is one row per verdict with cells made safe for spreadsheets. Neither contains member names:
+verdicts identify members by id. The text table shows names as the privacy level allows.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import textwrap
+from collections.abc import Sequence
+
+from peertrain.compliance import ComplianceResult
+from peertrain.convert import converter
+from peertrain.model import Member
+from peertrain.requirements import RulePack
+from peertrain.tables import safe_cell
+from peertrain.verdict import Status, Verdict
+
+__all__ = ["CSV_COLUMNS", "Privacy", "member_label", "to_csv", "to_json", "to_table"]
+
+
+class Privacy(enum.StrEnum):
+    """How much a rendered output shows about a person."""
+
+    FULL = "full"
+    INITIALS = "initials"
+    NONE = "none"
+
+
+def member_label(member: Member, privacy: Privacy) -> str:
+    """``id  Name`` / ``id  J. S.`` / ``id``, by privacy level."""
+    if privacy is Privacy.FULL:
+        return f"{member.id}  {member.name}"
+    if privacy is Privacy.INITIALS:
+        return f"{member.id}  {member.initials}"
+    return member.id
+
+
+def to_json(result: ComplianceResult) -> str:
+    """The verdicts as a JSON array (2-space indent, keys in a fixed order)."""
+    return json.dumps(converter.unstructure(list(result.verdicts), list[Verdict]), indent=2, ensure_ascii=False) + "\n"
+
+
+#: The columns of the CSV output, in order.
+CSV_COLUMNS = (
+    "member", "pack", "requirement", "title", "status", "as_of", "hours_credited", "hours_required",
+    "shortfall_hours", "shortfall_count", "shortfall_courses", "shortfall_topics", "due_on",
+    "lapses_on", "evidence", "citation", "explanation",
+)
+
+
+def to_csv(result: ComplianceResult) -> str:
+    """One row per verdict; lists joined with ``;``; formula-like text neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for v in result.verdicts:
+        row = [
+            v.member, v.pack, v.requirement, v.title, v.status.value, v.as_of.isoformat(),
+            _num(v.hours_credited), _num(v.hours_required), _num(v.shortfall.hours),
+            "" if v.shortfall.count is None else v.shortfall.count,
+            ";".join(v.shortfall.courses), ";".join(v.shortfall.topics),
+            v.due_on.isoformat() if v.due_on else "", v.lapses_on.isoformat() if v.lapses_on else "",
+            ";".join(v.evidence), v.citation, v.explanation,
+        ]
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def _num(value: object) -> str:
+    return "" if value is None else f"{value:f}" if hasattr(value, "normalize") else str(value)
+
+
+_LABEL = {
+    Status.MET: "met",
+    Status.DUE_SOON: "DUE SOON",
+    Status.LAPSED: "LAPSED",
+    Status.NOT_MET: "NOT MET",
+    Status.GRACE: "grace",
+    Status.EXEMPT: "exempt",
+}
+
+
+def to_table(
+    result: ComplianceResult,
+    members: Sequence[Member],
+    packs: Sequence[RulePack],
+    *,
+    privacy: Privacy = Privacy.FULL,
+    width: int = 100,
+) -> str:
+    """A plain-text report for a coordinator: each member's verdicts, then a summary."""
+    lines = [
+        f"peertrain compliance as of {result.as_of.isoformat()}",
+        "Rule packs: " + "; ".join(f"{p.id} ({p.citation})" for p in packs),
+        "",
+    ]
+    by_member: dict[str, list[Verdict]] = {}
+    for verdict in result.verdicts:
+        by_member.setdefault(verdict.member, []).append(verdict)
+    forecasts = {f.member: f for f in result.forecasts}
+    wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
+    part_wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 14)
+    for member in members:
+        verdicts = by_member.get(member.id)
+        if not verdicts:
+            continue
+        about = [member.agency] if member.agency and privacy is not Privacy.NONE else []
+        about.append(", ".join(sorted(member.roles)))
+        if member.functions:
+            about.append(", ".join(sorted(member.functions)))
+        lines.append(f"{member_label(member, privacy)}  ({'; '.join(about)})")
+        for verdict in verdicts:
+            when = ""
+            if verdict.status in (Status.DUE_SOON, Status.GRACE) and verdict.due_on:
+                when = f"due by {verdict.due_on.isoformat()}"
+            elif verdict.status is Status.LAPSED and verdict.lapses_on:
+                when = f"lapsed {verdict.lapses_on.isoformat()}"
+            lines.append(f"  {_LABEL[verdict.status]:<9} {verdict.key:<45} {when}".rstrip())
+            lines.extend(wrap.wrap(verdict.explanation))
+            for part in verdict.parts:
+                lines.extend(part_wrap.wrap(f"- {part.requirement}: {part.explanation}"))
+        outlook = forecasts.get(member.id)
+        if outlook is not None and outlook.lapses_on is not None:
+            lines.append(
+                f"  next lapse: {outlook.lapses_on.isoformat()} ({', '.join(outlook.requirements)})"
+            )
+        lines.append("")
+    counts = result.counts()
+    people = len(by_member)
+    summary = ", ".join(f"{counts[s]} {_LABEL[s].lower()}" for s in Status)
+    lines.append(f"Summary: {people} member{'s' if people != 1 else ''}, {len(result.verdicts)} verdicts: {summary}.")
+    failing = sorted({v.member for v in result.verdicts if not v.status.compliant})
+    if failing:
+        lines.append(f"Out of compliance: {', '.join(failing)}.")
+    else:
+        lines.append("Everyone is in compliance.")
+    return "\n".join(lines) + "\n"
