@@ -251,7 +251,8 @@ def _change_days(req: Requirement, ctx: _Ctx) -> set[dt.date]:
     elif isinstance(window, Periodic):
         as_of = ctx.subject.as_of
         low = min([as_of, *(c.on for c in credits), *([ctx.bound_from] if ctx.bound_from else [])])
-        first, last = window.index_of(low) - 1, window.index_of(as_of) + 3
+        high = max(as_of, ctx.bound_from) if ctx.bound_from else as_of
+        first, last = window.index_of(low) - 1, window.index_of(high) + 3
         days.update(window.start(i) for i in range(first, last + 1))
     return days
 
@@ -432,6 +433,7 @@ def evaluate(
     if satisfied and in_grace and not tally.satisfied:
         # Satisfied only because a periodic rule does not bind the new member yet.
         status = Status.GRACE
+        lapses_on = lapses_on or grace_end
     elif satisfied:
         due_soon = lapses_on is not None and (lapses_on - as_of).days <= due_within
         status = Status.DUE_SOON if due_soon else Status.MET

@@ -95,6 +95,10 @@ def _opt_hours(value: Any) -> Decimal | None:
     return None if value is None else to_hours(value)
 
 
+def _opt_delivery(value: Delivery | str | None) -> Delivery | None:
+    return None if value is None else Delivery(value)
+
+
 def hours_from_ceu(ceu: Any) -> Decimal:
     """Contact hours for a number of CEUs (1 CEU = 10 contact hours)."""
     return to_hours(to_hours(ceu) * CEU_HOURS)
@@ -214,7 +218,7 @@ class Completion:
     course: str = field(validator=_nonblank)
     completed_on: dt.date = field()
     hours: Decimal | None = field(default=None, converter=_opt_hours)
-    delivery: Delivery | None = field(default=None)
+    delivery: Delivery | None = field(default=None, converter=_opt_delivery)
     provider: str | None = field(default=None, converter=_opt_text)
     source: str = ""
 
@@ -222,11 +226,6 @@ class Completion:
     def _is_date(self, _attribute: Any, value: Any) -> None:
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
             raise TypeError(f"completed_on must be a date, got {value!r}")
-
-    @delivery.validator
-    def _is_delivery(self, _attribute: Any, value: Any) -> None:
-        if value is not None and not isinstance(value, Delivery):
-            raise TypeError(f"delivery must be a Delivery, got {value!r}")
 
 
 @frozen
