@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
+
 from attrs import field, frozen
 
-from peertrain.model import Course, Function, _text_set
+from peertrain.model import Course, Function, _text_set, to_names
 
 __all__ = ["Catalogue", "Track", "normalise_name"]
 
@@ -32,7 +33,7 @@ class Track:
     title: str
     function: Function = field(converter=Function)
     topics: frozenset[str] = field(default=frozenset(), converter=_text_set)
-    courses: tuple[str, ...] = field(default=(), converter=tuple)
+    courses: tuple[str, ...] = field(default=(), converter=to_names)
     source: str | None = None
     note: str | None = None
 
@@ -46,12 +47,16 @@ def _course_map(courses: Iterable[Course]) -> Mapping[str, Course]:
     return MappingProxyType(result)
 
 
+def _tracks(tracks: Iterable[Track]) -> tuple[Track, ...]:
+    return tuple(tracks)
+
+
 @frozen
 class Catalogue:
     """All known courses and tracks. Course ids, titles and aliases each name exactly one course."""
 
     courses: Mapping[str, Course] = field(converter=_course_map)
-    tracks: tuple[Track, ...] = field(default=(), converter=tuple)
+    tracks: tuple[Track, ...] = field(default=(), converter=_tracks)
     _names: Mapping[str, str] = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -91,4 +96,4 @@ class Catalogue:
 
     def merged(self, other: Catalogue) -> Catalogue:
         """This catalogue plus ``other``'s courses and tracks (an id may not appear in both)."""
-        return Catalogue([*self.courses.values(), *other.courses.values()], (*self.tracks, *other.tracks))
+        return Catalogue([*self.courses.values(), *other.courses.values()], [*self.tracks, *other.tracks])

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
 from peertrain.catalog import Catalogue
 from peertrain.model import Course, Delivery, Member, Waiver
@@ -73,7 +73,7 @@ class Subject:
 class _Tally:
     satisfied: bool
     detail: str
-    shortfall: Shortfall = Shortfall()
+    shortfall: Shortfall = field(factory=Shortfall)
     evidence: tuple[str, ...] = ()
     hours_credited: Decimal | None = None
     hours_required: Decimal | None = None
@@ -334,7 +334,8 @@ def _certificate_tally(req: Certificate, credits: Sequence[Credit], day: dt.date
         detail += f"; needs a current {names}"
     else:
         detail = f"no {names} on record"
-    return _Tally(satisfied=False, detail=detail, shortfall=Shortfall(count=1, courses=tuple(dict.fromkeys(req.courses))))
+    shortfall = Shortfall(count=1, courses=tuple(dict.fromkeys(req.courses)))
+    return _Tally(satisfied=False, detail=detail, shortfall=shortfall)
 
 
 def _parts(req: AllOf | AnyOf, ctx: _Ctx) -> list[Requirement]:
@@ -480,7 +481,8 @@ def _composite_tally(req: AllOf | AnyOf, parts: Sequence[Verdict]) -> _Tally:
         if good:
             detail = "satisfied by " + "; ".join(p.title for p in good)
         else:
-            detail = f"none of {len(parts)} options met (any one needed): " + "; ".join(p.title for p in parts)
+            options = "; ".join(p.title for p in parts)
+            detail = f"none of {len(parts)} options met (any one needed): {options}"
         hours = [p.shortfall.hours for p in parts if p.shortfall.hours]
         total = min(hours) if hours and not good else None
         short = [] if good else list(parts)
@@ -507,8 +509,12 @@ def _explain(
         tail = f"; stays met through {due_on.isoformat()}" if due_on else ""
         return f"Met: {text}{tail}."
     if status is Status.DUE_SOON:
-        assert lapses_on is not None and due_on is not None
-        return f"Due soon: {text}; lapses on {lapses_on.isoformat()} unless training is added by {due_on.isoformat()}."
+        assert lapses_on is not None
+        assert due_on is not None
+        return (
+            f"Due soon: {text}; lapses on {lapses_on.isoformat()} "
+            f"unless training is added by {due_on.isoformat()}."
+        )
     if status is Status.GRACE:
         assert due_on is not None
         return f"Not met yet; new member, first due by {due_on.isoformat()}: {text}."

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import field, frozen
 
@@ -29,6 +29,8 @@ __all__ = [
     "WaiverKind",
     "hours_from_ceu",
 ]
+
+E = TypeVar("E", bound=enum.Enum)
 
 #: Contact hours in one Continuing Education Unit (IACET: 1 CEU = 10 contact hours).
 CEU_HOURS = Decimal(10)
@@ -130,13 +132,38 @@ def _email(value: str | None) -> str | None:
     return value
 
 
-def _enum_set(enum_type: type[enum.StrEnum]) -> Any:
-    def convert(values: Iterable[Any]) -> frozenset[Any]:
-        if isinstance(values, str):
-            raise TypeError(f"expected a list of {enum_type.__name__} values, got {values!r}")
-        return frozenset(enum_type(v) for v in values)
+def _enum_set(enum_type: type[E], values: Iterable[Any]) -> frozenset[E]:
+    if isinstance(values, str):
+        raise TypeError(f"expected a list of {enum_type.__name__} values, got {values!r}")
+    return frozenset(enum_type(v) for v in values)
 
-    return convert
+
+def to_roles(values: Iterable[Role | str]) -> frozenset[Role]:
+    """A set of :class:`Role` from role values (``["coordinator"]``)."""
+    return _enum_set(Role, values)
+
+
+def to_functions(values: Iterable[Function | str]) -> frozenset[Function]:
+    """A set of :class:`Function` from function values (``["prevention"]``)."""
+    return _enum_set(Function, values)
+
+
+def to_deliveries(values: Iterable[Delivery | str]) -> frozenset[Delivery]:
+    """A set of :class:`Delivery` from delivery values (``["in_person"]``)."""
+    return _enum_set(Delivery, values)
+
+
+def _strip(value: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {value!r}")
+    return value.strip()
+
+
+def to_names(values: Iterable[str]) -> tuple[str, ...]:
+    """A tuple of names or ids; a lone string is refused rather than split into letters."""
+    if isinstance(values, str):
+        raise TypeError(f"expected a list, got the single text {values!r}")
+    return tuple(values)
 
 
 def _text_set(values: Iterable[str]) -> frozenset[str]:
@@ -165,11 +192,11 @@ class Member:
 
     id: str = field(validator=_nonblank)
     name: str = field(validator=_nonblank)
-    agency: str = field(default="", converter=str.strip)
+    agency: str = field(default="", converter=_strip)
     roles: frozenset[Role] = field(
-        default=frozenset({Role.PEER_SUPPORTER}), converter=_enum_set(Role)
+        default=frozenset({Role.PEER_SUPPORTER}), converter=to_roles
     )
-    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    functions: frozenset[Function] = field(default=frozenset(), converter=to_functions)
     joined_on: dt.date | None = None
     email: str | None = field(default=None, converter=_email)
     portal_user_id: str | None = field(default=None, converter=_opt_text)
@@ -196,9 +223,9 @@ class Course:
     provider: str = field(validator=_nonblank)
     hours: Decimal | None = field(default=None, converter=_opt_hours)
     delivery: Delivery = field(default=Delivery.IN_PERSON, converter=Delivery)
-    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    functions: frozenset[Function] = field(default=frozenset(), converter=to_functions)
     topics: frozenset[str] = field(default=frozenset(), converter=_text_set)
-    aliases: tuple[str, ...] = field(default=(), converter=tuple)
+    aliases: tuple[str, ...] = field(default=(), converter=to_names)
     validity_months: int | None = field(default=None, validator=_positive_months)
     note: str | None = None
 
@@ -245,7 +272,7 @@ class Waiver:
     granted_on: dt.date = field()
     reason: str = field(validator=_nonblank)
     valid_until: dt.date | None = field(default=None)
-    evidence: tuple[str, ...] = field(default=(), converter=tuple)
+    evidence: tuple[str, ...] = field(default=(), converter=to_names)
 
     @valid_until.validator
     def _after_grant(self, _attribute: Any, value: dt.date | None) -> None:

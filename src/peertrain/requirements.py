@@ -28,7 +28,18 @@ from typing import Any, Union
 
 from attrs import field, frozen
 
-from peertrain.model import Delivery, Function, Member, Role, _enum_set, _text_set, to_hours
+from peertrain.model import (
+    Delivery,
+    Function,
+    Member,
+    Role,
+    _text_set,
+    to_deliveries,
+    to_functions,
+    to_hours,
+    to_names,
+    to_roles,
+)
 from peertrain.windows import AllTime, Periodic, Window
 
 __all__ = [
@@ -50,12 +61,6 @@ __all__ = [
 def _nonblank(_inst: object, attribute: Any, value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{attribute.name} must be non-blank text, got {value!r}")
-
-
-def _id_tuple(values: Any) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise TypeError(f"expected a list, got the single text {values!r}")
-    return tuple(values)
 
 
 def _grace(_inst: object, attribute: Any, value: int | None) -> None:
@@ -84,9 +89,9 @@ class CourseFilter:
 
     courses: frozenset[str] = field(default=frozenset(), converter=_text_set)
     topics: frozenset[str] = field(default=frozenset(), converter=_text_set)
-    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    functions: frozenset[Function] = field(default=frozenset(), converter=to_functions)
     providers: frozenset[str] = field(default=frozenset(), converter=_text_set)
-    delivery: frozenset[Delivery] = field(default=frozenset(), converter=_enum_set(Delivery))
+    delivery: frozenset[Delivery] = field(default=frozenset(), converter=to_deliveries)
     approved_providers_only: bool = False
 
     def describe(self) -> str:
@@ -114,8 +119,8 @@ class Applicability:
     An empty list means "any": ``Applicability()`` applies to everyone.
     """
 
-    roles: frozenset[Role] = field(default=frozenset(), converter=_enum_set(Role))
-    functions: frozenset[Function] = field(default=frozenset(), converter=_enum_set(Function))
+    roles: frozenset[Role] = field(default=frozenset(), converter=to_roles)
+    functions: frozenset[Function] = field(default=frozenset(), converter=to_functions)
 
     def matches(self, member: Member) -> bool:
         """Whether ``member`` is subject to the requirement."""
@@ -141,14 +146,14 @@ class Minimum:
 
     label: str = field(validator=_nonblank)
     hours: Decimal = field(converter=to_hours)
-    counts: CourseFilter = CourseFilter()
+    counts: CourseFilter = field(factory=CourseFilter)
 
 
 @frozen(kw_only=True)
 class _Base:
     id: str = field(validator=_nonblank)
     title: str = field(validator=_nonblank)
-    applies_to: Applicability = Applicability()
+    applies_to: Applicability = field(factory=Applicability)
     grace_months: int | None = field(default=None, validator=_grace)
     citation: str | None = None
     note: str | None = None
@@ -163,8 +168,8 @@ class Hours(_Base):
     """
 
     hours: Decimal = field(converter=to_hours)
-    counts: CourseFilter = CourseFilter()
-    window: Window = AllTime()
+    counts: CourseFilter = field(factory=CourseFilter)
+    window: Window = field(factory=AllTime)
     minimums: tuple[Minimum, ...] = field(default=(), converter=tuple)
 
     @hours.validator
@@ -190,8 +195,8 @@ class Topics(_Base):
 
     topics: frozenset[str] = field(default=frozenset(), converter=_text_set)
     track: str | None = None
-    counts: CourseFilter = CourseFilter()
-    window: Window = AllTime()
+    counts: CourseFilter = field(factory=CourseFilter)
+    window: Window = field(factory=AllTime)
 
 
 @frozen(kw_only=True)
@@ -203,9 +208,9 @@ class Certificate(_Base):
     it never lapses. ``counts`` can narrow which completions are accepted (e.g. in person only).
     """
 
-    courses: tuple[str, ...] = field(converter=_id_tuple)
+    courses: tuple[str, ...] = field(converter=to_names)
     valid_months: int | None = field(default=None)
-    counts: CourseFilter = CourseFilter()
+    counts: CourseFilter = field(factory=CourseFilter)
 
     @courses.validator
     def _some(self, _attribute: Any, value: tuple[str, ...]) -> None:
@@ -223,9 +228,9 @@ class NOf(_Base):
     """At least ``n`` different courses out of ``courses``, completed within ``window``."""
 
     n: int = field(validator=_positive_int)
-    courses: tuple[str, ...] = field(converter=_id_tuple)
-    counts: CourseFilter = CourseFilter()
-    window: Window = AllTime()
+    courses: tuple[str, ...] = field(converter=to_names)
+    counts: CourseFilter = field(factory=CourseFilter)
+    window: Window = field(factory=AllTime)
 
     @courses.validator
     def _enough(self, _attribute: Any, value: tuple[str, ...]) -> None:
@@ -238,7 +243,7 @@ class Recurring(_Base):
     """At least ``sessions`` completions matching ``counts`` in every period of ``window``."""
 
     window: Periodic
-    counts: CourseFilter = CourseFilter()
+    counts: CourseFilter = field(factory=CourseFilter)
     sessions: int = field(default=1, validator=_positive_int)
 
 

@@ -92,7 +92,7 @@ class Verdict:
     citation: str
     hours_credited: Decimal | None = None
     hours_required: Decimal | None = None
-    shortfall: Shortfall = Shortfall()
+    shortfall: Shortfall = field(factory=Shortfall)
     due_on: dt.date | None = None
     lapses_on: dt.date | None = None
     evidence: tuple[str, ...] = ()
