@@ -303,6 +303,23 @@ class TestHours:
         )
         assert verdict(rules, [done("icisf-gci", D(2025, 1, 1))], D(2026, 1, 1)).hours_credited == 14
 
+    def test_verdict_notes_name_doubtful_evidence(self):
+        """A verdict whose evidence includes a record with no hours anywhere says so."""
+        rules = pack(Certificate(id="rps", title="RPS", courses=["cop2cop-rps"]))
+        v = verdict(rules, [done("cop2cop-rps", D(2025, 1, 1), cid="R1")], D(2026, 1, 1))
+        assert v.status is Status.MET
+        assert v.notes == (
+            "completion R1 (cop2cop-rps): no hours on the record and none in the catalogue; counted as 0 h",
+        )
+
+    def test_completions_of_people_not_on_the_roster_are_warned(self):
+        """Nothing is dropped silently: a completion for an unknown member id is reported."""
+        rules = pack(Hours(id="h", title="14 h", hours=14))
+        result = check_compliance(
+            [member()], [done("qpr", D(2025, 1, 1), member_id="GHOST")], [rules], D(2026, 1, 1), catalogue=CATALOGUE
+        )
+        assert result.warnings == ("member 'GHOST' has completions but is not on the roster; not evaluated",)
+
     def test_all_time_hours(self):
         """AllTime counts everything on or before D, and never lapses."""
         rules = pack(Hours(id="wa", title="40 h", hours=40, window=AllTime(), counts=CourseFilter(courses=["wa-cjtc-peer-40"])))

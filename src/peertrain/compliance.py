@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from attrs import field, frozen
 
@@ -78,27 +79,32 @@ def credit_completions(
                 f"completion {completion.id!r}: unknown course {completion.course!r}",
                 field="course",
             ) from None
+        note = None
         hours = completion.hours
         if hours is None:
-            if course.hours is None:
-                warnings.append(
-                    f"completion {completion.id} ({course.id}): no hours on the record and none "
-                    f"in the catalogue; counted as 0 h"
-                )
             hours = course.hours
+            if hours is None:
+                hours = Decimal(0)
+                note = (
+                    f"completion {completion.id} ({course.id}): no hours on the record and none "
+                    "in the catalogue; counted as 0 h"
+                )
         elif course.hours is not None and hours != course.hours:
-            warnings.append(
+            note = (
                 f"completion {completion.id} ({course.id}): the record says {hours} h, the "
                 f"catalogue {course.hours} h; the record's hours were used"
             )
+        if note:
+            warnings.append(note)
         by_member[completion.member].append(
             Credit(
                 id=completion.id,
                 course=course,
                 on=completion.completed_on,
-                hours=hours if hours is not None else course.hours or 0,  # type: ignore[arg-type]
+                hours=hours,
                 delivery=completion.delivery or course.delivery,
                 provider=completion.provider or course.provider,
+                note=note,
             )
         )
     return by_member, warnings
@@ -122,7 +128,11 @@ def check_compliance(
     """
     if due_within < 0:
         raise ValueError(f"due_within must be 0 or more days, got {due_within}")
+    members = list(members)
     credits, warnings = credit_completions(completions, catalogue)
+    on_roster = {m.id for m in members}
+    for member_id in sorted(set(credits) - on_roster):
+        warnings.append(f"member {member_id!r} has completions but is not on the roster; not evaluated")
     verdicts: list[Verdict] = []
     for member in members:
         if member.joined_on is not None and member.joined_on > as_of:

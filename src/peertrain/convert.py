@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import cattrs
 import cattrs.gen
+from attrs import Factory, frozen
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from peertrain.catalog import Catalogue, Track
@@ -84,6 +85,24 @@ def _structure_date(value: Any, _type: Any) -> dt.date:
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
     raise TypeError(f"expected a date (YYYY-MM-DD), got {value!r}")
+
+
+def _structure_enum(value: Any, cls: Any) -> Any:
+    if not isinstance(value, str):
+        raise TypeError(f"expected one of {', '.join(m.value for m in cls)}, got {value!r}")
+    return cls(value)
+
+
+@frozen
+class _CatalogueData:
+    """The JSON shape of a :class:`Catalogue` (structured strictly, then built)."""
+
+    courses: list[Course] = Factory(list)
+    tracks: list[Track] = Factory(list)
+
+
+def _catalogue_from(data: _CatalogueData) -> Catalogue:
+    return Catalogue(data.courses, data.tracks)
 
 
 def _strict(kind: type, name: str) -> Callable[[Any, Any], Any]:
@@ -158,6 +177,10 @@ def make_converter() -> cattrs.Converter:
     """A new converter configured for every peertrain type (see the module docs)."""
     conv = _make_json_converter(forbid_extra_keys=True)
     conv.register_structure_hook(str, _strict(str, "text"))
+    # Text enums (Status, Role, ...) subclass str: without their own hook the str hook above would
+    # take them (singledispatch follows the MRO) and pass any text through unconverted.
+    conv.register_structure_hook(enum.StrEnum, _structure_enum)
+    conv.register_unstructure_hook(enum.StrEnum, lambda value: value.value)
     conv.register_structure_hook(int, _strict(int, "a whole number"))
     conv.register_structure_hook(bool, _strict(bool, "true or false"))
     conv.register_structure_hook(Decimal, _structure_decimal)
@@ -166,14 +189,11 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_unstructure_hook_func(
         lambda t: getattr(t, "__origin__", None) is frozenset,
-        lambda value: sorted(value, key=lambda v: v.value if isinstance(v, enum.Enum) else v),
+        lambda value: sorted(v.value if isinstance(v, enum.Enum) else v for v in value),
     )
     conv.register_structure_hook(
         Catalogue,
-        lambda value, _t: Catalogue(
-            conv.structure(value.get("courses", []), list[Course]),
-            conv.structure(value.get("tracks", []), list[Track]),
-        ),
+        lambda value, _t: _catalogue_from(conv.structure(value, _CatalogueData)),
     )
     conv.register_unstructure_hook(
         Catalogue,

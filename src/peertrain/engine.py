@@ -58,6 +58,8 @@ class Credit:
     hours: Decimal
     delivery: Delivery
     provider: str
+    #: A data-quality note (hours disagreeing with the catalogue, no hours known), if any.
+    note: str | None = None
 
 
 @frozen
@@ -458,6 +460,7 @@ def evaluate(
         due_on=due_on,
         lapses_on=lapses_on,
         evidence=tally.evidence,
+        notes=tuple(c.note for c in subject.credits if c.note and c.id in tally.evidence),
         window_start=span[0] if span and span[0] != dt.date.min else None,
         window_end=span[1] - ONE_DAY if span and span[1] != dt.date.max else None,
         parts=parts,

@@ -15,7 +15,7 @@ from typing import Any
 
 import cattrs
 
-from peertrain.catalog import Catalogue, Track
+from peertrain.catalog import Catalogue, Track, normalise_name
 from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
 from peertrain.model import Course
@@ -91,33 +91,55 @@ def _structure(data: Any, cls: Any, source: str) -> Any:
 def load_catalogue(paths: Iterable[Path]) -> Catalogue:
     """A catalogue from TOML files, each with ``[[courses]]`` and/or ``[[tracks]]`` tables."""
     courses: list[tuple[str, str, Course]] = []
-    tracks: list[Track] = []
+    tracks: list[tuple[str, str, Track]] = []
     for path in paths:
         data = read_toml(path)
         unknown = set(data) - {"courses", "tracks"}
         if unknown:
             raise CatalogError(str(path), sorted(unknown)[0], "unknown key; expected courses or tracks")
         for i, raw in enumerate(_table_list(data, "courses", path)):
-            courses.append((str(path), f"courses[{i}]", _structure(raw, Course, str(path))))
+            courses.append((str(path), f"courses[{i}]", _structure_at(raw, Course, str(path), f"courses[{i}]")))
         for i, raw in enumerate(_table_list(data, "tracks", path)):
-            try:
-                tracks.append(_structure(raw, Track, str(path)))
-            except CatalogError as exc:
-                raise CatalogError(str(path), f"tracks[{i}].{exc.key}".rstrip("."), exc.message) from None
+            tracks.append((str(path), f"tracks[{i}]", _structure_at(raw, Track, str(path), f"tracks[{i}]")))
     seen: dict[str, str] = {}
     for source, key, course in courses:
         if course.id in seen:
             raise CatalogError(source, f"{key}.id", f"duplicate course id {course.id!r} (first in {seen[course.id]})")
         seen[course.id] = source
+    _check_names(courses)
     try:
-        catalogue = Catalogue([c for _, _, c in courses], tracks)
-    except ValueError as exc:
+        catalogue = Catalogue([c for _, _, c in courses], [t for _, _, t in tracks])
+    except ValueError as exc:  # pragma: no cover - _check_names finds these first, with the key
         raise CatalogError(", ".join(sorted(set(seen.values()))), "aliases", str(exc)) from None
-    for i, track in enumerate(catalogue.tracks):
+    for source, key, track in tracks:
         for j, course_id in enumerate(track.courses):
             if course_id not in catalogue.courses:
-                raise CatalogError("tracks", f"tracks[{i}].courses[{j}]", f"unknown course id {course_id!r}")
+                raise CatalogError(source, f"{key}.courses[{j}]", f"unknown course id {course_id!r}")
     return catalogue
+
+
+def _structure_at(data: Any, cls: Any, source: str, key: str) -> Any:
+    """``_structure`` with the error's key placed under ``key`` (e.g. ``courses[3].hours``)."""
+    try:
+        return _structure(data, cls, source)
+    except CatalogError as exc:
+        raise CatalogError(source, f"{key}.{exc.key}".rstrip("."), exc.message) from None
+
+
+def _check_names(courses: Sequence[tuple[str, str, Course]]) -> None:
+    """Every id, title and alias must name one course; a clash names the file and key."""
+    names: dict[str, tuple[str, str, str]] = {}
+    for source, key, course in courses:
+        fields = [("id", course.id), ("title", course.title)]
+        fields += [(f"aliases[{j}]", alias) for j, alias in enumerate(course.aliases)]
+        for field_key, name in fields:
+            other = names.setdefault(normalise_name(name), (course.id, source, f"{key}.{field_key}"))
+            if other[0] != course.id:
+                raise CatalogError(
+                    source,
+                    f"{key}.{field_key}",
+                    f"the name {name!r} is already used by course {other[0]!r} ({other[1]}: {other[2]})",
+                )
 
 
 def _table_list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
