@@ -1,0 +1,223 @@
+"""The completions ledger: one trustworthy history of training from every source.
+
+The ledger holds the roster's members, completion records (completed, in progress, failed), the
+import batches they came in (source, file name and hash, counts, when), the rows that were rejected
+(with file, row, field and reason) and the rows held as unmatched (an unknown person or course, kept
+so they count once the roster or catalogue learns them).
+
+:class:`Ledger` is the interface; :class:`~peertrain.ledger.sqlite.SQLiteLedger` the embedded
+default (a real SQLite file, WAL mode, schema-versioned and migrated forward). A PostgreSQL
+backend for consortia implements the same interface.
+
+Completions are facts: never edited, only added; a batch imported by mistake is *retracted* whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+from attrs import frozen
+
+from peertrain.errors import PeertrainError
+from peertrain.model import Completion, Member
+
+__all__ = [
+    "Batch",
+    "BatchCounts",
+    "HeldRow",
+    "Ledger",
+    "LedgerError",
+    "Outcome",
+    "Record",
+    "RejectedRow",
+    "UnmatchedRow",
+    "open_ledger",
+]
+
+class LedgerError(PeertrainError):
+    """The ledger file cannot be used (not a peertrain ledger, newer schema, locked, ...)."""
+
+
+class Outcome(enum.StrEnum):
+    """What became of one input row. Every row ends as exactly one of these."""
+
+    IMPORTED = "imported"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    UNMATCHED = "unmatched"
+
+
+@frozen
+class Record:
+    """One row ready for the ledger: a matched person and course, parsed values.
+
+    ``status`` is ``completed``, ``in_progress`` or ``failed``; only completed records count as
+    training. ``on`` is the completion date (for others, the enrolment date, else the completion
+    date the row gives). ``record_id`` is the source's own id for the row, if the profile maps one.
+    """
+
+    member: str
+    course: str
+    on: dt.date
+    status: str
+    hours: Decimal | None
+    delivery: str | None
+    provider: str | None
+    record_id: str | None
+    origin: str
+
+    @property
+    def id(self) -> str:
+        """The completion id: ``member/course/date``, suffixed with the status unless completed."""
+        base = f"{self.member}/{self.course}/{self.on.isoformat()}"
+        return base if self.status == "completed" else f"{base}/{self.status}"
+
+
+@frozen
+class RejectedRow:
+    """An input row that cannot be used as it is, and why."""
+
+    file: str
+    row: int
+    field: str | None
+    reason: str
+    raw: tuple[str, ...]
+
+
+@frozen
+class UnmatchedRow:
+    """A readable row whose person or course is not known yet.
+
+    ``values`` are the parsed, normalised fields (text; dates ISO) needed to match it later;
+    ``fingerprint`` identifies the row's content within its source, so re-importing it is a
+    duplicate.
+    """
+
+    file: str
+    row: int
+    reason: str
+    values: dict[str, str | None]
+    fingerprint: str
+
+
+@frozen
+class HeldRow:
+    """An unmatched row as stored in the ledger."""
+
+    id: int
+    batch: int
+    source: str
+    origin: str
+    reason: str
+    values: dict[str, str | None]
+
+
+@frozen
+class BatchCounts:
+    """How the rows of one import ended; ``rows_read`` is always the sum of the other four."""
+
+    rows_read: int = 0
+    imported: int = 0
+    not_completed: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unmatched: int = 0
+
+
+@frozen
+class Batch:
+    """One import of one file (or one pull) into the ledger."""
+
+    id: int
+    source: str
+    profile: str
+    file_name: str
+    file_hash: str
+    imported_at: dt.datetime
+    counts: BatchCounts
+    retracted_at: dt.datetime | None = None
+
+
+class Ledger(Protocol):
+    """The operations every ledger backend provides."""
+
+    def schema_version(self) -> int:
+        """The schema version of the open ledger."""
+        ...
+
+    def timezone(self) -> str:
+        """The agency's IANA time zone, in which completion dates are calendar dates."""
+        ...
+
+    def members(self) -> list[Member]:
+        """The roster, in id order."""
+        ...
+
+    def put_members(self, members: Iterable[Member]) -> tuple[int, int]:
+        """Add or update members by id; returns ``(added, updated)``."""
+        ...
+
+    def completions(self) -> Iterator[Completion]:
+        """Every completed record of every batch not retracted, in id order."""
+        ...
+
+    def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:
+        """Every record (any status) with its batch id, optionally of one member."""
+        ...
+
+    def import_batch(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        rows: Iterable[Record | RejectedRow | UnmatchedRow],
+    ) -> Batch:
+        """Store one file's rows as one batch, atomically: all of it or nothing."""
+        ...
+
+    def batches(self) -> list[Batch]:
+        """All batches, oldest first."""
+        ...
+
+    def batch_with_hash(self, source: str, file_hash: str) -> Batch | None:
+        """The earliest live batch that imported a file with this hash from this source."""
+        ...
+
+    def retract(self, batch_id: int, when: dt.datetime) -> Batch:
+        """Remove a batch's records, held and rejected rows; keep the batch, marked retracted."""
+        ...
+
+    def held(self) -> list[HeldRow]:
+        """Rows held as unmatched, oldest first."""
+        ...
+
+    def resolve(self, held_id: int, record: Record) -> Outcome:
+        """Turn a held row into a record (imported, or duplicate of one already there)."""
+        ...
+
+    def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
+        """Rejected rows with their batch id, optionally of one batch."""
+        ...
+
+    def close(self) -> None:
+        """Close the ledger."""
+        ...
+
+
+def open_ledger(path: Path | str, *, create_timezone: str | None = None) -> Ledger:
+    """Open a ledger file, migrating it forward if its schema is older.
+
+    With ``create_timezone`` a missing file is created for an agency in that zone; without it a
+    missing file is an error (so a typo in a path never starts an empty ledger silently).
+    """
+    from peertrain.ledger.sqlite import SQLiteLedger
+
+    return SQLiteLedger.open(Path(path), create_timezone=create_timezone)
