@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from peertrain import (
+    AllOf,
     AllTime,
     AnySpan,
     Catalogue,
@@ -361,14 +362,36 @@ class TestPeriodic:
         completions = [done("team-quarterly", D(2026, 5, 12)), done("team-quarterly", D(2026, 11, 1))]
         assert verdict(pack(self.QUARTERLY), completions, D(2026, 11, 15)).status is Status.MET
 
-    def test_new_member_is_not_held_to_quarters_before_grace_ends(self):
-        """Joined 2026-08-03 with 6 months of grace (to 2027-02-03): the first enforced quarter is
-        Q2 2027, so with no session the verdict is grace and it lapses 2027-07-01."""
+    def test_new_member_is_held_to_periods_that_end_after_grace(self):
+        """Joined 2026-08-03 with 6 months of grace (no grace from 2027-02-03): Q1 2027 ends after
+        that, so it is the first binding quarter; with no session the verdict is grace now and
+        lapses 2027-04-01."""
         who = member(joined_on=D(2026, 8, 3))
         v = verdict(pack(self.QUARTERLY, grace_months=6), [], D(2026, 11, 15), who)
         assert v.status is Status.GRACE
-        assert v.lapses_on == D(2027, 7, 1)
-        assert v.due_on == D(2027, 6, 30)
+        assert v.lapses_on == D(2027, 4, 1)
+        assert v.due_on == D(2027, 3, 31)
+        assert verdict(pack(self.QUARTERLY, grace_months=6), [], D(2027, 4, 1), who).status is Status.LAPSED
+
+    def test_without_grace_the_first_full_period_after_joining_binds(self):
+        """Joined 2026-08-03, no grace: Q3 2026 started before joining and does not bind; Q4 does,
+        so on 2026-11-15 with no session it is due soon (lapses 2027-01-01)."""
+        who = member(joined_on=D(2026, 8, 3))
+        v = verdict(pack(self.QUARTERLY), [], D(2026, 11, 15), who)
+        assert v.status is Status.DUE_SOON
+        assert v.lapses_on == D(2027, 1, 1)
+
+    def test_parts_of_a_composite_share_the_grace_period(self):
+        """A recurring part inside an all_of gets the requirement's grace: in grace, not lapsed."""
+        rules = pack(AllOf(id="all", title="all", of=[self.QUARTERLY]), grace_months=6)
+        who = member(joined_on=D(2025, 1, 10))
+        v = verdict(rules, [], D(2025, 5, 1), who)
+        assert v.status is Status.GRACE
+        assert [p.status for p in v.parts] == [Status.GRACE]
+        assert v.lapses_on == D(2025, 10, 1)
+        after = verdict(rules, [], D(2025, 8, 1), who)
+        assert after.status is Status.DUE_SOON
+        assert [p.status for p in after.parts] == [Status.DUE_SOON]
 
     def test_no_join_date_and_never_attended_is_not_met(self):
         """Without a join date every quarter binds; with no session ever it was never met."""

@@ -6,8 +6,8 @@ How a verdict is reached (``docs/rules.md`` has the same with examples):
 2. Each requirement kind defines ``satisfied(X)`` for any day ``X`` from those completions
    (see :mod:`peertrain.requirements` and :mod:`peertrain.windows`). For ``periodic`` windows,
    ``satisfied(X)`` holds when the last *ended* period before ``X`` was met, or the current
-   period already is, or the last ended period began before the member was subject to the rule
-   (before the join date, or before the grace period ended).
+   period already is, or the last ended period did not bind the member (with a grace period,
+   periods that end after it bind; without one, periods starting on or after the join date).
 3. ``satisfied`` can change only on a few days: completion dates, the days completions age out of
    a rolling window, certificate expiry days, period boundaries. Scanning those days forward from
    ``D`` gives ``lapses_on`` (the first day it stops being met with no new training); scanning
@@ -87,8 +87,10 @@ class _Ctx:
     pack: RulePack
     catalogue: Catalogue
     subject: Subject
-    #: Periods of a periodic window that start before this day are not enforced.
-    bound_from: dt.date | None
+    #: The first day after the member's grace period (``None``: no grace period).
+    grace_end: dt.date | None
+    #: The member's join date (``None``: unknown, so every period binds).
+    joined_on: dt.date | None
 
 
 # -- matching ---------------------------------------------------------------------------------
@@ -204,7 +206,12 @@ def _track_topics(req: Topics, ctx: _Ctx) -> frozenset[str]:
 
 
 def _enforced(window: Periodic, index: int, ctx: _Ctx) -> bool:
-    return ctx.bound_from is None or window.start(index) >= ctx.bound_from
+    """Whether period ``index`` binds the member: with a grace period, every period that ends
+    after the grace period does; without one, every period that starts on or after the join
+    date; with no join date, every period."""
+    if ctx.grace_end is not None:
+        return window.start(index + 1) > ctx.grace_end
+    return ctx.joined_on is None or window.start(index) >= ctx.joined_on
 
 
 def _satisfied(req: Requirement, ctx: _Ctx, day: dt.date) -> bool:
@@ -252,8 +259,9 @@ def _change_days(req: Requirement, ctx: _Ctx) -> set[dt.date]:
         days.update(_drop_day(c.on, window.months) for c in credits)
     elif isinstance(window, Periodic):
         as_of = ctx.subject.as_of
-        low = min([as_of, *(c.on for c in credits), *([ctx.bound_from] if ctx.bound_from else [])])
-        high = max(as_of, ctx.bound_from) if ctx.bound_from else as_of
+        bounds = [d for d in (ctx.grace_end, ctx.joined_on) if d is not None]
+        low = min([as_of, *(c.on for c in credits), *bounds])
+        high = max([as_of, *bounds])
         first, last = window.index_of(low) - 1, window.index_of(high) + 3
         days.update(window.start(i) for i in range(first, last + 1))
     return days
@@ -282,8 +290,14 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     if isinstance(window, Periodic):
         index = window.index_of(day)
         current = _measure(req, _within(credits, window.period(index)), ctx, window.period(index))
-        if current.satisfied or not _enforced(window, index - 1, ctx):
+        if current.satisfied:
             return current
+        if not _enforced(window, index - 1, ctx):
+            first = index
+            while not _enforced(window, first, ctx):
+                first += 1
+            which = "this period" if first == index else _show(window.period(first))
+            return evolve(current, detail=f"{current.detail} this period; the first period due is {which}")
         previous = _measure(req, _within(credits, window.period(index - 1)), ctx, None)
         word = "met" if previous.satisfied else "short"
         prior = window.period(index - 1)
@@ -374,6 +388,7 @@ def evaluate(
     waivers: Sequence[Waiver] = (),
     due_within: int = 90,
     top_level: bool = True,
+    grace_months: int | None = None,
 ) -> Verdict | None:
     """The verdict for ``req`` of ``pack`` for ``subject`` on ``subject.as_of``.
 
@@ -382,9 +397,9 @@ def evaluate(
     member, as_of = subject.member, subject.as_of
     if not req.applies_to.matches(member):
         return None
-    grace = pack.grace_for(req) if top_level else 0
+    grace = pack.grace_for(req) if grace_months is None else grace_months
     grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-    ctx = _Ctx(pack, catalogue, subject, grace_end or member.joined_on)
+    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on)
     citation = req.citation or pack.citation
     base = {
         "member": member.id,
@@ -424,7 +439,10 @@ def evaluate(
         if not _parts(req, ctx):
             return None
         found = (
-            evaluate(pack, part, subject, catalogue=catalogue, due_within=due_within, top_level=False)
+            evaluate(
+                pack, part, subject, catalogue=catalogue, due_within=due_within, top_level=False,
+                grace_months=grace,
+            )
             for part in _parts(req, ctx)
         )
         parts = tuple(v for v in found if v is not None)
@@ -468,8 +486,8 @@ def evaluate(
 
 
 def _composite_tally(req: AllOf | AnyOf, parts: Sequence[Verdict]) -> _Tally:
-    good = [p for p in parts if p.status.compliant]
-    bad = [p for p in parts if not p.status.compliant]
+    good = [p for p in parts if p.status in (Status.MET, Status.DUE_SOON, Status.EXEMPT)]
+    bad = [p for p in parts if p not in good]
     if isinstance(req, AllOf):
         satisfied = not bad
         detail = f"{len(good)} of {len(parts)} parts met (all needed)"
