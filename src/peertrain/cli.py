@@ -22,7 +22,6 @@ from peertrain.loading import (
     bundled_pack_ids,
     curricula_dir,
     load_bundled_catalogue,
-    load_catalogue,
     load_pack,
     read_toml,
 )
@@ -121,10 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _catalogue(extra: Sequence[Path]) -> Catalogue:
-    catalogue = load_bundled_catalogue()
-    if extra:
-        catalogue = catalogue.merged(load_catalogue(extra))
-    return catalogue
+    # Read in one go with the bundled files, so that a clash with a bundled course id or name is
+    # a CatalogError naming the extra file and key (Catalogue.merged would raise a bare ValueError).
+    return load_bundled_catalogue(extra)
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

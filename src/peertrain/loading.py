@@ -98,7 +98,8 @@ def load_catalogue(paths: Iterable[Path]) -> Catalogue:
         if unknown:
             raise CatalogError(str(path), sorted(unknown)[0], "unknown key; expected courses or tracks")
         for i, raw in enumerate(_table_list(data, "courses", path)):
-            courses.append((str(path), f"courses[{i}]", _structure_at(raw, Course, str(path), f"courses[{i}]")))
+            key = f"courses[{i}]"
+            courses.append((str(path), key, _structure_at(raw, Course, str(path), key)))
         for i, raw in enumerate(_table_list(data, "tracks", path)):
             tracks.append((str(path), f"tracks[{i}]", _structure_at(raw, Track, str(path), f"tracks[{i}]")))
     seen: dict[str, str] = {}
@@ -149,10 +150,12 @@ def _table_list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
     return value
 
 
-def load_bundled_catalogue() -> Catalogue:
-    """The catalogue that ships with peertrain (``curricula/courses.toml`` and ``tracks.toml``)."""
+def load_bundled_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
+    """The catalogue that ships with peertrain (``curricula/courses.toml`` and ``tracks.toml``),
+    plus the courses and tracks of any ``extra`` catalogue files (which may not reuse a bundled
+    course id, title or alias)."""
     root = curricula_dir()
-    return load_catalogue([root / "courses.toml", root / "tracks.toml"])
+    return load_catalogue([root / "courses.toml", root / "tracks.toml", *extra])
 
 
 def bundled_pack_ids() -> list[str]:
@@ -187,41 +190,90 @@ def load_pack(name: str | Path, catalogue: Catalogue) -> RulePack:
     header = data.get("pack")
     if not isinstance(header, dict):
         raise CatalogError(str(path), "pack", "missing the [pack] table")
-    pack: RulePack = _structure(
-        {**header, "requirements": data.get("requirements", [])}, RulePack, str(path)
-    )
-    _check_references(pack, catalogue, str(path))
+    raw_requirements = data.get("requirements", [])
+    _check_unique_ids(raw_requirements, str(path))
+    try:
+        pack: RulePack = _structure({**header, "requirements": raw_requirements}, RulePack, str(path))
+    except CatalogError as exc:
+        # Everything but the requirements comes from the [pack] table: say so in the key.
+        if not exc.key.startswith("requirements"):
+            raise CatalogError(exc.source, f"pack.{exc.key}".rstrip("."), exc.message) from None
+        raise
+    _check_references(pack, raw_requirements, catalogue, str(path))
     return pack
 
 
-def _check_references(pack: RulePack, catalogue: Catalogue, source: str) -> None:
+def _check_unique_ids(raw_requirements: Any, source: str) -> None:
+    """Two top-level requirements with one id: name the second one's key."""
+    if not isinstance(raw_requirements, list):
+        return
+    first: dict[str, int] = {}
+    for i, raw in enumerate(raw_requirements):
+        requirement_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(requirement_id, str):
+            continue
+        if requirement_id in first:
+            raise CatalogError(
+                source,
+                f"requirements[{i}].id",
+                f"duplicate requirement id {requirement_id!r} "
+                f"(first at requirements[{first[requirement_id]}])",
+            )
+        first[requirement_id] = i
+
+
+def _at(raw: Any, *path: str | int) -> Any:
+    """The raw TOML value at ``path`` (keys and list indexes), or ``None``."""
+    for step in path:
+        if isinstance(step, str) and isinstance(raw, dict):
+            raw = raw.get(step)
+        elif isinstance(step, int) and isinstance(raw, list) and step < len(raw):
+            raw = raw[step]
+        else:
+            return None
+    return raw
+
+
+def _check_references(pack: RulePack, raw_requirements: Any, catalogue: Catalogue, source: str) -> None:
     for i, req in enumerate(pack.requirements):
-        for key, problem in _problems(req, pack, catalogue):
+        for key, problem in _problems(req, _at(raw_requirements, i), pack, catalogue):
             raise CatalogError(source, f"requirements[{i}]{key}", problem)
 
 
-def _problems(req: Requirement, pack: RulePack, catalogue: Catalogue) -> Iterator[tuple[str, str]]:
-    def courses(ids: Sequence[str] | frozenset[str], key: str) -> Iterator[tuple[str, str]]:
-        for j, course_id in enumerate(sorted(ids) if isinstance(ids, frozenset) else ids):
+def _problems(
+    req: Requirement, raw: Any, pack: RulePack, catalogue: Catalogue
+) -> Iterator[tuple[str, str]]:
+    """Problems with the names ``req`` uses; ``raw`` is its TOML table, so that an index in a key
+    points at the entry as written (a filter's course list is held as a set, in no order)."""
+
+    def courses(ids: Sequence[str] | frozenset[str], written: Any, key: str) -> Iterator[tuple[str, str]]:
+        if isinstance(ids, frozenset):
+            if isinstance(written, list) and all(isinstance(n, str) for n in written):
+                listed = [n.strip() for n in written]
+            else:  # pragma: no cover - the structured value always comes from the raw list
+                listed = sorted(ids)
+        else:
+            listed = list(ids)
+        for j, course_id in enumerate(listed):
             if course_id not in catalogue.courses:
                 yield f"{key}[{j}]", f"unknown course id {course_id!r}"
 
-    def counts(flt: CourseFilter, key: str) -> Iterator[tuple[str, str]]:
-        yield from courses(flt.courses, f"{key}.courses")
+    def counts(flt: CourseFilter, raw_counts: Any, key: str) -> Iterator[tuple[str, str]]:
+        yield from courses(flt.courses, _at(raw_counts, "courses"), f"{key}.courses")
         if flt.approved_providers_only and not pack.approved_providers:
             yield f"{key}.approved_providers_only", "the pack lists no approved_providers"
 
     if isinstance(req, AllOf | AnyOf):
         for j, part in enumerate(req.of):
-            for key, problem in _problems(part, pack, catalogue):
+            for key, problem in _problems(part, _at(raw, "of", j), pack, catalogue):
                 yield f".of[{j}]{key}", problem
         return
-    yield from counts(req.counts, ".counts")
+    yield from counts(req.counts, _at(raw, "counts"), ".counts")
     if isinstance(req, Hours):
         for j, minimum in enumerate(req.minimums):
-            yield from counts(minimum.counts, f".minimums[{j}].counts")
+            yield from counts(minimum.counts, _at(raw, "minimums", j, "counts"), f".minimums[{j}].counts")
     if isinstance(req, Certificate | NOf):
-        yield from courses(req.courses, ".courses")
+        yield from courses(req.courses, None, ".courses")
     if isinstance(req, Topics):
         if req.track is not None:
             try:

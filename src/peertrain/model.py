@@ -86,11 +86,16 @@ def to_hours(value: Any) -> Decimal:
             raise ValueError(f"hours must be a number, got {value!r}") from None
     else:
         raise TypeError(f"hours must be a number, got {value!r}")
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
     if not result.is_finite():
-        raise ValueError(f"hours must be a finite number, got {value!r}")
+        raise ValueError(f"hours must be a finite number, got {shown}")
     if result < 0:
-        raise ValueError(f"hours must not be negative, got {value!r}")
-    return result.normalize() if result != 0 else Decimal(0)
+        raise ValueError(f"hours must not be negative, got {shown}")
+    if result == 0:
+        return Decimal(0)
+    result = result.normalize()
+    # normalize() writes 40 as 4E+1; keep whole numbers in plain notation for messages.
+    return result.quantize(Decimal(1)) if result.as_tuple().exponent > 0 else result  # type: ignore[operator]
 
 
 def _opt_hours(value: Any) -> Decimal | None:

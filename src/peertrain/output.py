@@ -11,8 +11,9 @@ import csv
 import enum
 import io
 import json
+import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
@@ -39,6 +40,17 @@ def member_label(member: Member, privacy: Privacy) -> str:
     if privacy is Privacy.INITIALS:
         return f"{member.id}  {member.initials}"
     return member.id
+
+
+def _redactor(members: Sequence[Member], privacy: Privacy) -> Callable[[str], str]:
+    """Replaces roster members' names in free text (e.g. who granted an exemption) as ``privacy``
+    asks: with their initials, or with their id."""
+    if privacy is Privacy.FULL or not members:
+        return lambda text: text
+    label = {m.name: m.initials if privacy is Privacy.INITIALS else m.id for m in members}
+    names = sorted(label, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    return lambda text: pattern.sub(lambda match: label[match.group(0)], text)
 
 
 def to_json(result: ComplianceResult) -> str:
@@ -104,6 +116,7 @@ def to_table(
     for verdict in result.verdicts:
         by_member.setdefault(verdict.member, []).append(verdict)
     forecasts = {f.member: f for f in result.forecasts}
+    redact = _redactor(members, privacy)
     wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
     part_wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 14)
     for member in members:
@@ -122,9 +135,9 @@ def to_table(
             elif verdict.status is Status.LAPSED and verdict.lapses_on:
                 when = f"lapsed {verdict.lapses_on.isoformat()}"
             lines.append(f"  {_LABEL[verdict.status]:<9} {verdict.key:<45} {when}".rstrip())
-            lines.extend(wrap.wrap(verdict.explanation))
+            lines.extend(wrap.wrap(redact(verdict.explanation)))
             for part in verdict.parts:
-                lines.extend(part_wrap.wrap(f"- {part.requirement}: {part.explanation}"))
+                lines.extend(part_wrap.wrap(f"- {part.requirement}: {redact(part.explanation)}"))
         outlook = forecasts.get(member.id)
         if outlook is not None and outlook.lapses_on is not None:
             lines.append(
@@ -134,7 +147,11 @@ def to_table(
     counts = result.counts()
     people = len(by_member)
     summary = ", ".join(f"{counts[s]} {_LABEL[s].lower()}" for s in Status)
-    lines.append(f"Summary: {people} member{'s' if people != 1 else ''}, {len(result.verdicts)} verdicts: {summary}.")
+    total = len(result.verdicts)
+    lines.append(
+        f"Summary: {people} member{'s' if people != 1 else ''}, "
+        f"{total} verdict{'s' if total != 1 else ''}: {summary}."
+    )
     failing = sorted({v.member for v in result.verdicts if not v.status.compliant})
     if failing:
         lines.append(f"Out of compliance: {', '.join(failing)}.")

@@ -12,9 +12,10 @@ Windows-1252 (Excel's "CSV" on US Windows).
 from __future__ import annotations
 
 import csv
-import enum
 import datetime as dt
+import enum
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from peertrain.model import (
     Role,
     Waiver,
     WaiverKind,
+    _email,
     hours_from_ceu,
     to_hours,
 )
@@ -49,6 +51,8 @@ WAIVER_COLUMNS = (
 
 #: Leading characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain decimal number, as a spreadsheet reads one (not ``-nan``, ``+inf`` or ``-1_000``).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def safe_cell(value: object) -> str:
@@ -60,11 +64,8 @@ def safe_cell(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
     return text
 
 
@@ -75,7 +76,8 @@ def _decode(path: Path) -> str:
         raise InputError(str(path), "no such file") from None
     except OSError as exc:
         raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # UTF-16 (Excel's "Unicode text") starts with a byte-order mark, or at least has NUL bytes.
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
         raise InputError(str(path), "is UTF-16 text; save it as 'CSV UTF-8' instead")
     try:
         return raw.decode("utf-8-sig")
@@ -193,7 +195,7 @@ def read_roster(path: Path) -> list[Member]:
                 roles=roles or ["peer_supporter"],
                 functions=functions,
                 joined_on=row.date("joined_on"),
-                email=row.convert("email", lambda: row.text("email")),
+                email=row.convert("email", lambda: _email(row.text("email"))),
                 portal_user_id=row.text("portal_user_id"),
             ),
         )

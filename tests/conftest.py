@@ -1,0 +1,68 @@
+"""Shared fixtures and Hypothesis profiles for the peertrain tests.
+
+Hypothesis profiles (choose with the ``HYPOTHESIS_PROFILE`` environment variable):
+
+- ``dev`` (the default): 50 examples per property, for quick local runs;
+- ``ci``: 300 examples per property, for the thorough CI run;
+- ``default``: Hypothesis's own number of examples.
+
+None of them has a deadline: the readers touch the file system, whose speed varies.
+
+Tests run against the installed package: bundled data is found through
+:func:`peertrain.loading.curricula_dir`, fixture files through :data:`DATA`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from peertrain import Catalogue, load_bundled_catalogue
+
+settings.register_profile("default", deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# With --import-mode=importlib the tests folder is not on sys.path; the test modules import the
+# shared Hypothesis strategies as ``strategies``. (Only tests/ is added: the code under test is
+# always the installed package.)
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+#: The folder of fixture files, addressed by name (``DATA / "tables" / "roster-cp1252.csv"``).
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The tests' fixture folder."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The bundled course catalogue (loaded once; it is immutable)."""
+    return load_bundled_catalogue()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Write text (or bytes) to a file in ``tmp_path`` and return its path.
+
+    ``write("roster.csv", "member_id,name\\n...")`` writes UTF-8 with ``\\n`` line ends as given.
+    """
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content if isinstance(content, bytes) else content.encode(encoding)
+        path.write_bytes(data)
+        return path
+
+    return _write
