@@ -290,7 +290,7 @@ rule_packs = st.builds(
     note=st.none() | any_text,
     approved_providers=frozensets_of(names),
     grace_months=st.integers(min_value=0, max_value=24),
-    requirements=st.lists(requirements, max_size=4, unique_by=lambda r: r.id).map(tuple),
+    requirements=st.lists(requirements, min_size=1, max_size=4, unique_by=lambda r: r.id).map(tuple),
 )
 
 # -- catalogue ------------------------------------------------------------------------------------

@@ -323,7 +323,8 @@ class TestHours:
 
     def test_all_time_hours(self):
         """AllTime counts everything on or before D, and never lapses."""
-        rules = pack(Hours(id="wa", title="40 h", hours=40, window=AllTime(), counts=CourseFilter(courses=["wa-cjtc-peer-40"])))
+        only_cjtc = CourseFilter(courses=["wa-cjtc-peer-40"])
+        rules = pack(Hours(id="wa", title="40 h", hours=40, window=AllTime(), counts=only_cjtc))
         v = verdict(rules, [done("wa-cjtc-peer-40", D(2025, 9, 1))], D(2026, 11, 15))
         assert (v.status, v.hours_credited, v.lapses_on) == (Status.MET, 40, None)
 

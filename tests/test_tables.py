@@ -391,10 +391,12 @@ def test_read_waivers() -> None:
     evidence lists."""
     assert read_waivers(TABLES / "exemptions.csv", TEAM) == [
         Waiver(member="A-1", pack="example-agency", requirement="rps", kind=WaiverKind.EXEMPTION,
-               granted_by="Coordinator", granted_on=dt.date(2024, 1, 1), reason="Licensed clinician"),
+               granted_by="Coordinator", granted_on=dt.date(2024, 1, 1), reason="Licensed clinician",
+               source=f"{TABLES / 'exemptions.csv'}:2"),
         Waiver(member="A-2", pack="mn-181-9731", requirement="standardized-training",
                kind=WaiverKind.EQUIVALENCY, granted_by="Coordinator", granted_on=dt.date(2024, 2, 1),
-               reason="WA course accepted", valid_until=dt.date(2026, 12, 31), evidence=("C-4", "C-5")),
+               reason="WA course accepted", valid_until=dt.date(2026, 12, 31), evidence=("C-4", "C-5"),
+               source=f"{TABLES / 'exemptions.csv'}:3"),
     ]
 
 

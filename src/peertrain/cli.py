@@ -10,14 +10,19 @@ import argparse
 import datetime as dt
 import json
 import sys
+import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from peertrain import __version__
 from peertrain.catalog import Catalogue
+from peertrain.cli_ledger import add_commands as add_ledger_commands
+from peertrain.cli_ledger import run as run_ledger_command
 from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
+from peertrain.ledger import open_ledger
 from peertrain.loading import (
     bundled_pack_ids,
     curricula_dir,
@@ -25,19 +30,30 @@ from peertrain.loading import (
     load_pack,
     read_toml,
 )
-from peertrain.model import Member, Waiver
+from peertrain.model import Member, parse_iso_date
 from peertrain.output import Privacy, to_csv, to_json, to_table
-from peertrain.requirements import AllOf, AnyOf, Requirement, RulePack
-from peertrain.tables import read_completions, read_roster, read_waivers
+from peertrain.requirements import (
+    AllOf,
+    AnyOf,
+    Certificate,
+    CourseFilter,
+    Hours,
+    NOf,
+    Recurring,
+    Requirement,
+    RulePack,
+    Topics,
+)
+from peertrain.tables import check_waivers, read_completions, read_roster, read_waivers
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+        return parse_iso_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _days(text: str) -> int:
@@ -50,9 +66,16 @@ def _days(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line naming the command and its --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="peertrain",
         description="Track peer support team training and certification compliance.",
         epilog="Docs: docs/cli.md in the source tree. Exit status: 0 compliant, 1 not compliant, 2 bad input.",
@@ -74,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--demo", action="store_true", help="use the bundled demo team (a small rural agency)")
     source.add_argument("--roster", type=Path, metavar="FILE", help="roster CSV (docs/cli.md#roster)")
     source.add_argument("--completions", type=Path, metavar="FILE", help="completions CSV (docs/cli.md#completions)")
+    source.add_argument("--ledger", type=Path, metavar="FILE",
+                        help="evaluate the members and completions of a ledger (instead of the two CSVs)")
     source.add_argument("--exemptions", type=Path, metavar="FILE", help="exemptions and equivalencies CSV (optional)")
     source.add_argument(
         "--rules", action="extend", nargs="+", metavar="PACK", default=[],
@@ -83,15 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--catalog", action="append", type=Path, default=[], metavar="FILE",
         help="an extra course catalogue TOML file, added to the bundled one (repeatable)",
     )
-    check.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the date to evaluate (default: today; for --demo, the demo's date)")
+    check.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD",
+        help="the date to evaluate (default: today, in the ledger's time zone if any; for --demo, the demo's date)",
+    )
     check.add_argument(
         "--due-within", type=_days, default=DUE_WITHIN_DAYS, metavar="DAYS",
         help=f"a verdict is due_soon when it lapses within this many days (default {DUE_WITHIN_DAYS})",
     )
-    check.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
+    check.add_argument(
+        "--format", choices=["table", "json", "csv"], default="table", help="output format (default table)"
+    )
     check.add_argument(
         "--privacy", choices=[p.value for p in Privacy], default="full",
-        help="what the table shows of people: full names, initials, or ids only (JSON and CSV never carry names)",
+        help="how names appear: full, initials, or ids only (JSON and CSV name members by id; this also "
+        "reduces names in recorded free text such as who granted an exemption)",
     )
     check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
@@ -101,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = rule_commands.add_parser("show", help="show one rule pack's requirements", description="Show one rule pack.")
     show.add_argument("pack", metavar="PACK", help="a bundled pack id or a path to a pack TOML file")
     show.add_argument("--format", choices=["text", "json"], default="text")
+    show.add_argument("--catalog", action="append", type=Path, default=[], metavar="FILE",
+                      help="an extra course catalogue TOML file the pack's courses come from (repeatable)")
+    check.set_defaults(subparser=check)
+    add_ledger_commands(commands)
     return parser
 
 
@@ -110,8 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
-            return _check(args, parser)
-        return _rules(args)
+            return _check(args, args.subparser)
+        if args.command == "rules":
+            return _rules(args)
+        return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,59 +163,68 @@ def _catalogue(extra: Sequence[Path]) -> Catalogue:
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.output is not None and not args.output.parent.is_dir():
+        raise InputError(str(args.output), "cannot be written: its folder does not exist")
     catalogue = _catalogue(args.catalog)
     pack_names: list[str] = list(args.rules)
+    exemptions_path: Path | None = args.exemptions
     if args.demo:
-        if args.roster or args.completions or args.exemptions:
-            parser.error("--demo uses the bundled demo files; leave out --roster, --completions and --exemptions")
+        if args.roster or args.completions or args.exemptions or args.ledger:
+            parser.error(
+                "--demo uses the bundled demo files; leave out --roster, --completions, --exemptions and --ledger"
+            )
         demo = curricula_dir() / "demo"
         config = read_toml(demo / "demo.toml")
-        roster_path, completions_path = demo / config["roster"], demo / config["completions"]
-        exemptions_path: Path | None = demo / config["exemptions"]
+        exemptions_path = demo / config["exemptions"]
         pack_names = pack_names or list(config["packs"])
         as_of: dt.date = args.as_of or config["as_of"]
+        members = read_roster(demo / config["roster"])
+        completions = read_completions(demo / config["completions"], catalogue, members)
+    elif args.ledger:
+        if args.roster or args.completions:
+            parser.error("--ledger holds the roster and completions; leave out --roster and --completions")
+        ledger = open_ledger(args.ledger)
+        try:
+            members = ledger.members()
+            completions = list(ledger.completions())
+            as_of = args.as_of or _today(ledger.timezone())
+        finally:
+            ledger.close()
     else:
         if not args.roster or not args.completions:
-            parser.error("give --roster and --completions (or --demo to try the bundled demo team)")
-        roster_path, completions_path, exemptions_path = args.roster, args.completions, args.exemptions
-        as_of = args.as_of or dt.date.today()
+            parser.error("give --roster and --completions, or --ledger (or --demo to try the bundled demo team)")
+        as_of = args.as_of or _today(None)
+        members = read_roster(args.roster)
+        completions = read_completions(args.completions, catalogue, members)
     if not pack_names:
         parser.error(f"choose rule packs with --rules (bundled: {', '.join(bundled_pack_ids())})")
     packs = [load_pack(name, catalogue) for name in dict.fromkeys(pack_names)]
-    members = read_roster(roster_path)
-    completions = read_completions(completions_path, catalogue, members)
     waivers = read_waivers(exemptions_path, members) if exemptions_path else []
-    _check_waivers(waivers, packs, exemptions_path)
+    notes = check_waivers(waivers, packs, {c.id for c in completions})
     result = check_compliance(
         members, completions, packs, as_of, catalogue=catalogue, waivers=waivers, due_within=args.due_within
     )
-    for warning in result.warnings:
+    for warning in [*notes, *result.warnings]:
         print(f"peertrain: warning: {warning}", file=sys.stderr)
     _emit(_render(result, members, packs, args), args.output)
     return EXIT_OK if result.compliant else EXIT_NONCOMPLIANT
 
 
-def _check_waivers(waivers: Sequence[Waiver], packs: Sequence[RulePack], source: Path | None) -> None:
-    by_id = {p.id: p for p in packs}
-    for waiver in waivers:
-        pack = by_id.get(waiver.pack)
-        if pack is None:
-            continue  # for a pack not being checked this time
-        if waiver.requirement not in {r.id for r in pack.requirements}:
-            raise InputError(
-                str(source),
-                f"pack {pack.id!r} has no requirement {waiver.requirement!r} (it has: "
-                f"{', '.join(r.id for r in pack.requirements)})",
-                field="requirement",
-            )
+def _today(zone: str | None) -> dt.date:
+    """Today's date in the agency's zone (a ledger's), else on this machine's clock and zone."""
+    now = dt.datetime.now(zoneinfo.ZoneInfo(zone)) if zone else dt.datetime.now().astimezone()
+    return now.date()
 
 
-def _render(result: ComplianceResult, members: Sequence[Member], packs: Sequence[RulePack], args: argparse.Namespace) -> str:
+def _render(
+    result: ComplianceResult, members: Sequence[Member], packs: Sequence[RulePack], args: argparse.Namespace
+) -> str:
+    privacy = Privacy(args.privacy)
     if args.format == "json":
-        return to_json(result)
+        return to_json(result, members, privacy=privacy)
     if args.format == "csv":
-        return to_csv(result)
-    return to_table(result, members, packs, privacy=Privacy(args.privacy))
+        return to_csv(result, members, privacy=privacy)
+    return to_table(result, members, packs, privacy=privacy)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -192,7 +238,7 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    catalogue = load_bundled_catalogue()
+    catalogue = _catalogue(getattr(args, "catalog", []))
     if args.rules_command == "list":
         for pack_id in bundled_pack_ids():
             pack = load_pack(pack_id, catalogue)
@@ -223,9 +269,13 @@ def _rules(args: argparse.Namespace) -> int:
 def _show_requirement(req: Requirement, indent: str) -> None:
     kind = converter.unstructure(req)["kind"]
     print(f"{indent}{req.id} [{kind}]: {req.title}")
+    for line in describe_requirement(req):
+        print(f"{indent}  {line}")
     applies = req.applies_to.describe()
     if applies != "everyone":
         print(f"{indent}  applies to: {applies}")
+    if req.grace_months is not None:
+        print(f"{indent}  grace: {req.grace_months} months")
     if req.citation:
         print(f"{indent}  citation: {req.citation}")
     if req.note:
@@ -234,6 +284,34 @@ def _show_requirement(req: Requirement, indent: str) -> None:
         print(f"{indent}  {'all' if isinstance(req, AllOf) else 'any one'} of:")
         for part in req.of:
             _show_requirement(part, indent + "    ")
+
+
+def describe_requirement(req: Requirement) -> list[str]:
+    """What a requirement asks, in a line or a few, for ``peertrain rules show``."""
+    if isinstance(req, Hours):
+        lines = [f"{_hours(req.hours)} h {req.counts.describe()} {req.window.describe()}"]
+        for m in req.minimums:
+            which = m.counts.describe()
+            detail = "" if which == m.label else f" ({which})"
+            lines.append(f"of which at least {_hours(m.hours)} h {m.label}{detail}")
+        return lines
+    if isinstance(req, Topics):
+        topics = ", ".join(sorted(req.topics)) or "-"
+        track = f"; every topic of track {req.track}" if req.track else ""
+        return [f"topics: {topics}{track}; {req.counts.describe()} {req.window.describe()}"]
+    if isinstance(req, Certificate):
+        valid = f"valid {req.valid_months} months" if req.valid_months else "valid as long as the catalogue says"
+        extra = "" if req.counts == CourseFilter() else f"; counting {req.counts.describe()}"
+        return [f"hold one of: {', '.join(req.courses)} ({valid}){extra}"]
+    if isinstance(req, NOf):
+        return [f"{req.n} different of: {', '.join(req.courses)} {req.window.describe()}"]
+    if isinstance(req, Recurring):
+        return [f"{req.sessions} session(s) {req.counts.describe()} {req.window.describe()}"]
+    return []
+
+
+def _hours(value: object) -> str:
+    return f"{value:f}" if hasattr(value, "normalize") else str(value)
 
 
 def run() -> None:  # pragma: no cover - console script entry point

@@ -20,12 +20,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import cattrs
+import cattrs.errors
 import cattrs.gen
 from attrs import Factory, frozen
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from peertrain.catalog import Catalogue, Track
-from peertrain.model import Course
+from peertrain.model import Course, parse_iso_date
 from peertrain.requirements import (
     AllOf,
     AnyOf,
@@ -81,7 +82,7 @@ def _structure_date(value: Any, _type: Any) -> dt.date:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            return parse_iso_date(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
     raise TypeError(f"expected a date (YYYY-MM-DD), got {value!r}")
@@ -136,8 +137,10 @@ def _tagged(conv: cattrs.Converter, union: Any, kinds: Mapping[str, type], what:
 
 
 def _register_tagged_class(conv: cattrs.Converter, cls: type, tag: str) -> None:
-    base_structure = cattrs.gen.make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
-    base_unstructure = cattrs.gen.make_dict_unstructure_fn(cls, conv)
+    base_structure: Callable[[Any, Any], Any] = cattrs.gen.make_dict_structure_fn(
+        cls, conv, _cattrs_forbid_extra_keys=True
+    )
+    base_unstructure: Callable[[Any], Any] = cattrs.gen.make_dict_unstructure_fn(cls, conv)
 
     def structure(value: Any, _type: Any) -> Any:
         if isinstance(value, Mapping) and "kind" in value:
@@ -204,7 +207,41 @@ def make_converter() -> cattrs.Converter:
     )
     _tagged(conv, Window, WINDOW_KINDS, "window")
     _tagged(conv, Requirement, REQUIREMENT_KINDS, "requirement")
+    conv.register_structure_hook_factory(_is_text_collection, lambda t: _text_collection_hook(conv, t))
     return conv
+
+
+def _is_text_collection(t: Any) -> bool:
+    """``tuple[str, ...]``, ``frozenset[str]``, ``frozenset[SomeStrEnum]`` and the like."""
+    origin, args = getattr(t, "__origin__", None), getattr(t, "__args__", ())
+    if origin not in (tuple, frozenset, list) or not args:
+        return False
+    item = args[0]
+    return item is str or (isinstance(item, type) and issubclass(item, enum.StrEnum))
+
+
+def _text_collection_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
+    """Structure a list of names, refusing a lone string (which would split into letters)."""
+    origin, item = t.__origin__, t.__args__[0]
+
+    def structure(value: Any, _type: Any) -> Any:
+        if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+            raise TypeError(f"expected a list, got {value!r}")
+        result, errors = [], []
+        for index, element in enumerate(value):
+            try:
+                result.append(conv.structure(element, item))
+            except Exception as exc:
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    cattrs.errors.IterableValidationNote(f"Structuring {t} @ index {index}", index, item),
+                ]
+                errors.append(exc)
+        if errors:
+            raise cattrs.errors.IterableValidationError(f"While structuring {t!r}", errors, t)
+        return origin(result)
+
+    return structure
 
 
 #: The converter peertrain uses everywhere.
@@ -213,13 +250,13 @@ converter = make_converter()
 
 def dumps(value: Any, unstructure_as: Any = None, **kwargs: Any) -> str:
     """``value`` as JSON text (kwargs go to :func:`json.dumps`, e.g. ``indent=2``)."""
-    import json
+    import json  # noqa: PLC0415
 
     return json.dumps(converter.unstructure(value, unstructure_as=unstructure_as), **kwargs)
 
 
 def loads(text: str | bytes, cls: type[T]) -> T:
     """A ``cls`` from JSON text."""
-    import json
+    import json  # noqa: PLC0415
 
     return converter.structure(json.loads(text), cls)

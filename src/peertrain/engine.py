@@ -293,10 +293,10 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
         if current.satisfied:
             return current
         if not _enforced(window, index - 1, ctx):
-            first = index
-            while not _enforced(window, first, ctx):
-                first += 1
-            which = "this period" if first == index else _show(window.period(first))
+            first_due = index
+            while not _enforced(window, first_due, ctx):
+                first_due += 1
+            which = "this period" if first_due == index else _show(window.period(first_due))
             return evolve(current, detail=f"{current.detail} this period; the first period due is {which}")
         previous = _measure(req, _within(credits, window.period(index - 1)), ctx, None)
         word = "met" if previous.satisfied else "short"

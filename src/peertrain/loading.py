@@ -166,7 +166,7 @@ def bundled_pack_ids() -> list[str]:
 def resolve_pack(name: str) -> Path:
     """The file for a pack given by bundled id (``mn-181-9731``) or by path to a TOML file."""
     candidate = Path(name)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if candidate.suffix == ".toml" or candidate.is_file():
         return candidate
     bundled = curricula_dir() / "packs" / f"{name}.toml"
     if bundled.is_file():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
     "Waiver",
     "WaiverKind",
     "hours_from_ceu",
+    "parse_iso_date",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -100,6 +102,20 @@ def to_hours(value: Any) -> Decimal:
 
 def _opt_hours(value: Any) -> Decimal | None:
     return None if value is None else to_hours(value)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_iso_date(text: str) -> dt.date:
+    """A date written exactly ``YYYY-MM-DD`` (not the compact or week forms Python also accepts)."""
+    text = text.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
 
 
 def _opt_delivery(value: Delivery | str | None) -> Delivery | None:
@@ -278,6 +294,8 @@ class Waiver:
     reason: str = field(validator=_nonblank)
     valid_until: dt.date | None = field(default=None)
     evidence: tuple[str, ...] = field(default=(), converter=to_names)
+    #: Where the record came from (``file:row``), for error messages and the audit trail.
+    source: str = ""
 
     @valid_until.validator
     def _after_grant(self, _attribute: Any, value: dt.date | None) -> None:

@@ -1,8 +1,10 @@
 """Rendering a compliance result as a text table, JSON or CSV.
 
 JSON is a list of verdict objects (the converter's shape of :class:`~peertrain.verdict.Verdict`);
-CSV is one row per verdict with cells made safe for spreadsheets. Neither contains member names:
-verdicts identify members by id. The text table shows names as the privacy level allows.
+CSV is one row per verdict with cells made safe for spreadsheets. Both identify members by id;
+the only names they can carry are in free text a coordinator recorded (who granted an
+exemption), which the privacy level reduces to initials or ids. The text table shows member
+names as the privacy level allows.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import re
 import textwrap
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
@@ -53,9 +56,26 @@ def _redactor(members: Sequence[Member], privacy: Privacy) -> Callable[[str], st
     return lambda text: pattern.sub(lambda match: label[match.group(0)], text)
 
 
-def to_json(result: ComplianceResult) -> str:
-    """The verdicts as a JSON array (2-space indent, keys in a fixed order)."""
-    return json.dumps(converter.unstructure(list(result.verdicts), list[Verdict]), indent=2, ensure_ascii=False) + "\n"
+def _redact_all(data: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, list):
+        return [_redact_all(item, redact) for item in data]
+    if isinstance(data, dict):
+        return {key: _redact_all(value, redact) for key, value in data.items()}
+    return data
+
+
+def to_json(
+    result: ComplianceResult, members: Sequence[Member] = (), *, privacy: Privacy = Privacy.FULL
+) -> str:
+    """The verdicts as a JSON array (2-space indent, keys in a fixed order).
+
+    Members appear by id. Free text that names a roster member (who granted an exemption) is
+    reduced to initials or ids at ``privacy`` ``initials`` or ``none``.
+    """
+    data = converter.unstructure(list(result.verdicts), list[Verdict])
+    return json.dumps(_redact_all(data, _redactor(members, privacy)), indent=2, ensure_ascii=False) + "\n"
 
 
 #: The columns of the CSV output, in order.
@@ -66,8 +86,12 @@ CSV_COLUMNS = (
 )
 
 
-def to_csv(result: ComplianceResult) -> str:
-    """One row per verdict; lists joined with ``;``; formula-like text neutralised."""
+def to_csv(
+    result: ComplianceResult, members: Sequence[Member] = (), *, privacy: Privacy = Privacy.FULL
+) -> str:
+    """One row per verdict; lists joined with ``;``; formula-like text neutralised; names in
+    free text reduced as ``privacy`` asks (see :func:`to_json`)."""
+    redact = _redactor(members, privacy)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -78,7 +102,7 @@ def to_csv(result: ComplianceResult) -> str:
             "" if v.shortfall.count is None else v.shortfall.count,
             ";".join(v.shortfall.courses), ";".join(v.shortfall.topics),
             v.due_on.isoformat() if v.due_on else "", v.lapses_on.isoformat() if v.lapses_on else "",
-            ";".join(v.evidence), v.citation, v.explanation,
+            ";".join(v.evidence), v.citation, redact(v.explanation),
         ]
         writer.writerow([safe_cell(cell) for cell in row])
     return buffer.getvalue()

@@ -42,9 +42,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import cattrs
 from attrs import field, frozen
+from lxml import etree
 
+from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
+from peertrain.loading import data_dir, read_toml
 from peertrain.model import to_names
 
 __all__ = [
@@ -160,7 +164,7 @@ class Profile:
     #: The source system's name; record ids are unique within one source.
     source: str
     fields: Mapping[str, str] = field(converter=_fields)
-    #: XML only: the XPath (from the document root) of one record element.
+    #: XML only: the absolute path of element names to one record (``/transcript/learner/course``).
     record_path: str | None = None
     #: ``auto`` (UTF-8 with or without BOM, UTF-16 by BOM, else Windows-1252) or a codec name.
     encoding: str = field(default="auto", validator=_encoding)
@@ -174,11 +178,17 @@ class Profile:
     source_timezone: str = field(default="UTC", validator=_timezone)
     #: ``hours`` or ``ceu`` (1 CEU = 10 contact hours).
     hours_unit: str = "hours"
-    #: Export status values (case-insensitive) for completed / in_progress / failed.
+    #: Export status values (case-insensitive) for completed / in_progress / failed. Without a
+    #: status column: a row with a completion date is completed, else in progress.
     statuses: Mapping[RowStatus, tuple[str, ...]] = field(factory=dict, converter=_status_map)
-    #: Without a status column: a row with a completion date is completed, else in progress.
-    people: tuple[str, ...] = field(default=PEOPLE_MATCHERS, converter=to_names, validator=_choices(PEOPLE_MATCHERS))
-    courses: tuple[str, ...] = field(default=COURSE_MATCHERS, converter=to_names, validator=_choices(COURSE_MATCHERS))
+    #: How rows are matched to roster members, tried in order.
+    people: tuple[str, ...] = field(
+        default=PEOPLE_MATCHERS, converter=to_names, validator=_choices(PEOPLE_MATCHERS)
+    )
+    #: How rows are matched to catalogue courses, tried in order.
+    courses: tuple[str, ...] = field(
+        default=COURSE_MATCHERS, converter=to_names, validator=_choices(COURSE_MATCHERS)
+    )
     #: ``column`` (the course is in the export) or ``option`` (one export per course: the importer
     #: is told the course; the profile maps neither ``course_id`` nor ``course_title``).
     course_from: str = "column"
@@ -217,8 +227,6 @@ class Profile:
             self._check_xpaths()
 
     def _check_xpaths(self) -> None:
-        from lxml import etree
-
         if not _RECORD_PATH.fullmatch(self.record_path or ""):
             raise ValueError(
                 f"record_path must be an absolute path of element names like '/transcript/learner/course', "
@@ -241,8 +249,6 @@ class Profile:
 
 def profiles_dir() -> Path:
     """The bundled ``integrations/profiles/`` folder."""
-    from peertrain.loading import data_dir
-
     return data_dir() / "integrations" / "profiles"
 
 
@@ -253,8 +259,6 @@ def bundled_profile_ids() -> list[str]:
 
 def load_profile(name: str | Path) -> Profile:
     """A profile by bundled id (``cops-portal-csv``) or path to a TOML file; errors name the key."""
-    from peertrain.loading import read_toml
-
     path = Path(name)
     if not (path.suffix == ".toml" or path.exists()):
         bundled = profiles_dir() / f"{name}.toml"
@@ -265,7 +269,9 @@ def load_profile(name: str | Path) -> Profile:
     data = read_toml(path)
     unknown = set(data) - {"profile", "fields", "statuses"}
     if unknown:
-        raise CatalogError(str(path), sorted(unknown)[0], "unknown table; expected [profile], [fields], [statuses]")
+        raise CatalogError(
+            str(path), sorted(unknown)[0], "unknown table; expected [profile], [fields], [statuses]"
+        )
     header = data.get("profile")
     if not isinstance(header, dict):
         raise CatalogError(str(path), "profile", "missing the [profile] table")
@@ -274,10 +280,6 @@ def load_profile(name: str | Path) -> Profile:
 
 
 def _structure_profile(raw: dict[str, Any], source: str) -> Profile:
-    import cattrs
-
-    from peertrain.convert import converter, error_messages
-
     try:
         profile: Profile = converter.structure(raw, Profile)
     except cattrs.BaseValidationError as exc:

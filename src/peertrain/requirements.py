@@ -309,6 +309,8 @@ class RulePack:
 
     @requirements.validator
     def _unique(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
+        if not value:
+            raise ValueError("a rule pack needs at least one requirement")
         seen: set[str] = set()
         for requirement in value:
             if requirement.id in seen:

@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,10 +32,12 @@ from peertrain.model import (
     WaiverKind,
     _email,
     hours_from_ceu,
+    parse_iso_date,
     to_hours,
 )
+from peertrain.requirements import RulePack
 
-__all__ = ["read_completions", "read_roster", "read_waivers", "safe_cell"]
+__all__ = ["check_waivers", "read_completions", "read_roster", "read_waivers", "safe_cell"]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -82,7 +84,13 @@ def _decode(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            str(path), f"is neither UTF-8 nor Windows-1252 text (byte {exc.start}); save it as 'CSV UTF-8'"
+        ) from None
 
 
 class _Row:
@@ -112,17 +120,18 @@ class _Row:
         if value is None:
             return None
         try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise self.fail(column, f"{value!r} is not a date written YYYY-MM-DD") from None
+            return parse_iso_date(value)
+        except ValueError as exc:
+            raise self.fail(column, str(exc)) from None
 
     def items(self, column: str) -> list[str]:
         value = self.text(column) or ""
         return [part.strip() for part in value.replace("|", ";").split(";") if part.strip()]
 
-    def convert(self, column: str, make: Callable[[], T]) -> T:
+    def convert(self, column: str, make: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``make(*args, **kwargs)``, with a ValueError or TypeError reported at ``column``."""
         try:
-            return make()
+            return make(*args, **kwargs)
         except (ValueError, TypeError) as exc:
             raise self.fail(column, str(exc)) from None
 
@@ -182,22 +191,20 @@ def read_roster(path: Path) -> list[Member]:
         if member_id in ids:
             raise row.fail("member_id", f"{member_id!r} is already used in row {ids[member_id]}")
         ids[member_id] = row.number
-        roles = row.convert("roles", lambda: [_choice(Role, v) for v in row.items("roles")])
-        functions = row.convert(
-            "functions", lambda: [_choice(Function, v) for v in row.items("functions")]
-        )
+        roles = [row.convert("roles", _choice, Role, v) for v in row.items("roles")]
+        functions = [row.convert("functions", _choice, Function, v) for v in row.items("functions")]
+        email = row.convert("email", _email, row.text("email"))
         member = row.convert(
             "name",
-            lambda: Member(
-                id=member_id,
-                name=row.req("name"),
-                agency=row.text("agency") or "",
-                roles=roles or ["peer_supporter"],
-                functions=functions,
-                joined_on=row.date("joined_on"),
-                email=row.convert("email", lambda: _email(row.text("email"))),
-                portal_user_id=row.text("portal_user_id"),
-            ),
+            Member,
+            id=member_id,
+            name=row.req("name"),
+            agency=row.text("agency") or "",
+            roles=roles or ["peer_supporter"],
+            functions=functions,
+            joined_on=row.date("joined_on"),
+            email=email,
+            portal_user_id=row.text("portal_user_id"),
         )
         if member.email:
             if member.email in emails:
@@ -220,9 +227,9 @@ def _hours(row: _Row) -> Any:
     if hours is not None and ceu is not None:
         raise row.fail("ceu", "give hours or ceu, not both")
     if ceu is not None:
-        return row.convert("ceu", lambda: hours_from_ceu(ceu))
+        return row.convert("ceu", hours_from_ceu, ceu)
     if hours is not None:
-        return row.convert("hours", lambda: to_hours(hours))
+        return row.convert("hours", to_hours, hours)
     return None
 
 
@@ -261,44 +268,79 @@ def read_completions(
         result.append(
             row.convert(
                 "delivery",
-                lambda: Completion(
-                    id=completion_id,
-                    member=member_id,
-                    course=course.id,
-                    completed_on=completed_on,
-                    hours=_hours(row),
-                    delivery=_choice(Delivery, delivery) if delivery else None,
-                    provider=row.text("provider"),
-                    source=f"{path.name}:{row.number}",
-                ),
+                Completion,
+                id=completion_id,
+                member=member_id,
+                course=course.id,
+                completed_on=completed_on,
+                hours=_hours(row),
+                delivery=row.convert("delivery", _choice, Delivery, delivery) if delivery else None,
+                provider=row.text("provider"),
+                source=f"{path.name}:{row.number}",
             )
         )
     return result
 
 
 def read_waivers(path: Path, members: Sequence[Member] | None = None) -> list[Waiver]:
-    """Exemptions and equivalencies from a CSV (see ``docs/cli.md``)."""
+    """Exemptions and equivalencies from a CSV (see ``docs/cli.md``). Each waiver's ``source``
+    is ``file:row``, so later checks (:func:`check_waivers`) can name the row."""
     known = {m.id for m in members} if members is not None else None
     result: list[Waiver] = []
-    for row in _rows(path, WAIVER_COLUMNS, ("member_id", "pack", "requirement", "kind", "granted_by", "granted_on", "reason")):
+    required = ("member_id", "pack", "requirement", "kind", "granted_by", "granted_on", "reason")
+    for row in _rows(path, WAIVER_COLUMNS, required):
         member_id = row.req("member_id")
         if known is not None and member_id not in known:
             raise row.fail("member_id", f"{member_id!r} is not on the roster")
-        kind = row.convert("kind", lambda: _choice(WaiverKind, row.req("kind")))
+        granted_on = row.date("granted_on", required=True)
         result.append(
             row.convert(
                 "valid_until",
-                lambda: Waiver(
-                    member=member_id,
-                    pack=row.req("pack"),
-                    requirement=row.req("requirement"),
-                    kind=kind,
-                    granted_by=row.req("granted_by"),
-                    granted_on=row.date("granted_on", required=True),
-                    reason=row.req("reason"),
-                    valid_until=row.date("valid_until"),
-                    evidence=row.items("evidence"),
-                ),
+                Waiver,
+                member=member_id,
+                pack=row.req("pack"),
+                requirement=row.req("requirement"),
+                kind=row.convert("kind", _choice, WaiverKind, row.req("kind")),
+                granted_by=row.req("granted_by"),
+                granted_on=granted_on,
+                reason=row.req("reason"),
+                valid_until=row.date("valid_until"),
+                evidence=row.items("evidence"),
+                source=f"{path}:{row.number}",
             )
         )
     return result
+
+
+def check_waivers(
+    waivers: Sequence[Waiver], packs: Sequence[RulePack], completion_ids: Collection[str]
+) -> list[str]:
+    """Check exemptions against the packs being evaluated and the completions on record.
+
+    A waiver for a requirement its pack does not have, or naming evidence that is not a known
+    completion id, is an :class:`InputError` at its row. A waiver for a pack that is not being
+    checked is returned as a warning (it may be meant for another run, or be a typo).
+    """
+    by_id = {p.id: p for p in packs}
+    warnings = []
+    for waiver in waivers:
+        file, _, row_text = waiver.source.rpartition(":")
+        row = int(row_text) if row_text.isdigit() else None
+        where = file or waiver.source or "exemptions"
+        pack = by_id.get(waiver.pack)
+        if pack is None:
+            checked = ", ".join(by_id)
+            warnings.append(
+                f"{waiver.source or 'exemption'}: pack {waiver.pack!r} is not among the packs checked "
+                f"({checked}); this {waiver.kind.value} is not used"
+            )
+            continue
+        ids = [r.id for r in pack.requirements]
+        if waiver.requirement not in ids:
+            message = f"pack {pack.id!r} has no requirement {waiver.requirement!r} (it has: {', '.join(ids)})"
+            raise InputError(where, message, row=row, field="requirement")
+        for evidence in waiver.evidence:
+            if evidence not in completion_ids:
+                message = f"{evidence!r} is not a completion id on record"
+                raise InputError(where, message, row=row, field="evidence")
+    return warnings

@@ -58,12 +58,13 @@ class Record:
 
     ``status`` is ``completed``, ``in_progress`` or ``failed``; only completed records count as
     training. ``on`` is the completion date (for others, the enrolment date, else the completion
-    date the row gives). ``record_id`` is the source's own id for the row, if the profile maps one.
+    date the row gives, else ``None``: an enrolment with no date at all). ``record_id`` is the
+    source's own id for the row, if the profile maps one.
     """
 
     member: str
     course: str
-    on: dt.date
+    on: dt.date | None
     status: str
     hours: Decimal | None
     delivery: str | None
@@ -73,9 +74,15 @@ class Record:
 
     @property
     def id(self) -> str:
-        """The completion id: ``member/course/date``, suffixed with the status unless completed."""
-        base = f"{self.member}/{self.course}/{self.on.isoformat()}"
+        """The completion id: ``member/course/date``, suffixed with the status unless completed
+        (an undated enrolment is ``member/course/undated/status``)."""
+        day = self.on.isoformat() if self.on else "undated"
+        base = f"{self.member}/{self.course}/{day}"
         return base if self.status == "completed" else f"{base}/{self.status}"
+
+    def __attrs_post_init__(self) -> None:
+        if self.on is None and self.status == "completed":
+            raise ValueError(f"{self.origin}: a completed record needs its completion date")
 
 
 @frozen
@@ -218,6 +225,6 @@ def open_ledger(path: Path | str, *, create_timezone: str | None = None) -> Ledg
     With ``create_timezone`` a missing file is created for an agency in that zone; without it a
     missing file is an error (so a typo in a path never starts an empty ledger silently).
     """
-    from peertrain.ledger.sqlite import SQLiteLedger
+    from peertrain.ledger.sqlite import SQLiteLedger  # noqa: PLC0415 - the backend imports this module
 
     return SQLiteLedger.open(Path(path), create_timezone=create_timezone)

@@ -54,7 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE records (
         id TEXT PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
-        member_id TEXT NOT NULL, course_id TEXT NOT NULL, on_date TEXT NOT NULL,
+        member_id TEXT NOT NULL, course_id TEXT NOT NULL, on_date TEXT,
         status TEXT NOT NULL, hours TEXT, delivery TEXT, provider TEXT,
         source TEXT NOT NULL, record_id TEXT, origin TEXT NOT NULL
     );
@@ -250,7 +250,7 @@ class SQLiteLedger:
         for r in rows:
             yield (
                 Record(
-                    member=r[0], course=r[1], on=dt.date.fromisoformat(r[2]), status=r[3],
+                    member=r[0], course=r[1], on=dt.date.fromisoformat(r[2]) if r[2] else None, status=r[3],
                     hours=Decimal(r[4]) if r[4] is not None else None, delivery=r[5], provider=r[6],
                     record_id=r[7], origin=r[8],
                 ),
@@ -301,7 +301,7 @@ class SQLiteLedger:
         for row in chunk:
             if isinstance(row, Record):
                 records.append((
-                    row.id, batch_id, row.member, row.course, row.on.isoformat(), row.status,
+                    row.id, batch_id, row.member, row.course, row.on.isoformat() if row.on else None, row.status,
                     None if row.hours is None else str(row.hours), row.delivery, row.provider,
                     source, row.record_id, row.origin,
                 ))
@@ -378,7 +378,7 @@ class SQLiteLedger:
             raise LedgerError(f"batch {batch_id} was already retracted on {batch.retracted_at.isoformat()}")
         with self._transaction():
             for table in ("records", "held", "rejected"):
-                self._db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))  # noqa: S608
+                self._db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
             self._db.execute("UPDATE batches SET retracted_at = ? WHERE id = ?", (_now_text(when), batch_id))
         return self._batch(batch_id)
 
@@ -399,7 +399,8 @@ class SQLiteLedger:
             self._db.execute(
                 "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    record.id, row[0], record.member, record.course, record.on.isoformat(), record.status,
+                    record.id, row[0], record.member, record.course, record.on.isoformat() if record.on else None,
+                    record.status,
                     None if record.hours is None else str(record.hours), record.delivery, record.provider,
                     row[1], record.record_id, record.origin,
                 ),

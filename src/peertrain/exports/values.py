@@ -1,0 +1,230 @@
+"""Interpreting raw export values: dates, hours and text, as pure functions.
+
+Each function raises :class:`ValueError` with a short reason for a value it cannot accept; the
+importer turns that into a rejected row naming the file, the row and the field.
+
+Dates (:func:`parse_date`)
+    A ``date`` is taken as it is. A number is an Excel serial date (1900 date system unless the
+    workbook's ``epoch`` says 1904; the fraction is the time of day; serial 60, Excel's phantom
+    29 February 1900, is refused). Text is tried as ISO 8601 first (a date, or a date-time with
+    an optional offset or ``Z``), then with each of the profile's ``date_formats`` in order; day
+    and month order is never guessed: text matching none is refused, and text that two declared
+    formats read as different dates is refused as ambiguous.
+
+    A value with a time of day is an instant: with an offset it is converted to the agency's
+    zone; without one it is taken to be in the profile's ``source_timezone`` first. The result is
+    the calendar date in the agency's zone. A value without a time of day (a date, an ISO date,
+    a format without time fields, a whole serial number) is a calendar date: no conversion. So
+    is a date-time *without an offset* at exactly 00:00:00 -- that is how spreadsheets and
+    databases store plain dates, and shifting it across zones would move it to the day before.
+
+Hours (:func:`parse_hours`)
+    A number, or text of digits with an optional decimal *point* (``14``, ``14.0``, ``1.4``).
+    Decimal commas, thousands separators, units and exponents are refused rather than guessed.
+    With ``hours_unit = "ceu"`` the value is in CEUs and is multiplied by 10, exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+import unicodedata
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+
+from peertrain.profiles import Profile
+
+__all__ = ["clean_email", "clean_text", "excel_serial_to_datetime", "parse_date", "parse_hours"]
+
+#: The 1900 date system's day zero (serials from 61 on count from here).
+EPOCH_1900 = dt.datetime(1899, 12, 30)  # noqa: DTZ001 - Excel serials are naive by definition
+#: The 1904 date system's day zero.
+EPOCH_1904 = dt.datetime(1904, 1, 1)  # noqa: DTZ001
+_CEU_HOURS = Decimal(10)
+_LAST_SERIAL = 2_958_465  # 9999-12-31 in the 1900 system
+_HOURS_TEXT = re.compile(r"\+?(?:\d{1,7}(?:\.\d{0,6})?|\.\d{1,6})")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def excel_serial_to_datetime(serial: float, epoch: dt.datetime | None = None) -> dt.datetime:
+    """The naive date-time an Excel serial number stands for, in the given date system.
+
+    ``epoch`` is the workbook's (openpyxl's ``wb.epoch``): 1899-12-30 means the 1900 system (the
+    default), 1904-01-01 the 1904 system. Raises :class:`ValueError` for serial 60 of the 1900
+    system (the 29 February 1900 that never was), serials before day 1 and after 9999-12-31.
+    """
+    if isinstance(serial, bool) or not isinstance(serial, int | float):
+        raise ValueError(f"{serial!r} is not an Excel serial date")
+    if not math.isfinite(serial):
+        raise ValueError(f"{serial!r} is not a date")
+    system_1904 = epoch is not None and epoch.date() == EPOCH_1904.date()
+    if epoch is not None and not system_1904 and epoch.date() != EPOCH_1900.date():
+        raise ValueError(f"unknown spreadsheet date system with epoch {epoch!r}")
+    day = math.floor(serial)
+    millis = round((serial - day) * 86_400_000)
+    if millis == 86_400_000:  # a fraction that rounds up to the next midnight
+        day, millis = day + 1, 0
+    if system_1904:
+        if not 0 <= day <= _LAST_SERIAL - 1462:
+            raise ValueError(f"serial date {serial!r} is outside the 1904 date system")
+        start = EPOCH_1904
+    else:
+        if day == 60:
+            raise ValueError("serial date 60 is 29 February 1900, a day that did not exist (an Excel bug)")
+        if not 1 <= day <= _LAST_SERIAL:
+            raise ValueError(f"serial date {serial!r} is outside Excel's dates (1 = 1900-01-01)")
+        start = EPOCH_1900 if day > 60 else EPOCH_1900 + dt.timedelta(days=1)
+    return start + dt.timedelta(days=day, milliseconds=millis)
+
+
+def _to_date(moment: dt.datetime, source: zoneinfo.ZoneInfo, agency: zoneinfo.ZoneInfo) -> dt.date:
+    """The agency-zone calendar date of a moment; naive moments are in ``source``, and a naive
+    midnight is a plain date (how spreadsheets and databases write dates without a time)."""
+    if moment.tzinfo is None:
+        if moment.hour == moment.minute == moment.second == moment.microsecond == 0:
+            return moment.date()
+        moment = moment.replace(tzinfo=source)
+    return moment.astimezone(agency).date()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zoneinfo.ZoneInfo) -> dt.date | str:
+    """The date a text means, or the reason it means none (cached: exceptions would not be)."""
+    source_zone = zoneinfo.ZoneInfo(source)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return _to_date(dt.datetime.fromisoformat(text), source_zone, agency)
+    except ValueError:
+        pass
+    found: list[tuple[str, dt.date]] = []
+    for fmt in formats:
+        try:
+            parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - naive means source_timezone
+        except ValueError:
+            continue
+        day = _to_date(parsed, source_zone, agency)
+        if not found:
+            found.append((fmt, day))
+        elif found[0][1] != day:
+            return (
+                f"{text!r} is ambiguous: {found[0][1].isoformat()} by {found[0][0]!r} "
+                f"but {day.isoformat()} by {fmt!r}"
+            )
+    if found:
+        return found[0][1]
+    tried = ", ".join(repr(f) for f in formats)
+    return f"{text!r} is not a date in ISO 8601 or any format the profile declares ({tried or 'none'})"
+
+
+def parse_date(
+    value: object,
+    profile: Profile,
+    agency_tz: zoneinfo.ZoneInfo,
+    *,
+    epoch: dt.datetime | None = None,
+) -> dt.date:
+    """The calendar date (in the agency's zone) a raw export value means; see the module docs.
+
+    ``epoch`` is the workbook's date system for XLSX values (:attr:`RawRow.epoch`).
+    """
+    if isinstance(value, dt.datetime):
+        return _to_date(value, zoneinfo.ZoneInfo(profile.source_timezone), agency_tz)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date")
+    if isinstance(value, int | float):
+        moment = excel_serial_to_datetime(value, epoch)
+        return _to_date(moment, zoneinfo.ZoneInfo(profile.source_timezone), agency_tz)
+    if isinstance(value, dt.time | dt.timedelta):
+        raise ValueError(f"{value} is a time of day or a duration, not a date")
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date")
+    text = " ".join(value.split())
+    if not text:
+        raise ValueError("is empty")
+    result = _parse_text(text, profile.date_formats, profile.source_timezone, agency_tz)
+    if isinstance(result, str):
+        raise ValueError(result)
+    return result
+
+
+def parse_hours(value: object, profile: Profile) -> Decimal | None:
+    """Contact hours from a raw value (``None`` when empty); CEUs are converted (x10, exact)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number of hours")
+    if isinstance(value, Decimal):
+        hours = value
+    elif isinstance(value, int):
+        hours = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a number of hours")
+        hours = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if not _HOURS_TEXT.fullmatch(text):
+            if text.startswith("-"):
+                raise ValueError(f"{text!r}: hours cannot be negative")
+            if "," in text:
+                raise ValueError(f"{text!r} is not a number of hours (write decimals with a point: 1.5)")
+            raise ValueError(f"{text!r} is not a number of hours (digits and a decimal point only)")
+        try:
+            hours = Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+            raise ValueError(f"{text!r} is not a number of hours") from None
+    else:
+        raise ValueError(f"{value!r} is not a number of hours")
+    if not hours.is_finite():
+        raise ValueError(f"{value!r} is not a number of hours")
+    if hours < 0:
+        raise ValueError(f"{value!r}: hours cannot be negative")
+    if profile.hours_unit == "ceu":
+        hours *= _CEU_HOURS
+    return hours
+
+
+def clean_text(value: object) -> str | None:
+    """Text with ends stripped and inner whitespace collapsed (NFC-normalised); empty is ``None``.
+
+    Spreadsheet numbers become their text without a spurious ``.0`` (``10231.0`` -> ``"10231"``).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.isascii():  # the common case, fast: nothing to normalise, no invisible characters
+            return " ".join(value.split()) or None
+        text = value
+    elif isinstance(value, bool):
+        text = "TRUE" if value else "FALSE"
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
+        text = value.date().isoformat()
+    elif isinstance(value, dt.date | dt.time):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    text = " ".join(unicodedata.normalize("NFC", text.translate(_INVISIBLE)).split())
+    return text or None
+
+
+def clean_email(value: object) -> str | None:
+    """An email address as compared: cleaned, all whitespace removed, lower-cased; empty is ``None``.
+
+    Never raises: a value that is not an address simply matches no member.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = "".join(text.split()).lower().removeprefix("mailto:")
+    return text or None

@@ -1,0 +1,297 @@
+"""Importing exports into the ledger: every row ends imported, duplicate, rejected or unmatched.
+
+:func:`import_file` reads one export with a profile, turns each row into a ledger
+:class:`~peertrain.ledger.Record` (a matched person and course with parsed values), a
+:class:`~peertrain.ledger.RejectedRow` (with file, row, field and reason) or an
+:class:`~peertrain.ledger.UnmatchedRow` (an unknown person or course, held to be matched later),
+and stores them as one batch in one transaction. :func:`rematch` retries held rows once the roster
+or the catalogue has learned who or what they are.
+
+Only rows whose status the profile maps to ``completed`` count as training; in-progress and
+failed enrolments are recorded with their status and no credit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from attrs import frozen
+
+from peertrain.catalog import Catalogue, normalise_name
+from peertrain.exports import RawRow, iter_rows
+from peertrain.exports.values import clean_email, clean_text, parse_date, parse_hours
+from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
+from peertrain.model import Course, Delivery, Member
+from peertrain.profiles import Profile, RowStatus
+
+__all__ = ["ImportResult", "People", "file_sha256", "import_file", "person_key", "rematch"]
+
+
+@frozen
+class ImportResult:
+    """One file's import: its batch (with the counts) and what else the coordinator should know."""
+
+    file: Path
+    batch: Batch
+    #: An earlier live batch that imported a byte-identical file, if any.
+    same_file_as: int | None = None
+
+
+def person_key(name: str | None, agency: str | None = None) -> str | None:
+    """How names are compared: ``"Smith, Jane"`` and ``" jane  SMITH "`` are the same person.
+
+    With an agency, the key is name plus agency, so two J. Smiths in two agencies stay apart.
+    """
+    if not name:
+        return None
+    if "," in name:
+        last, _, first = name.partition(",")
+        name = f"{first} {last}"
+    key = normalise_name(name)
+    if agency:
+        key += "|" + normalise_name(agency)
+    return key or None
+
+
+class People:
+    """An index of roster members by email, portal user id, and name plus agency."""
+
+    def __init__(self, members: Iterable[Member]) -> None:
+        self.by_email: dict[str, str] = {}
+        self.by_portal: dict[str, str] = {}
+        by_name: dict[str, str | None] = {}
+        for m in members:
+            if m.email:
+                self.by_email[m.email] = m.id
+            if m.portal_user_id:
+                self.by_portal[m.portal_user_id] = m.id
+            key = person_key(m.name, m.agency)
+            if key:
+                # Two members with the same name in the same agency cannot be told apart by name.
+                by_name[key] = None if key in by_name else m.id
+        self.by_name = by_name
+
+    def match(self, values: dict[str, str | None], order: Sequence[str]) -> str | None:
+        """The member id the values identify, trying ``order`` (the profile's ``people``)."""
+        for how in order:
+            if how == "email" and values.get("email"):
+                found = self.by_email.get(values["email"] or "")
+            elif how == "portal_user_id" and values.get("portal_user_id"):
+                found = self.by_portal.get(values["portal_user_id"] or "")
+            elif how == "name+agency":
+                key = person_key(values.get("name"), values.get("agency"))
+                found = self.by_name.get(key) if key else None
+            else:
+                continue
+            if found:
+                return found
+        return None
+
+
+def _find_course(values: dict[str, str | None], order: Sequence[str], catalogue: Catalogue) -> Course | None:
+    for how in order:
+        name = values.get(how)
+        if name:
+            course = catalogue.find(name)
+            if course is not None:
+                return course
+    return None
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _RejectedError(Exception):
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field, self.reason = field, reason
+
+
+class _Classifier:
+    """Turns raw export rows into ledger rows for one profile, roster and catalogue."""
+
+    def __init__(
+        self, profile: Profile, people: People, catalogue: Catalogue, timezone: str, course: Course | None
+    ) -> None:
+        self.profile, self.people, self.catalogue, self.course = profile, people, catalogue, course
+        self.zone = zoneinfo.ZoneInfo(timezone)
+
+    def __call__(self, raw: RawRow) -> Record | RejectedRow | UnmatchedRow:
+        try:
+            values = self._values(raw)
+        except _RejectedError as reject:
+            return RejectedRow(raw.source, raw.number, reject.field, reject.reason, raw.raw)
+        return self.resolve(values, f"{raw.source}:{raw.number}", raw.source, raw.number)
+
+    def resolve(
+        self, values: dict[str, str | None], origin: str, file: str, row: int
+    ) -> Record | UnmatchedRow:
+        member = self.people.match(values, self.profile.people)
+        course = self.course or _find_course(values, self.profile.courses, self.catalogue)
+        if member is None or course is None:
+            missing = []
+            if member is None:
+                who = values.get("email") or values.get("portal_user_id") or values.get("name")
+                missing.append(f"unknown person {who!r}")
+            if course is None:
+                what = values.get("course_title") or values.get("course_id")
+                missing.append(f"unknown course {what!r}")
+            payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
+            fingerprint = hashlib.sha256(payload.encode()).hexdigest()
+            return UnmatchedRow(file, row, "; ".join(missing), values, fingerprint)
+        return _record(values, member, course, origin)
+
+    def _values(self, raw: RawRow) -> dict[str, str | None]:
+        p, get = self.profile, raw.values.get
+        epoch = getattr(raw, "epoch", None)
+
+        def date(field: str) -> dt.date | None:
+            value = get(field)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            try:
+                return parse_date(value, p, self.zone, epoch=epoch)
+            except ValueError as exc:
+                raise _RejectedError(field, str(exc)) from None
+
+        completed_on = date("completed_on")
+        status_text = clean_text(get("status"))
+        status = p.status_of(status_text, completed_on is not None)
+        if status is None:
+            if status_text is None:
+                raise _RejectedError("status", "is empty")
+            raise _RejectedError("status", f"{status_text!r} is not a status the profile lists")
+        enrolled_on = date("enrolled_on")
+        if status is RowStatus.COMPLETED and completed_on is None:
+            raise _RejectedError("completed_on", "is empty but the row says the course was completed")
+        # An enrolment that is not completed may carry no date at all (Moodle lists it empty).
+        on = completed_on if status is RowStatus.COMPLETED else (enrolled_on or completed_on)
+        try:
+            hours = parse_hours(get("hours"), p)
+        except ValueError as exc:
+            raise _RejectedError("hours", str(exc)) from None
+        delivery = clean_text(get("delivery"))
+        if delivery is not None:
+            try:
+                delivery = Delivery(delivery.casefold().replace(" ", "_").replace("-", "_")).value
+            except ValueError:
+                raise _RejectedError("delivery", f"{delivery!r} is not in_person, online or blended") from None
+        name = clean_text(get("name"))
+        if name is None and (get("first_name") or get("last_name")):
+            name = clean_text(f"{get('first_name') or ''} {get('last_name') or ''}")
+        values: dict[str, str | None] = {
+            "email": clean_email(get("email")),
+            "portal_user_id": clean_text(get("portal_user_id")),
+            "name": name,
+            "agency": clean_text(get("agency")),
+            "course_id": self.course.id if self.course else clean_text(get("course_id")),
+            "course_title": clean_text(get("course_title")),
+            "status": status.value,
+            "on": on.isoformat() if on else None,
+            "hours": None if hours is None else str(hours),
+            "delivery": delivery,
+            "provider": clean_text(get("provider")),
+            "record_id": clean_text(get("record_id")),
+        }
+        if not (values["email"] or values["portal_user_id"] or values["name"]):
+            raise _RejectedError(_first_mapped(p, ("email", "portal_user_id", "name")), "nothing identifies the person")
+        if self.course is None and not (values["course_id"] or values["course_title"]):
+            raise _RejectedError(_first_mapped(p, ("course_id", "course_title")), "nothing identifies the course")
+        return values
+
+
+def _record(values: dict[str, str | None], member: str, course: Course, origin: str) -> Record:
+    hours, on = values.get("hours"), values.get("on")
+    return Record(
+        member=member,
+        course=course.id,
+        on=dt.date.fromisoformat(on) if on else None,
+        status=values.get("status") or RowStatus.COMPLETED.value,
+        hours=Decimal(hours) if hours is not None else None,
+        delivery=values.get("delivery"),
+        provider=values.get("provider"),
+        record_id=values.get("record_id"),
+        origin=origin,
+    )
+
+
+def _first_mapped(profile: Profile, fields: Sequence[str]) -> str:
+    return next((f for f in fields if f in profile.fields), fields[0])
+
+
+def import_file(
+    ledger: Ledger,
+    profile: Profile,
+    path: Path,
+    catalogue: Catalogue,
+    *,
+    course: Course | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import one export file as one batch (one transaction) and return its counts.
+
+    ``course`` is the catalogue course for exports that carry none (a Moodle report is per
+    course). ``progress`` is called with the number of rows read so far, every 10,000 rows.
+    Raises :class:`~peertrain.errors.PeertrainError` subclasses for unreadable files; then
+    nothing of the file is stored.
+    """
+    when = now or dt.datetime.now(dt.UTC)
+    file_hash = file_sha256(path)
+    earlier = ledger.batch_with_hash(profile.source, file_hash)
+    classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
+
+    def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:
+        count = 0
+        for raw in iter_rows(path, profile):
+            yield classify(raw)
+            count += 1
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
+        if progress is not None:
+            progress(count)
+
+    batch = ledger.import_batch(
+        source=profile.source,
+        profile=profile.id,
+        file_name=path.name,
+        file_hash=file_hash,
+        imported_at=when,
+        rows=rows(),
+    )
+    return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
+
+
+def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:
+    """Retry every held row against the current roster and catalogue.
+
+    Rows that now match become records of their original batch (imported, or duplicate when the
+    same record is already there); the rest stay held. Returns the count of each outcome, with
+    :attr:`Outcome.UNMATCHED` for rows still held.
+    """
+    people = People(ledger.members())
+    result = {Outcome.IMPORTED: 0, Outcome.DUPLICATE: 0, Outcome.UNMATCHED: 0}
+    order_people = ("email", "portal_user_id", "name+agency")
+    order_courses = ("course_id", "course_title")
+    for held in ledger.held():
+        values = held.values
+        member = people.match(values, order_people)
+        course = _find_course(values, order_courses, catalogue)
+        if member is None or course is None:
+            result[Outcome.UNMATCHED] += 1
+            continue
+        record = _record(values, member, course, held.origin)
+        result[ledger.resolve(held.id, record)] += 1
+    return result
