@@ -20,6 +20,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 
@@ -119,97 +120,182 @@ class _RejectedError(Exception):
         self.field, self.reason = field, reason
 
 
+_CACHE_LIMIT = 100_000
+_PERSON_FIELDS = ("email", "portal_user_id", "name", "first_name", "last_name", "agency")
+_COURSE_FIELDS = ("course_id", "course_title")
+
+
 class _Classifier:
-    """Turns raw export rows into ledger rows for one profile, roster and catalogue."""
+    """Turns raw export rows into ledger rows for one profile, roster and catalogue.
+
+    Exports repeat the same people, courses, dates and statuses over many rows, so each of those
+    is interpreted once per distinct raw value and remembered (bounded caches).
+    """
 
     def __init__(
         self, profile: Profile, people: People, catalogue: Catalogue, timezone: str, course: Course | None
     ) -> None:
         self.profile, self.people, self.catalogue, self.course = profile, people, catalogue, course
         self.zone = zoneinfo.ZoneInfo(timezone)
+        self._dates: dict[object, dt.date | str] = {}
+        self._persons: dict[tuple[object, ...], tuple[dict[str, str | None], str | None] | str] = {}
+        self._courses: dict[tuple[object, ...], tuple[dict[str, str | None], Course | None] | str] = {}
+        self._hours: dict[object, Decimal | str | None] = {}
+        self._statuses: dict[tuple[object, bool], RowStatus | str] = {}
+        self._deliveries: dict[object, str | bool | None] = {}
 
     def __call__(self, raw: RawRow) -> Record | RejectedRow | UnmatchedRow:
+        get = raw.values.get
         try:
-            values = self._values(raw)
+            completed_on = self._date("completed_on", get("completed_on"), raw.epoch)
+            status = self._status(get("status"), completed_on is not None)
+            on: dt.date | None
+            if status is RowStatus.COMPLETED:
+                if completed_on is None:
+                    raise _RejectedError("completed_on", "is empty but the row says the course was completed")
+                on = completed_on
+            else:
+                # An enrolment that is not completed may carry no date at all (Moodle lists it empty).
+                on = self._date("enrolled_on", get("enrolled_on"), raw.epoch) or completed_on
+            hours = self._hour(get("hours"))
+            delivery = self._delivery(get("delivery"))
+            person, member = self._person(tuple(get(f) for f in _PERSON_FIELDS))
+            course_values, course = self._course(tuple(get(f) for f in _COURSE_FIELDS))
         except _RejectedError as reject:
             return RejectedRow(raw.source, raw.number, reject.field, reject.reason, raw.raw)
-        return self.resolve(values, f"{raw.source}:{raw.number}", raw.source, raw.number)
-
-    def resolve(
-        self, values: dict[str, str | None], origin: str, file: str, row: int
-    ) -> Record | UnmatchedRow:
-        member = self.people.match(values, self.profile.people)
-        course = self.course or _find_course(values, self.profile.courses, self.catalogue)
-        if member is None or course is None:
-            missing = []
-            if member is None:
-                who = values.get("email") or values.get("portal_user_id") or values.get("name")
-                missing.append(f"unknown person {who!r}")
-            if course is None:
-                what = values.get("course_title") or values.get("course_id")
-                missing.append(f"unknown course {what!r}")
-            payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
-            fingerprint = hashlib.sha256(payload.encode()).hexdigest()
-            return UnmatchedRow(file, row, "; ".join(missing), values, fingerprint)
-        return _record(values, member, course, origin)
-
-    def _values(self, raw: RawRow) -> dict[str, str | None]:
-        p, get = self.profile, raw.values.get
-        epoch = getattr(raw, "epoch", None)
-
-        def date(field: str) -> dt.date | None:
-            value = get(field)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                return None
-            try:
-                return parse_date(value, p, self.zone, epoch=epoch)
-            except ValueError as exc:
-                raise _RejectedError(field, str(exc)) from None
-
-        completed_on = date("completed_on")
-        status_text = clean_text(get("status"))
-        status = p.status_of(status_text, completed_on is not None)
-        if status is None:
-            if status_text is None:
-                raise _RejectedError("status", "is empty")
-            raise _RejectedError("status", f"{status_text!r} is not a status the profile lists")
-        enrolled_on = date("enrolled_on")
-        if status is RowStatus.COMPLETED and completed_on is None:
-            raise _RejectedError("completed_on", "is empty but the row says the course was completed")
-        # An enrolment that is not completed may carry no date at all (Moodle lists it empty).
-        on = completed_on if status is RowStatus.COMPLETED else (enrolled_on or completed_on)
-        try:
-            hours = parse_hours(get("hours"), p)
-        except ValueError as exc:
-            raise _RejectedError("hours", str(exc)) from None
-        delivery = clean_text(get("delivery"))
-        if delivery is not None:
-            try:
-                delivery = Delivery(delivery.casefold().replace(" ", "_").replace("-", "_")).value
-            except ValueError:
-                raise _RejectedError("delivery", f"{delivery!r} is not in_person, online or blended") from None
-        name = clean_text(get("name"))
-        if name is None and (get("first_name") or get("last_name")):
-            name = clean_text(f"{get('first_name') or ''} {get('last_name') or ''}")
+        provider, record_id = clean_text(get("provider")), clean_text(get("record_id"))
+        origin = f"{raw.source}:{raw.number}"
+        if member is not None and course is not None:
+            return Record(
+                member=member, course=course.id, on=on, status=status.value, hours=hours, delivery=delivery,
+                provider=provider, record_id=record_id, origin=origin,
+            )
         values: dict[str, str | None] = {
-            "email": clean_email(get("email")),
-            "portal_user_id": clean_text(get("portal_user_id")),
-            "name": name,
-            "agency": clean_text(get("agency")),
-            "course_id": self.course.id if self.course else clean_text(get("course_id")),
-            "course_title": clean_text(get("course_title")),
-            "status": status.value,
-            "on": on.isoformat() if on else None,
-            "hours": None if hours is None else str(hours),
-            "delivery": delivery,
-            "provider": clean_text(get("provider")),
-            "record_id": clean_text(get("record_id")),
+            **person, **course_values, "status": status.value, "on": on.isoformat() if on else None,
+            "hours": None if hours is None else str(hours), "delivery": delivery, "provider": provider,
+            "record_id": record_id,
         }
-        if not (values["email"] or values["portal_user_id"] or values["name"]):
-            raise _RejectedError(_first_mapped(p, ("email", "portal_user_id", "name")), "nothing identifies the person")
-        if self.course is None and not (values["course_id"] or values["course_title"]):
-            raise _RejectedError(_first_mapped(p, ("course_id", "course_title")), "nothing identifies the course")
-        return values
+        return self._unmatched(values, raw.source, raw.number, member, course)
+
+    @staticmethod
+    def _unmatched(
+        values: dict[str, str | None], file: str, row: int, member: str | None, course: Course | None
+    ) -> UnmatchedRow:
+        missing = []
+        if member is None:
+            who = values.get("email") or values.get("portal_user_id") or values.get("name")
+            missing.append(f"unknown person {who!r}")
+        if course is None:
+            what = values.get("course_title") or values.get("course_id")
+            missing.append(f"unknown course {what!r}")
+        payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
+        fingerprint = hashlib.sha256(payload.encode()).hexdigest()
+        return UnmatchedRow(file, row, "; ".join(missing), values, fingerprint)
+
+    # -- each value interpreted once per distinct raw value ---------------------------------
+
+    def _date(self, field: str, value: object, epoch: dt.datetime | None) -> dt.date | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        key = (value, epoch) if isinstance(value, int | float) else value
+        found = self._dates.get(key)
+        if found is None:
+            try:
+                found = parse_date(value, self.profile, self.zone, epoch=epoch)
+            except ValueError as exc:
+                found = str(exc)
+            _remember(self._dates, key, found)
+        if isinstance(found, str):
+            raise _RejectedError(field, found)
+        return found
+
+    def _status(self, value: object, has_date: bool) -> RowStatus:
+        key = (value, has_date)
+        found = self._statuses.get(key)
+        if found is None:
+            text = clean_text(value)
+            status = self.profile.status_of(text, has_date)
+            if status is not None:
+                found = status
+            elif text is None:
+                found = "is empty"
+            else:
+                found = f"{text!r} is not a status the profile lists"
+            _remember(self._statuses, key, found)
+        if not isinstance(found, RowStatus):  # a StrEnum is a str too: test for the status
+            raise _RejectedError("status", found)
+        return found
+
+    def _hour(self, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        found = self._hours.get(value, False)
+        if found is False:
+            try:
+                found = parse_hours(value, self.profile)
+            except ValueError as exc:
+                found = str(exc)
+            _remember(self._hours, value, found)
+        if isinstance(found, str):
+            raise _RejectedError("hours", found)
+        return found  # type: ignore[return-value]
+
+    def _delivery(self, value: object) -> str | None:
+        if value is None:
+            return None
+        found = self._deliveries.get(value, False)
+        if found is False:
+            text = clean_text(value)
+            try:
+                found = None if text is None else Delivery(text.casefold().replace(" ", "_").replace("-", "_")).value
+            except ValueError:
+                found = True  # marks a bad value
+            _remember(self._deliveries, value, found)
+        if found is True:
+            raise _RejectedError("delivery", f"{clean_text(value)!r} is not in_person, online or blended")
+        return found  # type: ignore[return-value]
+
+    def _person(self, raw: tuple[object, ...]) -> tuple[dict[str, str | None], str | None]:
+        found = self._persons.get(raw)
+        if found is None:
+            email, portal, name, first, last, agency = raw
+            full = clean_text(name)
+            if full is None and (first or last):
+                full = clean_text(f"{first or ''} {last or ''}")
+            values = {
+                "email": clean_email(email), "portal_user_id": clean_text(portal), "name": full,
+                "agency": clean_text(agency),
+            }
+            if values["email"] or values["portal_user_id"] or values["name"]:
+                found = (values, self.people.match(values, self.profile.people))
+            else:
+                found = "nothing identifies the person"
+            _remember(self._persons, raw, found)
+        if isinstance(found, str):
+            raise _RejectedError(_first_mapped(self.profile, ("email", "portal_user_id", "name")), found)
+        return found
+
+    def _course(self, raw: tuple[object, ...]) -> tuple[dict[str, str | None], Course | None]:
+        found = self._courses.get(raw)
+        if found is None:
+            if self.course is not None:
+                found = ({"course_id": self.course.id, "course_title": None}, self.course)
+            else:
+                values = {"course_id": clean_text(raw[0]), "course_title": clean_text(raw[1])}
+                if values["course_id"] or values["course_title"]:
+                    found = (values, _find_course(values, self.profile.courses, self.catalogue))
+                else:
+                    found = "nothing identifies the course"
+            _remember(self._courses, raw, found)
+        if isinstance(found, str):
+            raise _RejectedError(_first_mapped(self.profile, _COURSE_FIELDS), found)
+        return found
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def _record(values: dict[str, str | None], member: str, course: Course, origin: str) -> Record:

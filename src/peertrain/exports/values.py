@@ -89,6 +89,87 @@ def _to_date(moment: dt.datetime, source: zoneinfo.ZoneInfo, agency: zoneinfo.Zo
     return moment.astimezone(agency).date()
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: strptime directives the fast parser understands, as regular expressions (as strptime's own,
+#: C locale, case-insensitive).
+_DIRECTIVES = {
+    "Y": r"(?P<Y>\d\d\d\d)",
+    "y": r"(?P<y>\d\d)",
+    "m": r"(?P<m>1[0-2]|0[1-9]|[1-9])",
+    "d": r"(?P<d>3[01]|[12]\d|0[1-9]|[1-9]| [1-9])",
+    "H": r"(?P<H>2[0-3]|[0-1]\d|\d)",
+    "I": r"(?P<I>1[0-2]|0[1-9]|[1-9])",
+    "M": r"(?P<M>[0-5]\d|\d)",
+    "S": r"(?P<S>6[0-1]|[0-5]\d|\d)",
+    "f": r"(?P<f>[0-9]{1,6})",
+    "p": r"(?P<p>am|pm)",
+    "B": "(?P<B>" + "|".join(_MONTHS) + ")",
+    "b": "(?P<b>" + "|".join(m[:3] for m in _MONTHS) + ")",
+    "A": "(?P<A>" + "|".join(_DAYS) + ")",
+    "a": "(?P<a>" + "|".join(d[:3] for d in _DAYS) + ")",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _fast_format(fmt: str) -> re.Pattern[str] | None:
+    """A compiled pattern equivalent to ``strptime(text, fmt)`` for the common directives, or
+    ``None`` when ``fmt`` uses one the fast path does not know (then strptime itself is used)."""
+    pattern, seen, i = [], set(), 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char == "%":
+            if i + 1 >= len(fmt):
+                return None
+            code = fmt[i + 1]
+            if code == "%":
+                pattern.append("%")
+            elif code in _DIRECTIVES and code not in seen:
+                pattern.append(_DIRECTIVES[code])
+                seen.add(code)
+            else:
+                return None
+            i += 2
+        elif char.isspace():
+            while i < len(fmt) and fmt[i].isspace():
+                i += 1
+            pattern.append(r"\s+")
+        else:
+            pattern.append(re.escape(char))
+            i += 1
+    if not ({"Y", "y"} & seen and {"m", "B", "b"} & seen and "d" in seen):
+        return None
+    if "I" in seen and "p" not in seen:
+        return None
+    return re.compile("".join(pattern), re.IGNORECASE)
+
+
+def _fast_parse(pattern: re.Pattern[str], text: str) -> dt.datetime | None:
+    """The naive date-time ``text`` means under ``pattern``; ``None`` if it does not match or is
+    not a real date (as strptime raising ValueError)."""
+    match = pattern.fullmatch(text)
+    if match is None:
+        return None
+    g = match.groupdict()
+    year = int(g["Y"]) if g.get("Y") else (lambda y: y + (1900 if y >= 69 else 2000))(int(g["y"]))
+    if g.get("m"):
+        month = int(g["m"])
+    else:
+        name = (g.get("B") or g.get("b") or "").lower()
+        month = next(n for n, full in enumerate(_MONTHS, 1) if full.startswith(name[:3]))
+    hour = int(g["H"]) if g.get("H") else 0
+    if g.get("I"):
+        hour = int(g["I"]) % 12 + (12 if g["p"].lower() == "pm" else 0)
+    micro = int((g.get("f") or "0").ljust(6, "0"))
+    try:
+        return dt.datetime(  # noqa: DTZ001 - naive means source_timezone
+            year, month, int(g["d"]), hour, int(g.get("M") or 0), int(g.get("S") or 0), micro
+        )
+    except ValueError:
+        return None
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zoneinfo.ZoneInfo) -> dt.date | str:
     """The date a text means, or the reason it means none (cached: exceptions would not be)."""
@@ -103,10 +184,16 @@ def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zonein
         pass
     found: list[tuple[str, dt.date]] = []
     for fmt in formats:
-        try:
-            parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - naive means source_timezone
-        except ValueError:
-            continue
+        fast = _fast_format(fmt)
+        if fast is not None:
+            parsed = _fast_parse(fast, text)
+            if parsed is None:
+                continue
+        else:
+            try:
+                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - naive means source_timezone
+            except ValueError:
+                continue
         day = _to_date(parsed, source_zone, agency)
         if not found:
             found.append((fmt, day))

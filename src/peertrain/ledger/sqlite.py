@@ -57,11 +57,9 @@ MIGRATIONS: tuple[str, ...] = (
         member_id TEXT NOT NULL, course_id TEXT NOT NULL, on_date TEXT,
         status TEXT NOT NULL, hours TEXT, delivery TEXT, provider TEXT,
         source TEXT NOT NULL, record_id TEXT, origin TEXT NOT NULL
-    );
+    ) WITHOUT ROWID;
     CREATE UNIQUE INDEX records_source_record ON records(source, record_id, status)
         WHERE record_id IS NOT NULL;
-    CREATE INDEX records_member ON records(member_id);
-    CREATE INDEX records_batch ON records(batch_id);
     CREATE TABLE held (
         id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
         source TEXT NOT NULL, origin TEXT NOT NULL, reason TEXT NOT NULL,
@@ -124,6 +122,7 @@ class SQLiteLedger:
             )
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: large imports insert into a large B-tree
         db.execute("PRAGMA foreign_keys = ON")
         ledger = cls(db, path)
         ledger._migrate(version, create_timezone)
