@@ -152,7 +152,10 @@ def _fast_parse(pattern: re.Pattern[str], text: str) -> dt.datetime | None:
     if match is None:
         return None
     g = match.groupdict()
-    year = int(g["Y"]) if g.get("Y") else (lambda y: y + (1900 if y >= 69 else 2000))(int(g["y"]))
+    if g.get("Y"):
+        year = int(g["Y"])
+    else:  # %y as strptime reads it: 69-99 are 1969-1999, 00-68 are 2000-2068
+        year = int(g["y"]) + (1900 if int(g["y"]) >= 69 else 2000)
     if g.get("m"):
         month = int(g["m"])
     else:
