@@ -29,7 +29,7 @@ from peertrain.exports import RawRow, iter_rows
 from peertrain.exports.values import clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
 from peertrain.model import Course, Delivery, Member
-from peertrain.profiles import Profile, RowStatus
+from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, Profile, RowStatus
 
 __all__ = ["ImportResult", "People", "file_sha256", "import_file", "person_key", "rematch"]
 
@@ -121,6 +121,11 @@ class _RejectedError(Exception):
 
 
 _CACHE_LIMIT = 100_000
+# Keys of a held row's values keeping the profile's matching orders (comma-separated), so that a
+# rematch matches the row as its import would have; absent from rows held by earlier versions.
+_HELD_PEOPLE, _HELD_COURSES = "match_people", "match_courses"
+#: More hours than one record can carry: export text cannot reach it, a workbook number can.
+_MAX_HOURS = Decimal(100_000_000)
 _PERSON_FIELDS = ("email", "portal_user_id", "name", "first_name", "last_name", "agency")
 _COURSE_FIELDS = ("course_id", "course_title")
 
@@ -177,9 +182,8 @@ class _Classifier:
         }
         return self._unmatched(values, raw.source, raw.number, member, course)
 
-    @staticmethod
     def _unmatched(
-        values: dict[str, str | None], file: str, row: int, member: str | None, course: Course | None
+        self, values: dict[str, str | None], file: str, row: int, member: str | None, course: Course | None
     ) -> UnmatchedRow:
         missing = []
         if member is None:
@@ -190,7 +194,10 @@ class _Classifier:
             missing.append(f"unknown course {what!r}")
         payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
         fingerprint = hashlib.sha256(payload.encode()).hexdigest()
-        return UnmatchedRow(file, row, "; ".join(missing), values, fingerprint)
+        # A course named by the importer is in course_id: a rematch must find that one.
+        courses = ("course_id",) if self.course is not None else self.profile.courses
+        held = {**values, _HELD_PEOPLE: ",".join(self.profile.people), _HELD_COURSES: ",".join(courses)}
+        return UnmatchedRow(file, row, "; ".join(missing), held, fingerprint)
 
     # -- each value interpreted once per distinct raw value ---------------------------------
 
@@ -204,6 +211,8 @@ class _Classifier:
                 found = parse_date(value, self.profile, self.zone, epoch=epoch)
             except ValueError as exc:
                 found = str(exc)
+            except OverflowError:  # 9999-12-31 11 PM in New York is in the year 10000 in UTC
+                found = f"{clean_text(value)!r} is out of the range of dates"
             _remember(self._dates, key, found)
         if isinstance(found, str):
             raise _RejectedError(field, found)
@@ -235,6 +244,8 @@ class _Classifier:
                 found = parse_hours(value, self.profile)
             except ValueError as exc:
                 found = str(exc)
+            if isinstance(found, Decimal) and found >= _MAX_HOURS:
+                found = f"{value!r} is more hours than a record can carry (at most 99,999,999)"
             _remember(self._hours, value, found)
         if isinstance(found, str):
             raise _RejectedError("hours", found)
@@ -369,15 +380,18 @@ def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:
     """
     people = People(ledger.members())
     result = {Outcome.IMPORTED: 0, Outcome.DUPLICATE: 0, Outcome.UNMATCHED: 0}
-    order_people = ("email", "portal_user_id", "name+agency")
-    order_courses = ("course_id", "course_title")
     for held in ledger.held():
         values = held.values
-        member = people.match(values, order_people)
-        course = _find_course(values, order_courses, catalogue)
+        member = people.match(values, _held_order(values.get(_HELD_PEOPLE), PEOPLE_MATCHERS))
+        course = _find_course(values, _held_order(values.get(_HELD_COURSES), COURSE_MATCHERS), catalogue)
         if member is None or course is None:
             result[Outcome.UNMATCHED] += 1
             continue
         record = _record(values, member, course, held.origin)
         result[ledger.resolve(held.id, record)] += 1
     return result
+
+
+def _held_order(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The matching order a held row was imported with (``default`` for rows held before it was kept)."""
+    return tuple(text.split(",")) if text else default

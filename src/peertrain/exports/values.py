@@ -145,6 +145,11 @@ def _fast_format(fmt: str) -> re.Pattern[str] | None:
     return re.compile("".join(pattern), re.IGNORECASE)
 
 
+def _full_year(two_digits: int) -> int:
+    """%y as strptime reads it: 69-99 are 1969-1999, 00-68 are 2000-2068."""
+    return two_digits + (1900 if two_digits >= 69 else 2000)
+
+
 def _fast_parse(pattern: re.Pattern[str], text: str) -> dt.datetime | None:
     """The naive date-time ``text`` means under ``pattern``; ``None`` if it does not match or is
     not a real date (as strptime raising ValueError)."""
@@ -152,10 +157,7 @@ def _fast_parse(pattern: re.Pattern[str], text: str) -> dt.datetime | None:
     if match is None:
         return None
     g = match.groupdict()
-    if g.get("Y"):
-        year = int(g["Y"])
-    else:  # %y as strptime reads it: 69-99 are 1969-1999, 00-68 are 2000-2068
-        year = int(g["y"]) + (1900 if int(g["y"]) >= 69 else 2000)
+    year = int(g["Y"]) if g.get("Y") else _full_year(int(g["y"]))
     if g.get("m"):
         month = int(g["m"])
     else:
