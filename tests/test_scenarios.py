@@ -588,3 +588,27 @@ def test_any_span_minimum_is_inside_the_same_span(as_of, expected):
 def test_any_span_kind_is_exported():
     """AnySpan is part of the public API."""
     assert AnySpan(12).describe() == "all within one 12-month span"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "key"),
+    [
+        ({"kind": "topics", "id": "t", "title": "T", "topics": "self-care"}, "requirements[0].topics"),
+        ({"kind": "certificate", "id": "c", "title": "C", "courses": "qpr"}, "requirements[0].courses"),
+        (
+            {"kind": "hours", "id": "h", "title": "H", "hours": 1, "counts": {"courses": "qpr"}},
+            "requirements[0].counts.courses",
+        ),
+    ],
+)
+def test_a_lone_string_where_a_list_belongs_is_an_error_not_letters(requirement, key):
+    """``topics = "self-care"`` must not become the topics s, e, l, f, ...: it is an error at the key."""
+    from peertrain.convert import converter, error_messages
+
+    data = {"id": "p", "title": "P", "version": "1", "citation": "c", "requirements": [requirement]}
+    with pytest.raises(Exception) as info:  # noqa: PT011 - cattrs' grouped error; checked below
+        converter.structure(data, RulePack)
+    assert error_messages(info.value)[0] == (key, "expected a list, got " + repr(next(
+        v for v in (requirement.get("topics"), requirement.get("courses"), requirement.get("counts", {}).get("courses"))
+        if isinstance(v, str)
+    )))

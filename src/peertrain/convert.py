@@ -205,9 +205,11 @@ def make_converter() -> cattrs.Converter:
             "tracks": conv.unstructure(list(cat.tracks), list[Track]),
         },
     )
+    # Before the tagged classes: their structure functions are generated (and their field hooks
+    # looked up) when registered, so this hook must already be there to be used for their fields.
+    conv.register_structure_hook_factory(_is_text_collection, lambda t: _text_collection_hook(conv, t))
     _tagged(conv, Window, WINDOW_KINDS, "window")
     _tagged(conv, Requirement, REQUIREMENT_KINDS, "requirement")
-    conv.register_structure_hook_factory(_is_text_collection, lambda t: _text_collection_hook(conv, t))
     return conv
 
 
