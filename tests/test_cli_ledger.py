@@ -292,7 +292,7 @@ def test_retract_removes_a_batch_and_the_file_can_be_imported_again(
         xml_records = [r.id for r, batch in ledger.records() if batch == 2]
     status, out, err = run(capsys, "ledger", "retract", "--ledger", ledger_file, "1")
     assert (status, err) == (0, "")
-    assert out == "Retracted batch 1 (cops-portal-transcript.csv): its 12 record(s) removed.\n"
+    assert out == "Retracted batch 1 (cops-portal-transcript.csv): 12 record(s) removed.\n"
     with closing(open_ledger(ledger_file)) as ledger:
         assert [r.id for r, _ in ledger.records()] == xml_records
         assert {h.batch for h in ledger.held()} == {2}
@@ -478,3 +478,103 @@ def test_check_evaluates_the_ledger(ledger_file: Path, capsys: pytest.CaptureFix
     # The Moodle GCI (Feb 2025) and the XML transcript's online PFA (4 March 2025, a UTC time).
     assert dana["crisis-response"] == ("met", ["PL-01/icisf-gci/2025-02-04", "PL-01/nctsn-pfa-online/2025-03-04"])
     assert dana["rps"] == ("not_met", [])
+
+
+# -- fixes from review ------------------------------------------------------------------------------
+
+
+def test_batch_counts_still_add_up_after_a_rematch(
+    ledger_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A held row that is matched later moves from the batch's held count to its imported count."""
+    run(capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, COPS_CSV)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        ROSTER.read_text(encoding="utf-8").rstrip("\n")
+        + "\nRB-01,Jordan Pike,Riverbend PD,peer_supporter,intervention,2024-01-08,jordan.pike@riverbend.example,\n",
+        encoding="utf-8",
+    )
+    run(capsys, "ledger", "roster", "--ledger", ledger_file, roster)
+    with closing(open_ledger(ledger_file)) as ledger:
+        (batch,) = ledger.batches()
+    c = batch.counts
+    assert (c.rows_read, c.imported, c.duplicates, c.rejected, c.unmatched) == (16, 13, 1, 0, 2)
+    status, out, _ = run(capsys, "ledger", "retract", "1", "--ledger", ledger_file)
+    assert (status, out) == (0, "Retracted batch 1 (cops-portal-transcript.csv): 13 record(s) removed.\n")
+
+
+def test_rejects_of_several_files_go_into_one_report(
+    ledger_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``import --rejects`` with two files keeps both files' rejected rows, not only the last's."""
+    first = hostile_export(tmp_path)
+    second = tmp_path / "second.csv"
+    shutil.copyfile(first, second)
+    report = tmp_path / "rejects.csv"
+    run(capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, "--rejects", report, first, second)
+    rows = parse_rejects(report.read_bytes().decode("utf-8-sig"))
+    assert [(r[0], r[1]) for r in rows] == [("1", "hostile.csv")] * 4 + [("2", "second.csv")] * 4
+
+
+def test_extra_catalogue_clashing_with_the_bundled_one_is_one_error_line(
+    ledger_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``import --catalog`` and ``ledger rematch --catalog`` with a file reusing a bundled course id
+    give one line naming the file and key, not a traceback."""
+    clash = tmp_path / "clash.toml"
+    clash.write_text('[[courses]]\nid = "qpr"\ntitle = "Another QPR"\nprovider = "Agency"\n', encoding="utf-8")
+    status, _, err = run(
+        capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, "--catalog", clash, COPS_CSV
+    )
+    assert status == 2
+    assert one_error_line(err).startswith(f"{clash}: courses[0].id: duplicate course id 'qpr'")
+    status, _, err = run(capsys, "ledger", "rematch", "--ledger", ledger_file, "--catalog", clash)
+    assert status == 2
+    assert one_error_line(err).startswith(f"{clash}: courses[0].id: duplicate course id 'qpr'")
+
+
+def test_a_busy_ledger_is_a_clear_error(ledger_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While another connection holds the write lock, an import fails with one line saying the
+    ledger is busy (after the wait), and stores nothing."""
+    import sqlite3
+
+    holder = sqlite3.connect(ledger_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with closing(open_ledger(ledger_file)) as ledger:
+            ledger._db.execute("PRAGMA busy_timeout = 100")  # type: ignore[attr-defined]
+            from peertrain.importer import import_file
+            from peertrain.ledger import LedgerError
+            from peertrain.profiles import load_profile
+
+            with pytest.raises(LedgerError, match="the ledger is busy or cannot be written"):
+                import_file(ledger, load_profile("cops-portal-csv"), COPS_CSV, load_bundled_catalogue())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with closing(open_ledger(ledger_file)) as ledger:
+        assert ledger.batches() == []
+
+
+def test_implausible_dates_are_rejected_rows(
+    ledger_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A completion dated in year 1 (which rule windows cannot reach back from) is a rejected row,
+    so a later check never crashes on it."""
+    export = tmp_path / "old.csv"
+    export.write_text(
+        HEADER + "Dana Whitfield,dana.whitfield@pinelake.example,Pine Lake PD,QPR,X,,01/01/0001,Completed,1,\r\n",
+        encoding="utf-8", newline="",
+    )
+    _, out, _ = run(capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, export)
+    assert summaries(out)[0]["rejected"] == "1"
+    _, out, _ = run(capsys, "ledger", "rejects", "--ledger", ledger_file)
+    assert parse_rejects(out)[0][3:5] == ["completed_on", "0001-01-01 is outside the years 1900-2999"]
+    status, _, _ = run(capsys, "check", "--ledger", ledger_file, "--rules", "mn-post-license", "--as-of", "2026-01-01")
+    assert status in (0, 1)
+
+
+def test_as_of_outside_plausible_years_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--as-of 9999-12-31`` is refused at once instead of crashing in date arithmetic."""
+    err = usage_error(capsys, "check", "--demo", "--as-of", "9999-12-31")
+    assert "'9999-12-31' is outside the years 1900-2999" in err

@@ -13,14 +13,14 @@ import datetime as dt
 import io
 import sys
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from peertrain.errors import InputError
 from peertrain.importer import import_file, rematch
 from peertrain.ledger import Ledger, LedgerError, Outcome, open_ledger
-from peertrain.loading import load_bundled_catalogue, load_catalogue
+from peertrain.loading import load_bundled_catalogue
 from peertrain.profiles import bundled_profile_ids, load_profile
 from peertrain.tables import read_roster, safe_cell
 
@@ -128,8 +128,9 @@ def run(args: argparse.Namespace) -> int:
         elif command == "rematch":
             _report_rematch(rematch(ledger, _catalogue(args.catalog)))
         elif command == "retract":
+            removed = sum(1 for _, batch_id in ledger.records() if batch_id == args.batch)
             batch = ledger.retract(args.batch, dt.datetime.now(dt.UTC))
-            print(f"Retracted batch {batch.id} ({batch.file_name}): its {batch.counts.imported} record(s) removed.")
+            print(f"Retracted batch {batch.id} ({batch.file_name}): {removed} record(s) removed.")
         elif command == "rejects":
             text = rejects_csv(ledger, args.batch)
             if args.output:
@@ -140,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _catalogue(extra: list[Path]) -> Any:
-    catalogue = load_bundled_catalogue()
-    return catalogue.merged(load_catalogue(extra)) if extra else catalogue
+    # Read with the bundled files in one go, so a clash is a CatalogError naming file and key.
+    return load_bundled_catalogue(extra)
 
 
 def _report_rematch(result: dict[Outcome, int]) -> None:
@@ -163,12 +164,15 @@ def _print_batches(ledger: Ledger) -> None:
         )
 
 
-def rejects_csv(ledger: Ledger, batch: int | None = None) -> str:
-    """Rejected rows as CSV a spreadsheet opens safely (formula-like cells neutralised)."""
+def rejects_csv(ledger: Ledger, batch: int | Sequence[int] | None = None) -> str:
+    """Rejected rows (of one batch, several, or all) as CSV a spreadsheet opens safely
+    (formula-like cells neutralised)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["batch", "file", "row", "field", "reason", "cells"])
-    for batch_id, row in ledger.rejected(batch):
+    batches: Sequence[int | None] = [batch] if batch is None or isinstance(batch, int) else batch
+    rows = [item for b in batches for item in ledger.rejected(b)]
+    for batch_id, row in rows:
         cells = " | ".join(row.raw)
         writer.writerow([safe_cell(v) for v in (batch_id, row.file, row.row, row.field or "", row.reason, cells)])
     return buffer.getvalue()
@@ -187,6 +191,7 @@ def _import(args: argparse.Namespace) -> int:
     for path in args.exports:
         if not path.is_file():
             raise InputError(str(path), "no such file")
+    rejected_batches: list[int] = []
     with _opened(args.ledger) as ledger:
         for path in args.exports:
             with _progress(path.name) as tick:
@@ -200,10 +205,12 @@ def _import(args: argparse.Namespace) -> int:
             if result.same_file_as is not None:
                 print(f"  (the same file was already imported as batch {result.same_file_as})")
             if c.rejected and args.rejects:
-                args.rejects.write_text(rejects_csv(ledger, result.batch.id), encoding="utf-8-sig", newline="")
+                rejected_batches.append(result.batch.id)
                 print(f"  rejected rows written to {args.rejects}")
             elif c.rejected:
                 print(f"  see them with: peertrain ledger rejects --ledger {args.ledger} --batch {result.batch.id}")
+        if rejected_batches:  # every file's rejects of this run in one report
+            args.rejects.write_text(rejects_csv(ledger, rejected_batches), encoding="utf-8-sig", newline="")
     return 0
 
 

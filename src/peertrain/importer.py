@@ -28,7 +28,7 @@ from peertrain.catalog import Catalogue, normalise_name
 from peertrain.exports import RawRow, iter_rows
 from peertrain.exports.values import clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
-from peertrain.model import Course, Delivery, Member
+from peertrain.model import PLAUSIBLE_YEARS, Course, Delivery, Member
 from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, Profile, RowStatus
 
 __all__ = ["ImportResult", "People", "file_sha256", "import_file", "person_key", "rematch"]
@@ -213,6 +213,8 @@ class _Classifier:
                 found = str(exc)
             except OverflowError:  # 9999-12-31 11 PM in New York is in the year 10000 in UTC
                 found = f"{clean_text(value)!r} is out of the range of dates"
+            if isinstance(found, dt.date) and not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
+                found = f"{found.isoformat()} is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}"
             _remember(self._dates, key, found)
         if isinstance(found, str):
             raise _RejectedError(field, found)

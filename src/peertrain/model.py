@@ -104,6 +104,10 @@ def _opt_hours(value: Any) -> Decimal | None:
     return None if value is None else to_hours(value)
 
 
+#: Dates peertrain accepts in files and on the command line: rule windows reach years beyond a
+#: date, so the calendar's ends (year 1, year 9999) must stay out of reach.
+PLAUSIBLE_YEARS = (1900, 2999)
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -113,9 +117,12 @@ def parse_iso_date(text: str) -> dt.date:
     if not _ISO_DATE.fullmatch(text):
         raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
+    if not PLAUSIBLE_YEARS[0] <= day.year <= PLAUSIBLE_YEARS[1]:
+        raise ValueError(f"{text!r} is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}")
+    return day
 
 
 def _opt_delivery(value: Delivery | str | None) -> Delivery | None:

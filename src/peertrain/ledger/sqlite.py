@@ -406,6 +406,11 @@ class SQLiteLedger:
             )
             inserted = self._db.total_changes - before
             self._db.execute("DELETE FROM held WHERE id = ?", (held_id,))
+            # Keep the batch's counts adding up: the row is no longer held, it is imported or a duplicate.
+            column = "imported" if inserted else "duplicates"
+            self._db.execute(
+                f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
+            )
         return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
@@ -434,7 +439,10 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # e.g. another import holds the write lock
+            raise LedgerError(f"the ledger is busy or cannot be written ({exc}); try again") from None
 
     def __exit__(self, exc_type: object, _exc: object, _tb: object) -> None:
         if exc_type is None:
