@@ -7,30 +7,28 @@ bad input or usage (one line on standard error naming file, row and field).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
-import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from peertrain import __version__
 from peertrain.catalog import Catalogue
+from peertrain.cli_calendar import add_commands as add_calendar_commands
+from peertrain.cli_calendar import run as run_calendar_command
+from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
 from peertrain.cli_ledger import add_commands as add_ledger_commands
 from peertrain.cli_ledger import run as run_ledger_command
-from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
+from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
-from peertrain.ledger import open_ledger
 from peertrain.loading import (
     bundled_pack_ids,
-    curricula_dir,
     load_bundled_catalogue,
     load_pack,
-    read_toml,
 )
-from peertrain.model import Member, parse_iso_date
+from peertrain.model import Member
 from peertrain.output import Privacy, to_csv, to_json, to_table
 from peertrain.requirements import (
     AllOf,
@@ -44,26 +42,8 @@ from peertrain.requirements import (
     RulePack,
     Topics,
 )
-from peertrain.tables import check_waivers, read_completions, read_roster, read_waivers
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return parse_iso_date(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 0")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,29 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             "2 for bad input."
         ),
     )
-    source = check.add_argument_group("data")
-    source.add_argument("--demo", action="store_true", help="use the bundled demo team (a small rural agency)")
-    source.add_argument("--roster", type=Path, metavar="FILE", help="roster CSV (docs/cli.md#roster)")
-    source.add_argument("--completions", type=Path, metavar="FILE", help="completions CSV (docs/cli.md#completions)")
-    source.add_argument("--ledger", type=Path, metavar="FILE",
-                        help="evaluate the members and completions of a ledger (instead of the two CSVs)")
-    source.add_argument("--exemptions", type=Path, metavar="FILE", help="exemptions and equivalencies CSV (optional)")
-    source.add_argument(
-        "--rules", action="extend", nargs="+", metavar="PACK", default=[],
-        help="rule pack ids (see 'peertrain rules list') or paths to your own pack TOML files",
-    )
-    source.add_argument(
-        "--catalog", action="append", type=Path, default=[], metavar="FILE",
-        help="an extra course catalogue TOML file, added to the bundled one (repeatable)",
-    )
-    check.add_argument(
-        "--as-of", type=_date, metavar="YYYY-MM-DD",
-        help="the date to evaluate (default: today, in the ledger's time zone if any; for --demo, the demo's date)",
-    )
-    check.add_argument(
-        "--due-within", type=_days, default=DUE_WITHIN_DAYS, metavar="DAYS",
-        help=f"a verdict is due_soon when it lapses within this many days (default {DUE_WITHIN_DAYS})",
-    )
+    add_data_arguments(check)
     check.add_argument(
         "--format", choices=["table", "json", "csv"], default="table", help="output format (default table)"
     )
@@ -136,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="an extra course catalogue TOML file the pack's courses come from (repeatable)")
     check.set_defaults(subparser=check)
     add_ledger_commands(commands)
+    add_calendar_commands(commands)
     return parser
 
 
@@ -148,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args, args.subparser)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "calendar":
+            return run_calendar_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {exc}", file=sys.stderr)
@@ -165,55 +126,14 @@ def _catalogue(extra: Sequence[Path]) -> Catalogue:
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.output is not None and not args.output.parent.is_dir():
         raise InputError(str(args.output), "cannot be written: its folder does not exist")
-    catalogue = _catalogue(args.catalog)
-    pack_names: list[str] = list(args.rules)
-    exemptions_path: Path | None = args.exemptions
-    if args.demo:
-        if args.roster or args.completions or args.exemptions or args.ledger:
-            parser.error(
-                "--demo uses the bundled demo files; leave out --roster, --completions, --exemptions and --ledger"
-            )
-        demo = curricula_dir() / "demo"
-        config = read_toml(demo / "demo.toml")
-        exemptions_path = demo / config["exemptions"]
-        pack_names = pack_names or list(config["packs"])
-        as_of: dt.date = args.as_of or config["as_of"]
-        members = read_roster(demo / config["roster"])
-        completions = read_completions(demo / config["completions"], catalogue, members)
-    elif args.ledger:
-        if args.roster or args.completions:
-            parser.error("--ledger holds the roster and completions; leave out --roster and --completions")
-        ledger = open_ledger(args.ledger)
-        try:
-            members = ledger.members()
-            completions = list(ledger.completions())
-            as_of = args.as_of or _today(ledger.timezone())
-        finally:
-            ledger.close()
-    else:
-        if not args.roster or not args.completions:
-            parser.error("give --roster and --completions, or --ledger (or --demo to try the bundled demo team)")
-        as_of = args.as_of or _today(None)
-        members = read_roster(args.roster)
-        completions = read_completions(args.completions, catalogue, members)
-    if not pack_names:
-        parser.error(f"choose rule packs with --rules (bundled: {', '.join(bundled_pack_ids())})")
-    packs = [load_pack(name, catalogue) for name in dict.fromkeys(pack_names)]
-    waivers = read_waivers(exemptions_path, members) if exemptions_path else []
-    notes = check_waivers(waivers, packs, {c.id for c in completions})
-    result = check_compliance(
-        members, completions, packs, as_of, catalogue=catalogue, waivers=waivers, due_within=args.due_within
-    )
+    inputs = load_inputs(args, parser)
+    members, packs, notes = inputs.members, inputs.packs, inputs.notes
+    result = evaluate(inputs, args.due_within)
     for warning in [*notes, *result.warnings]:
         print(f"peertrain: warning: {warning}", file=sys.stderr)
     _emit(_render(result, members, packs, args), args.output)
     return EXIT_OK if result.compliant else EXIT_NONCOMPLIANT
 
-
-def _today(zone: str | None) -> dt.date:
-    """Today's date in the agency's zone (a ledger's), else on this machine's clock and zone."""
-    now = dt.datetime.now(zoneinfo.ZoneInfo(zone)) if zone else dt.datetime.now().astimezone()
-    return now.date()
 
 
 def _render(

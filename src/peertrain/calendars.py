@@ -1,0 +1,506 @@
+"""RFC 5545 calendars of training sessions and compliance deadlines (the feeds people subscribe to).
+
+Three kinds of feed (:class:`Feed`): ``team`` (every session and every deadline), ``member:ID``
+(that member's deadlines and the sessions that serve them) and ``function:NAME`` (sessions whose
+course serves that function and the deadlines of members who have it).
+
+Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains each):
+
+- **UIDs** are ``uuid5`` over stable keys: the schedule id and session id (plus the day of a
+  multi-day block), or the schedule id, member id, ``pack/requirement``, kind and date of a
+  deadline. A UID is a one-way hash: it shows no name or id.
+- **Nothing reads the clock.** A session's DTSTAMP and LAST-MODIFIED are its ``updated`` and its
+  SEQUENCE its ``revision``. A deadline's DTSTAMP and LAST-MODIFIED are 00:00 UTC of the day the
+  member's record last changed as the verdicts saw it: the member's latest completion on or
+  before the as-of date, else the day they joined, else 2000-01-01 (:func:`member_stamps`); its
+  SEQUENCE is 0, because everything the event shows is part of its UID or fixed by it (a lapse
+  that moves, or a deadline that turns from "lapses" to "lapsed", is a new event and the old
+  one leaves the feed). The same data therefore gives byte-identical output.
+- **Cancellations**: a withdrawn session keeps its events with ``STATUS:CANCELLED``; a withdrawn
+  occurrence of a recurring session is an overridden instance (same UID, RECURRENCE-ID) with
+  ``STATUS:CANCELLED``, not an EXDATE, so that a calendar that already shows it learns it was
+  cancelled instead of silently losing it. Summaries of cancelled events start with
+  ``Cancelled:`` for the clients that show cancelled events like any other.
+- **Times**: sessions are timed events with a TZID and a VTIMEZONE; an RRULE's UNTIL is in UTC.
+  Deadlines are all-day (``VALUE=DATE``; DTEND the next day) and ``TRANSP:TRANSPARENT``.
+- **Text** is stored as given, except that CR LF and CR become LF and other control characters
+  (which RFC 5545 TEXT cannot hold) are dropped; icalendar escapes and folds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from attrs import field, frozen
+from icalendar import Alarm, Calendar, Event, vDuration, vRecur
+
+from peertrain.catalog import Catalogue
+from peertrain.compliance import ComplianceResult
+from peertrain.errors import InputError
+from peertrain.model import Completion, Course, Function, Member
+from peertrain.output import Privacy
+from peertrain.requirements import AllOf, AnyOf, Certificate, NOf, Requirement, RulePack
+from peertrain.sessions import Schedule, Session
+from peertrain.verdict import Status, Verdict
+
+__all__ = [
+    "DEFAULT_ALARM_DAYS",
+    "DEFAULT_REFRESH",
+    "NAMESPACE",
+    "PRODID",
+    "Feed",
+    "FeedKind",
+    "FeedOptions",
+    "build_feed",
+    "clean_text",
+    "deadline_events",
+    "member_stamps",
+    "person_label",
+    "session_events",
+]
+
+#: The namespace of every UID peertrain makes (a fixed value: changing it would duplicate every
+#: event in every subscribed calendar).
+NAMESPACE = uuid.UUID("0b7f1c2e-5d1a-5b4e-9a53-7e2f6c1d8a40")
+PRODID = "-//peertrain//peertrain calendar feed//EN"
+#: Alarm and reminder offsets, in days before a deadline.
+DEFAULT_ALARM_DAYS: tuple[int, ...] = (90, 30, 7)
+#: How often subscribers are asked to refresh (REFRESH-INTERVAL and X-PUBLISHED-TTL).
+DEFAULT_REFRESH = dt.timedelta(hours=12)
+#: The stamp of a deadline whose member has no completion and no join date.
+_FALLBACK_STAMP = dt.date(2000, 1, 1)
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"} | {127: None}
+
+
+def clean_text(text: str) -> str:
+    """Text as a calendar can hold it: CR LF and lone CR become LF; other control characters
+    (forbidden in RFC 5545 TEXT) are removed. Everything else (commas, semicolons, backslashes,
+    emoji, any length) is kept and escaped by icalendar."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+
+
+def _uid(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+
+
+# -- feeds ------------------------------------------------------------------------------------
+
+
+class FeedKind(enum.StrEnum):
+    """What a feed covers."""
+
+    TEAM = "team"
+    MEMBER = "member"
+    FUNCTION = "function"
+
+
+@frozen
+class Feed:
+    """A feed: ``team``, ``member:ID`` or ``function:NAME`` (:meth:`parse` reads these)."""
+
+    kind: FeedKind = field(converter=FeedKind)
+    value: str | None = field(default=None)
+
+    @value.validator
+    def _check(self, _attribute: Any, value: str | None) -> None:
+        if self.kind is FeedKind.TEAM:
+            if value is not None:
+                raise ValueError("the team feed takes no value")
+            return
+        if not value:
+            raise ValueError(f"the {self.kind} feed needs a value ({self.kind}:...)")
+        if self.kind is FeedKind.FUNCTION and value not in {f.value for f in Function}:
+            raise ValueError(
+                f"unknown function {value!r}; expected one of: {', '.join(f.value for f in Function)}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Feed:
+        """``"team"``, ``"member:PL-01"`` or ``"function:postvention"`` as a :class:`Feed`."""
+        kind, sep, value = text.strip().partition(":")
+        if kind not in {k.value for k in FeedKind}:
+            raise ValueError(f"{text!r} is not a feed; expected team, member:ID or function:NAME")
+        return cls(kind, value.strip() if sep else None)
+
+    def __str__(self) -> str:
+        return self.kind.value if self.value is None else f"{self.kind.value}:{self.value}"
+
+
+@frozen
+class FeedOptions:
+    """How a feed is rendered.
+
+    - ``privacy``: how people appear in summaries: full names, initials, or (``none``) only the
+      member's agency id;
+    - ``alarm_days``: VALARM offsets in days before each upcoming deadline (empty for none);
+    - ``reminder_events``: also add each offset as its own all-day "Reminder:" event (subscribed
+      calendars often drop alarms);
+    - ``refresh``: REFRESH-INTERVAL and X-PUBLISHED-TTL.
+    """
+
+    privacy: Privacy = field(default=Privacy.FULL, converter=Privacy)
+    alarm_days: tuple[int, ...] = field(default=DEFAULT_ALARM_DAYS, converter=tuple)
+    reminder_events: bool = False
+    refresh: dt.timedelta = field(default=DEFAULT_REFRESH)
+
+    @alarm_days.validator
+    def _days(self, _attribute: Any, value: tuple[int, ...]) -> None:
+        for days in value:
+            if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+                raise ValueError(f"alarm_days must be whole numbers of days > 0, got {days!r}")
+
+    @refresh.validator
+    def _refresh(self, _attribute: Any, value: dt.timedelta) -> None:
+        if value < dt.timedelta(minutes=1):
+            raise ValueError(f"refresh must be at least a minute, got {value}")
+
+
+def person_label(member: Member, privacy: Privacy) -> str:
+    """How a feed names a member: ``Dana Whitfield`` / ``D. W.`` / ``PL-01``."""
+    if privacy is Privacy.FULL:
+        return clean_text(member.name)
+    if privacy is Privacy.INITIALS:
+        return member.initials
+    return member.id
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def _stamp(event: Event, when: dt.datetime, sequence: int) -> None:
+    event.add("dtstamp", when)
+    event.add("last-modified", when)
+    event.add("sequence", sequence)
+
+
+def _hours(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _session_description(session: Session, course: Course) -> str:
+    lines = [f"Course: {course.title} ({course.id})" + (f", {_hours(course.hours)} h" if course.hours else "")]
+    lines.append(f"Provider: {session.provider or course.provider}")
+    if session.capacity is not None:
+        lines.append(f"Capacity: {session.capacity} seats")
+    if session.description:
+        lines.append("")
+        lines.append(session.description)
+    return clean_text("\n".join(lines))
+
+
+def _session_event(
+    session: Session, course: Course, uid: str, summary: str, span: tuple[dt.datetime, dt.datetime], *,
+    cancelled: bool,
+) -> Event:
+    start, end = span
+    event = Event()
+    event.add("uid", uid)
+    _stamp(event, session.updated, session.revision)
+    event.add("summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
+    event.add("dtstart", start.replace(tzinfo=session.zone))
+    event.add("dtend", end.replace(tzinfo=session.zone))
+    if session.location:
+        event.add("location", clean_text(session.location))
+    event.add("description", _session_description(session, course))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    return event
+
+
+def session_events(
+    schedule: Schedule, catalogue: Catalogue, sessions: Iterable[Session] | None = None
+) -> list[Event]:
+    """The VEVENTs of ``sessions`` (default: all of the schedule's), in schedule order.
+
+    A one-off session is one event per day block (``(day 1 of 2)`` in the summary when there are
+    several); a recurring one is a master event with an RRULE, followed by one overridden,
+    ``STATUS:CANCELLED`` instance per cancelled date.
+    """
+    events: list[Event] = []
+    for session in schedule.sessions if sessions is None else sessions:
+        course = catalogue.course(session.course)
+        title = session.title or course.title
+        if session.rrule is None:
+            count = len(session.blocks)
+            for i, block in enumerate(session.blocks, start=1):
+                day = block.start.date()
+                uid = _uid(schedule.id, "session", session.id) if count == 1 else _uid(
+                    schedule.id, "session", session.id, day.isoformat()
+                )
+                summary = title if count == 1 else f"{title} (day {i} of {count})"
+                cancelled = session.cancelled or day in session.cancelled_dates
+                span = (block.start, block.end)
+                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled))
+            continue
+        uid = _uid(schedule.id, "session", session.id)
+        block = session.blocks[0]
+        master = _session_event(session, course, uid, title, (block.start, block.end), cancelled=session.cancelled)
+        rule = vRecur.from_ical(session.rrule)
+        until = session.until_utc()
+        if until is not None:
+            rule["UNTIL"] = [until]
+        if session.count is not None:
+            rule["COUNT"] = [session.count]
+        master.add("rrule", rule)
+        events.append(master)
+        if session.cancelled:
+            continue
+        if not session.cancelled_dates:
+            continue
+        length = session.duration
+        starts = {o.date(): o for o in session.occurrences(until=max(session.cancelled_dates))}
+        for day in session.cancelled_dates:
+            start = starts[day]
+            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True)
+            instance.add("recurrence-id", start.replace(tzinfo=session.zone))
+            events.append(instance)
+    return events
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+def member_stamps(members: Iterable[Member], completions: Iterable[Completion], as_of: dt.date) -> dict[str, dt.date]:
+    """For each member, the day their record last changed as the verdicts saw it: their latest
+    completion on or before ``as_of``, else the day they joined, else 2000-01-01."""
+    latest: dict[str, dt.date] = {}
+    for completion in completions:
+        if completion.completed_on <= as_of and completion.completed_on > latest.get(completion.member, dt.date.min):
+            latest[completion.member] = completion.completed_on
+    return {m.id: latest.get(m.id) or m.joined_on or _FALLBACK_STAMP for m in members}
+
+
+def _deadline(verdict: Verdict) -> tuple[str, dt.date] | None:
+    """``(verb, day)`` of the deadline a verdict shows, or ``None`` when it has none."""
+    if verdict.status is Status.LAPSED:
+        return ("lapsed", verdict.lapses_on) if verdict.lapses_on else None
+    if verdict.status is Status.NOT_MET:
+        return ("overdue", verdict.due_on + dt.timedelta(days=1)) if verdict.due_on else None
+    if verdict.lapses_on is None:
+        return None
+    return ("due" if verdict.status is Status.GRACE else "lapses", verdict.lapses_on)
+
+
+def _subject(verdict: Verdict, verb: str) -> str:
+    """What lapses: the part of a compound requirement that lapses that day, else its title."""
+    for part in verdict.parts if verb == "lapses" else ():
+        if part.lapses_on is not None and part.lapses_on == verdict.lapses_on and part.status.compliant:
+            return part.title
+    return verdict.title
+
+
+def _requirement_courses(req: Requirement) -> list[str]:
+    ids: list[str] = []
+    if isinstance(req, AllOf | AnyOf):
+        for part in req.of:
+            ids += _requirement_courses(part)
+        return ids
+    if isinstance(req, Certificate | NOf):
+        ids += req.courses
+    ids += sorted(req.counts.courses)
+    return ids
+
+
+def _course_line(course: Course) -> str:
+    hours = f", {_hours(course.hours)} h" if course.hours else ""
+    return f"- {course.title} ({course.id}; {course.provider}{hours})"
+
+
+def _deadline_description(verdict: Verdict, verb: str, req: Requirement | None, catalogue: Catalogue) -> str:
+    lines = [f"Requirement: {verdict.key}: {verdict.title}"]
+    if verb in ("lapses", "due") and verdict.due_on is not None:
+        lines.append(f"Train by: {verdict.due_on.isoformat()}")
+    ids = list(verdict.shortfall.courses) if not verdict.status.compliant else []
+    if not ids and req is not None:
+        ids = _requirement_courses(req)
+    courses = [catalogue.courses[i] for i in dict.fromkeys(ids) if i in catalogue.courses]
+    if courses:
+        lines.append("Courses that would satisfy it:")
+        lines += [_course_line(c) for c in courses]
+    if verdict.citation:
+        lines.append(f"Source: {verdict.citation}")
+    return clean_text("\n".join(lines))
+
+
+def _all_day(uid: str, day: dt.date, summary: str, description: str, stamp: dt.datetime) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    _stamp(event, stamp, 0)
+    event.add("summary", clean_text(summary))
+    event.add("dtstart", day)
+    event.add("dtend", day + dt.timedelta(days=1))
+    event.add("description", description)
+    event.add("transp", "TRANSPARENT")
+    event.add("categories", ["Training deadline"])
+    return event
+
+
+def deadline_events(
+    result: ComplianceResult,
+    members: Sequence[Member],
+    packs: Sequence[RulePack],
+    catalogue: Catalogue,
+    *,
+    team_id: str,
+    options: FeedOptions = FeedOptions(),
+    stamps: Mapping[str, dt.date] | None = None,
+    member_ids: Iterable[str] | None = None,
+) -> list[Event]:
+    """All-day VEVENTs for the verdicts' deadlines (of ``member_ids`` only, when given).
+
+    A verdict gives one event: "<what> lapses" on its ``lapses_on`` (met, due soon, exempt),
+    "<what> due" at the end of a grace period, "<what> lapsed" on the day it lapsed, "<what>
+    overdue" the day after a never-met requirement's ``due_on``. Upcoming ones (after the as-of
+    date) carry a VALARM per ``options.alarm_days`` and, with ``options.reminder_events``, one
+    all-day "Reminder:" event per offset. ``stamps`` gives each member's DTSTAMP day (see
+    :func:`member_stamps`; default: 2000-01-01 for all).
+    """
+    by_id = {m.id: m for m in members}
+    wanted = None if member_ids is None else set(member_ids)
+    requirements = {f"{p.id}/{r.id}": r for p in packs for r in p.requirements}
+    events: list[Event] = []
+    for verdict in result.verdicts:
+        member = by_id.get(verdict.member)
+        deadline = _deadline(verdict)
+        if member is None or deadline is None or (wanted is not None and member.id not in wanted):
+            continue
+        verb, day = deadline
+        stamp_day = (stamps or {}).get(member.id, _FALLBACK_STAMP)
+        stamp = dt.datetime.combine(stamp_day, dt.time(), tzinfo=dt.UTC)
+        who = person_label(member, options.privacy)
+        what = clean_text(_subject(verdict, verb))
+        key = (team_id, "deadline", member.id, verdict.key, verb, day.isoformat())
+        description = _deadline_description(verdict, verb, requirements.get(verdict.key), catalogue)
+        event = _all_day(_uid(*key), day, f"{what} {verb} — {who}", description, stamp)
+        upcoming = day > result.as_of
+        if upcoming:
+            for days in sorted(set(options.alarm_days), reverse=True):
+                alarm = Alarm()
+                alarm.add("action", "DISPLAY")
+                alarm.add("trigger", dt.timedelta(days=-days))
+                alarm.add("description", clean_text(f"{what} {verb} in {days} days — {who}"))
+                event.add_component(alarm)
+        events.append(event)
+        if upcoming and options.reminder_events:
+            for days in sorted(set(options.alarm_days), reverse=True):
+                events.append(
+                    _all_day(
+                        _uid(*key, "reminder", str(days)),
+                        day - dt.timedelta(days=days),
+                        f"Reminder: {what} {verb} in {days} days — {who}",
+                        description,
+                        stamp,
+                    )
+                )
+    return events
+
+
+# -- the calendar -----------------------------------------------------------------------------
+
+
+def _feed_sessions(
+    feed: Feed, schedule: Schedule | None, catalogue: Catalogue, *, members: Sequence[Member],
+    result: ComplianceResult | None, packs: Sequence[RulePack],
+) -> list[Session]:
+    if schedule is None:
+        return []
+    if feed.kind is FeedKind.TEAM:
+        return list(schedule.sessions)
+    if feed.kind is FeedKind.FUNCTION:
+        function = Function(str(feed.value))
+        return [s for s in schedule.sessions if function in catalogue.courses[s.course].functions]
+    member = next(m for m in members if m.id == feed.value)
+    if not member.functions:
+        return list(schedule.sessions)
+    requirements = {f"{p.id}/{r.id}": r for p in packs for r in p.requirements}
+    useful: set[str] = set()
+    for verdict in result.for_member(member.id) if result else ():
+        useful |= set(verdict.shortfall.courses)
+        if verdict.key in requirements:
+            useful |= set(_requirement_courses(requirements[verdict.key]))
+    return [
+        s for s in schedule.sessions
+        if s.course in useful or catalogue.courses[s.course].functions & member.functions
+    ]
+
+
+def build_feed(
+    feed: Feed,
+    *,
+    catalogue: Catalogue,
+    schedule: Schedule | None = None,
+    result: ComplianceResult | None = None,
+    members: Sequence[Member] = (),
+    packs: Sequence[RulePack] = (),
+    completions: Iterable[Completion] = (),
+    options: FeedOptions = FeedOptions(),
+    team_id: str | None = None,
+    team_name: str | None = None,
+) -> Calendar:
+    """The calendar of one feed: the schedule's sessions and the deadlines of ``result``.
+
+    ``team_id`` (default: the schedule's id, else ``"team"``) goes into every UID; ``team_name``
+    (default: the schedule's name) into the calendar's name. ``completions`` date the deadlines
+    (:func:`member_stamps`). Raises :class:`~peertrain.errors.InputError` for a member feed of
+    someone not in ``members``.
+    """
+    if feed.kind is FeedKind.MEMBER and not any(m.id == feed.value for m in members):
+        raise InputError("--feed", f"no member with the id {feed.value!r} on the roster")
+    team_id = team_id or (schedule.id if schedule else "team")
+    team_name = team_name or (schedule.name if schedule else "Peer support team")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    name = clean_text(_calendar_name(feed, team_name, members, options.privacy))
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("uid", _uid(team_id, "feed", str(feed)))
+    calendar.add("refresh-interval", vDuration(options.refresh), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(options.refresh))
+    events = session_events(
+        schedule, catalogue, _feed_sessions(feed, schedule, catalogue, members=members, result=result, packs=packs)
+    ) if schedule else []
+    if result is not None:
+        if feed.kind is FeedKind.TEAM:
+            ids: list[str] | None = None
+        elif feed.kind is FeedKind.MEMBER:
+            ids = [str(feed.value)]
+        else:
+            ids = [m.id for m in members if Function(str(feed.value)) in m.functions]
+        stamps = member_stamps(members, completions, result.as_of)
+        events += deadline_events(
+            result, members, packs, catalogue, team_id=team_id, options=options, stamps=stamps, member_ids=ids
+        )
+    for event in events:
+        calendar.add_component(event)
+    starts = [s.blocks[0].start.date() for s in (schedule.sessions if schedule else ())]
+    if starts:
+        calendar.add_missing_timezones(
+            first_date=min(starts) - dt.timedelta(days=366),
+            last_date=_last_session_day(schedule) + dt.timedelta(days=366),
+        )
+    return calendar
+
+
+def _last_session_day(schedule: Schedule | None) -> dt.date:
+    days = []
+    for session in schedule.sessions if schedule else ():
+        if session.rrule is None or session.until is not None:
+            days.append(session.until or session.blocks[-1].end.date())
+        else:  # open-ended or counted: a decade of transitions covers what calendars show
+            days.append(session.blocks[0].start.date() + dt.timedelta(days=3653))
+    return max(days)
+
+
+def _calendar_name(feed: Feed, team: str, members: Sequence[Member], privacy: Privacy) -> str:
+    if feed.kind is FeedKind.TEAM:
+        return f"{team}: training"
+    if feed.kind is FeedKind.FUNCTION:
+        return f"{team}: {feed.value} training"
+    member = next(m for m in members if m.id == feed.value)
+    return f"{team}: training for {person_label(member, privacy)}"
