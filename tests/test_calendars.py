@@ -555,6 +555,20 @@ def test_titles_and_names_round_trip(course_title, member_name):
     assert [e.summary.value for e in lenient.vevent_list] == [session_summary, deadline_summary]
 
 
+@pytest.mark.parametrize(("course_title", "member_name"), [("a\\N b", "\\N"), ("C:\\new\\Notes; x, y", "O\\Neil\n\\n")])
+def test_backslash_n_is_not_a_line_break(course_title, member_name):
+    """A literal backslash followed by ``N`` or ``n`` stays text (icalendar's own escaping would
+    turn ``\\N`` into a line break); found by the round-trip property."""
+    data, session_summary, deadline_summary = _round_trip_feed(course_title, member_name)
+    parsed = icalendar.Calendar.from_ical(data)
+    assert [str(e["SUMMARY"]) for e in parsed.events] == [session_summary, deadline_summary]
+    assert "\n" not in session_summary
+    strict = IcsCalendarStream.calendar_from_ics(data.decode())
+    assert [e.summary for e in strict.events] == [session_summary, deadline_summary]
+    lenient = vobject.readOne(data.decode())
+    assert [e.summary.value for e in lenient.vevent_list] == [session_summary, deadline_summary]
+
+
 def test_clean_text():
     """CR LF and CR become LF; control characters go; everything else stays."""
     assert clean_text("a\r\nb\rc\nd\te\x07f\x7f") == "a\nb\nc\nd\tef"
@@ -705,3 +719,23 @@ def test_open_ended_and_counted_recurrences(extra, rrule):
     assert rrule in lines
     assert "TZID:America/Chicago" in lines
     assert sum(1 for x in lines if x.startswith("RECURRENCE-ID")) == len(extra.get("cancelled_dates", []))
+
+
+def test_vtimezones_are_in_zone_order_whatever_the_hash_seed():
+    """A feed with sessions in two zones lists its VTIMEZONEs in zone-name order, and the bytes do
+    not depend on Python's string hashing (two runs with different PYTHONHASHSEED agree)."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outputs.append(subprocess.run(
+            [sys.executable, "-m", "peertrain", "calendar", "--feed", "team",
+             "--sessions", str(DATA / "sessions.toml")],
+            capture_output=True, check=True, env=env,
+        ).stdout)
+    assert outputs[0] == outputs[1]
+    assert re.findall(rb"^TZID:(.+)\r$", outputs[0], flags=re.MULTILINE) == [b"America/Chicago", b"America/Denver"]
+    assert outputs[0] == schedule_feed(DATA / "sessions.toml")

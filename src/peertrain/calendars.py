@@ -24,20 +24,23 @@ Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains ea
 - **Times**: sessions are timed events with a TZID and a VTIMEZONE; an RRULE's UNTIL is in UTC.
   Deadlines are all-day (``VALUE=DATE``; DTEND the next day) and ``TRANSP:TRANSPARENT``.
 - **Text** is stored as given, except that CR LF and CR become LF and other control characters
-  (which RFC 5545 TEXT cannot hold) are dropped; icalendar escapes and folds it.
+  (which RFC 5545 TEXT cannot hold) are dropped; it is escaped as RFC 5545 says (a literal
+  backslash-N stays text) and folded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
-from icalendar import Alarm, Calendar, Event, vDuration, vRecur
+from icalendar import Alarm, Calendar, Component, Event, Timezone, vDuration, vRecur, vText
+from icalendar.timezone import tzp
 
 from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult
@@ -74,14 +77,14 @@ DEFAULT_ALARM_DAYS: tuple[int, ...] = (90, 30, 7)
 DEFAULT_REFRESH = dt.timedelta(hours=12)
 #: The stamp of a deadline whose member has no completion and no join date.
 _FALLBACK_STAMP = dt.date(2000, 1, 1)
-_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"} | {127: None}
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def clean_text(text: str) -> str:
     """Text as a calendar can hold it: CR LF and lone CR become LF; other control characters
     (forbidden in RFC 5545 TEXT) are removed. Everything else (commas, semicolons, backslashes,
     emoji, any length) is kept and escaped by icalendar."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _uid(*parts: str) -> str:
@@ -172,10 +175,35 @@ def person_label(member: Member, privacy: Privacy) -> str:
 # -- sessions ---------------------------------------------------------------------------------
 
 
+class _Text(vText):
+    """A TEXT value escaped exactly as RFC 5545 (3.3.11) says. (icalendar's own escaping first
+    turns a backslash followed by ``N`` into a line break, so ``\\N`` in a name would not
+    survive.) Line ends are already LF (:func:`clean_text`)."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        return text.encode("utf-8")
+
+
+_PROPERTY_TYPES: dict[str, Any] = {}
+
+
+def _put(component: Component, name: str, value: Any) -> None:
+    """What ``component.add(name, value)`` does for a single-valued property whose type follows
+    from its name alone (text, integer, date or date-time), without ``add``'s type inference,
+    which is most of the time a large feed takes to build; text is escaped by :class:`_Text`."""
+    kind = _PROPERTY_TYPES.get(name)
+    if kind is None:
+        kind = Component.types_factory.for_property(name)
+        kind = _PROPERTY_TYPES[name] = _Text if kind is vText else kind
+    component[name] = kind(value)
+
+
 def _stamp(event: Event, when: dt.datetime, sequence: int) -> None:
-    event.add("dtstamp", when)
-    event.add("last-modified", when)
-    event.add("sequence", sequence)
+    utc = tzp.localize_utc(when)  # as Component.add stores DTSTAMP and LAST-MODIFIED
+    _put(event, "dtstamp", utc)
+    _put(event, "last-modified", utc)
+    _put(event, "sequence", sequence)
 
 
 def _hours(value: Decimal) -> str:
@@ -199,15 +227,15 @@ def _session_event(
 ) -> Event:
     start, end = span
     event = Event()
-    event.add("uid", uid)
+    _put(event, "uid", uid)
     _stamp(event, session.updated, session.revision)
-    event.add("summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
-    event.add("dtstart", start.replace(tzinfo=session.zone))
-    event.add("dtend", end.replace(tzinfo=session.zone))
+    _put(event, "summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
+    _put(event, "dtstart", start.replace(tzinfo=session.zone))
+    _put(event, "dtend", end.replace(tzinfo=session.zone))
     if session.location:
-        event.add("location", clean_text(session.location))
-    event.add("description", _session_description(session, course))
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        _put(event, "location", clean_text(session.location))
+    _put(event, "description", _session_description(session, course))
+    _put(event, "status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
 
 
@@ -328,13 +356,13 @@ def _deadline_description(verdict: Verdict, verb: str, req: Requirement | None, 
 
 def _all_day(uid: str, day: dt.date, summary: str, description: str, stamp: dt.datetime) -> Event:
     event = Event()
-    event.add("uid", uid)
+    _put(event, "uid", uid)
     _stamp(event, stamp, 0)
-    event.add("summary", clean_text(summary))
-    event.add("dtstart", day)
-    event.add("dtend", day + dt.timedelta(days=1))
-    event.add("description", description)
-    event.add("transp", "TRANSPARENT")
+    _put(event, "summary", clean_text(summary))
+    _put(event, "dtstart", day)
+    _put(event, "dtend", day + dt.timedelta(days=1))
+    _put(event, "description", description)
+    _put(event, "transp", "TRANSPARENT")
     event.add("categories", ["Training deadline"])
     return event
 
@@ -380,9 +408,9 @@ def deadline_events(
         if upcoming:
             for days in sorted(set(options.alarm_days), reverse=True):
                 alarm = Alarm()
-                alarm.add("action", "DISPLAY")
-                alarm.add("trigger", dt.timedelta(days=-days))
-                alarm.add("description", clean_text(f"{what} {verb} in {days} days — {who}"))
+                _put(alarm, "action", "DISPLAY")
+                _put(alarm, "trigger", dt.timedelta(days=-days))
+                _put(alarm, "description", clean_text(f"{what} {verb} in {days} days — {who}"))
                 event.add_component(alarm)
         events.append(event)
         if upcoming and options.reminder_events:
@@ -457,14 +485,13 @@ def build_feed(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     name = clean_text(_calendar_name(feed, team_name, members, options.privacy))
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
+    _put(calendar, "name", name)
+    _put(calendar, "x-wr-calname", name)
     calendar.add("uid", _uid(team_id, "feed", str(feed)))
     calendar.add("refresh-interval", vDuration(options.refresh), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(options.refresh))
-    events = session_events(
-        schedule, catalogue, _feed_sessions(feed, schedule, catalogue, members=members, result=result, packs=packs)
-    ) if schedule else []
+    feed_sessions = _feed_sessions(feed, schedule, catalogue, members=members, result=result, packs=packs)
+    events = session_events(schedule, catalogue, feed_sessions) if schedule else []
     if result is not None:
         if feed.kind is FeedKind.TEAM:
             ids: list[str] | None = None
@@ -480,10 +507,14 @@ def build_feed(
         calendar.add_component(event)
     starts = [s.blocks[0].start.date() for s in (schedule.sessions if schedule else ())]
     if starts:
-        calendar.add_missing_timezones(
-            first_date=min(starts) - dt.timedelta(days=366),
-            last_date=_last_session_day(schedule) + dt.timedelta(days=366),
-        )
+        # The zones of the feed's sessions, in name order (the VTIMEZONEs that
+        # Calendar.add_missing_timezones would add, without scanning every event, and in an order
+        # that does not depend on string hashing, so that the bytes are the same in every run).
+        first = min(starts) - dt.timedelta(days=366)
+        last = _last_session_day(schedule) + dt.timedelta(days=366)
+        zones = [Timezone.from_tzid(key, first_date=first, last_date=last)
+                 for key in sorted({s.zone.key for s in feed_sessions})]
+        calendar.subcomponents[0:0] = zones
     return calendar
 
 
