@@ -7,7 +7,7 @@ one line and exit with status 2 instead of showing a traceback.
 
 from __future__ import annotations
 
-__all__ = ["CatalogError", "InputError", "PeertrainError"]
+__all__ = ["CatalogError", "IcsError", "InputError", "PeertrainError"]
 
 
 class PeertrainError(Exception):
@@ -48,4 +48,24 @@ class InputError(PeertrainError):
             where += f", row {row}"
         if field:
             where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
+
+
+class IcsError(PeertrainError):
+    """An iCalendar (``.ics``) file cannot be read: too large, not text, not a calendar.
+
+    ``line`` is the 1-based line in the file, when known; ``uid`` the event's UID, when the
+    problem is one event's.
+    """
+
+    def __init__(self, source: str, message: str, *, line: int | None = None, uid: str | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.uid = uid
+        self.message = message
+        where = source
+        if line is not None:
+            where += f", line {line}"
+        if uid is not None:
+            where += f", event {uid!r}"
         super().__init__(f"{where}: {message}")
