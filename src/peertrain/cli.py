@@ -18,11 +18,18 @@ from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
 from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
+from peertrain.cli_explain import add_commands as add_explain_commands
+from peertrain.cli_explain import run as run_explain_command
 from peertrain.cli_ledger import add_commands as add_ledger_commands
 from peertrain.cli_ledger import run as run_ledger_command
+from peertrain.cli_serve import add_commands as add_serve_commands
+from peertrain.cli_serve import run as run_serve_command
+from peertrain.cli_sessions import add_commands as add_sessions_commands
+from peertrain.cli_sessions import run as run_sessions_command
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
+from peertrain.explain import describe_requirement
 from peertrain.loading import (
     bundled_pack_ids,
     load_bundled_catalogue,
@@ -33,14 +40,8 @@ from peertrain.output import Privacy, to_csv, to_json, to_table
 from peertrain.requirements import (
     AllOf,
     AnyOf,
-    Certificate,
-    CourseFilter,
-    Hours,
-    NOf,
-    Recurring,
     Requirement,
     RulePack,
-    Topics,
 )
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(subparser=check)
     add_ledger_commands(commands)
     add_calendar_commands(commands)
+    add_explain_commands(commands)
+    add_serve_commands(commands)
+    add_sessions_commands(commands)
     return parser
 
 
@@ -109,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args)
         if args.command == "calendar":
             return run_calendar_command(args)
+        if args.command == "explain":
+            return run_explain_command(args)
+        if args.command == "serve":
+            return run_serve_command(args)
+        if args.command == "sessions":
+            return run_sessions_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {exc}", file=sys.stderr)
@@ -204,34 +214,6 @@ def _show_requirement(req: Requirement, indent: str) -> None:
         print(f"{indent}  {'all' if isinstance(req, AllOf) else 'any one'} of:")
         for part in req.of:
             _show_requirement(part, indent + "    ")
-
-
-def describe_requirement(req: Requirement) -> list[str]:
-    """What a requirement asks, in a line or a few, for ``peertrain rules show``."""
-    if isinstance(req, Hours):
-        lines = [f"{_hours(req.hours)} h {req.counts.describe()} {req.window.describe()}"]
-        for m in req.minimums:
-            which = m.counts.describe()
-            detail = "" if which == m.label else f" ({which})"
-            lines.append(f"of which at least {_hours(m.hours)} h {m.label}{detail}")
-        return lines
-    if isinstance(req, Topics):
-        topics = ", ".join(sorted(req.topics)) or "-"
-        track = f"; every topic of track {req.track}" if req.track else ""
-        return [f"topics: {topics}{track}; {req.counts.describe()} {req.window.describe()}"]
-    if isinstance(req, Certificate):
-        valid = f"valid {req.valid_months} months" if req.valid_months else "valid as long as the catalogue says"
-        extra = "" if req.counts == CourseFilter() else f"; counting {req.counts.describe()}"
-        return [f"hold one of: {', '.join(req.courses)} ({valid}){extra}"]
-    if isinstance(req, NOf):
-        return [f"{req.n} different of: {', '.join(req.courses)} {req.window.describe()}"]
-    if isinstance(req, Recurring):
-        return [f"{req.sessions} session(s) {req.counts.describe()} {req.window.describe()}"]
-    return []
-
-
-def _hours(value: object) -> str:
-    return f"{value:f}" if hasattr(value, "normalize") else str(value)
 
 
 def run() -> None:  # pragma: no cover - console script entry point

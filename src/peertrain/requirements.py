@@ -23,6 +23,7 @@ level of a pack, how many months of grace a new member has from the join date.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Union
 
@@ -149,6 +150,14 @@ class Minimum:
     counts: CourseFilter = field(factory=CourseFilter)
 
 
+def _requirements(values: Iterable[Requirement]) -> tuple[Requirement, ...]:
+    return tuple(values)
+
+
+def _minimums(values: Iterable[Minimum]) -> tuple[Minimum, ...]:
+    return tuple(values)
+
+
 @frozen(kw_only=True)
 class _Base:
     id: str = field(validator=_nonblank)
@@ -170,7 +179,7 @@ class Hours(_Base):
     hours: Decimal = field(converter=to_hours)
     counts: CourseFilter = field(factory=CourseFilter)
     window: Window = field(factory=AllTime)
-    minimums: tuple[Minimum, ...] = field(default=(), converter=tuple)
+    minimums: tuple[Minimum, ...] = field(default=(), converter=_minimums)
 
     @hours.validator
     def _positive(self, _attribute: Any, value: Decimal) -> None:
@@ -251,7 +260,7 @@ class Recurring(_Base):
 class AllOf(_Base):
     """Met when every part that applies to the member is met."""
 
-    of: tuple[Requirement, ...] = field(converter=tuple)
+    of: tuple[Requirement, ...] = field(converter=_requirements)
 
     @of.validator
     def _parts(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
@@ -262,7 +271,7 @@ class AllOf(_Base):
 class AnyOf(_Base):
     """Met when at least one part that applies to the member is met."""
 
-    of: tuple[Requirement, ...] = field(converter=tuple)
+    of: tuple[Requirement, ...] = field(converter=_requirements)
 
     @of.validator
     def _parts(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
@@ -305,7 +314,7 @@ class RulePack:
     note: str | None = None
     approved_providers: frozenset[str] = field(default=frozenset(), converter=_text_set)
     grace_months: int = field(default=0, validator=_grace)
-    requirements: tuple[Requirement, ...] = field(converter=tuple)
+    requirements: tuple[Requirement, ...] = field(converter=_requirements)
 
     @requirements.validator
     def _unique(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
