@@ -739,3 +739,20 @@ def test_vtimezones_are_in_zone_order_whatever_the_hash_seed():
     assert outputs[0] == outputs[1]
     assert re.findall(rb"^TZID:(.+)\r$", outputs[0], flags=re.MULTILINE) == [b"America/Chicago", b"America/Denver"]
     assert outputs[0] == schedule_feed(DATA / "sessions.toml")
+
+
+def test_same_instant_in_two_zones_keeps_each_zone():
+    """Shared property values must not mix up zones: 09:00 Chicago and 10:00 New York are the same
+    instant (equal in Python) but each event keeps its own TZID."""
+    from icalendar import Event
+
+    from peertrain.calendars import _put
+
+    chicago = dt.datetime(2026, 3, 3, 9, 0, tzinfo=zoneinfo.ZoneInfo("America/Chicago"))
+    new_york = dt.datetime(2026, 3, 3, 10, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+    assert chicago == new_york
+    first, second = Event(), Event()
+    _put(first, "dtstart", chicago)
+    _put(second, "dtstart", new_york)
+    assert b"DTSTART;TZID=America/Chicago:20260303T090000" in first.to_ical()
+    assert b"DTSTART;TZID=America/New_York:20260303T100000" in second.to_ical()

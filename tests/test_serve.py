@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -534,9 +535,11 @@ def test_peertrain_serve_command_end_to_end(tmp_path):
     secret_file.chmod(0o600)
     env = {k: v for k, v in os.environ.items() if k not in (SECRET_ENV, SECRET_FILE_ENV)}
     env[SECRET_FILE_ENV] = str(secret_file)
+    log = tmp_path / "stderr.log"
+    log_handle = log.open("w", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "peertrain", "serve", "--demo", "--port", "0", "--feeds", "team", "member:PL-03"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=log_handle, env=env, text=True,
     )
     try:
         assert process.stdout is not None
@@ -550,9 +553,15 @@ def test_peertrain_serve_command_end_to_end(tmp_path):
             assert response.status_code == 200
             assert response.headers["Content-Type"] == CALENDAR_TYPE
             assert b"Erin Lindqvist" in response.content
+        # The server logs a request after answering it: wait for the line (bounded) before stopping.
+        deadline = time.monotonic() + 10
+        while '"GET /feeds/' not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         process.terminate()
-        _, err = process.communicate(timeout=10)
+        process.communicate(timeout=10)
+        log_handle.close()
+    err = log.read_text(encoding="utf-8")
     assert feed_token(SECRET.encode(), "member:PL-03") not in err
     assert '"GET /feeds/… HTTP/1.1" 200' in err
     assert SECRET not in err

@@ -186,17 +186,34 @@ class _Text(vText):
 
 
 _PROPERTY_TYPES: dict[str, Any] = {}
+_PROPERTY_VALUES: dict[tuple[Any, ...], Any] = {}
 
 
 def _put(component: Component, name: str, value: Any) -> None:
     """What ``component.add(name, value)`` does for a single-valued property whose type follows
     from its name alone (text, integer, date or date-time), without ``add``'s type inference,
     which is most of the time a large feed takes to build; text is escaped by :class:`_Text`."""
-    kind = _PROPERTY_TYPES.get(name)
-    if kind is None:
-        kind = Component.types_factory.for_property(name)
-        kind = _PROPERTY_TYPES[name] = _Text if kind is vText else kind
-    component[name] = kind(value)
+    # Equal date-times in different zones are equal (and hash alike) in Python, but they are
+    # written differently: the zone is part of the key, as is the type.
+    key = (name, type(value), getattr(value, "tzinfo", None), value)
+    try:
+        prop = _PROPERTY_VALUES.get(key)
+    except TypeError:  # an unhashable value: made afresh
+        kind = _PROPERTY_TYPES.get(name) or Component.types_factory.for_property(name)
+        component[name] = (_Text if kind is vText else kind)(value)
+        return
+    if prop is None:
+        kind = _PROPERTY_TYPES.get(name)
+        if kind is None:
+            kind = Component.types_factory.for_property(name)
+            kind = _PROPERTY_TYPES[name] = _Text if kind is vText else kind
+        prop = kind(value)
+        if len(_PROPERTY_VALUES) >= 50_000:
+            _PROPERTY_VALUES.clear()
+        # Feeds repeat values (stamps, statuses, dates); property objects are never changed after
+        # they are made, so one instance serves every event that has the same value.
+        _PROPERTY_VALUES[key] = prop
+    component[name] = prop
 
 
 def _stamp(event: Event, when: dt.datetime, sequence: int) -> None:
