@@ -51,6 +51,21 @@ def _hours(text: str) -> dt.timedelta:
     return dt.timedelta(hours=hours)
 
 
+def add_feed_arguments(parser: argparse.ArgumentParser, *, privacy_help: str) -> None:
+    """The options every feed-writing command shares (``calendar`` and ``serve``): privacy, the
+    schedule, the data options of ``check``, alarms, reminder events and the refresh interval."""
+    parser.add_argument("--privacy", choices=[p.value for p in Privacy], default="full", help=privacy_help)
+    parser.add_argument("--sessions", type=Path, metavar="FILE",
+                        help="training schedule TOML (default with --demo: the demo's sessions.toml)")
+    add_data_arguments(parser)
+    parser.add_argument("--alarms", type=_offsets, default=DEFAULT_ALARM_DAYS, metavar="DAYS",
+                        help="alarm offsets in days before a deadline, e.g. 90,30,7 (the default), or 'none'")
+    parser.add_argument("--reminder-events", action="store_true",
+                        help="also add each alarm offset as its own all-day reminder event")
+    parser.add_argument("--refresh-hours", type=_hours, default=DEFAULT_REFRESH, metavar="HOURS",
+                        help="how often subscribers should refresh (default 12)")
+
+
 def add_commands(commands: Any) -> None:
     """Add ``calendar`` to the ``peertrain`` sub-command parser."""
     calendar = commands.add_parser(
@@ -66,17 +81,7 @@ def add_commands(commands: Any) -> None:
     )
     calendar.add_argument("--feed", required=True, type=_feed, metavar="FEED",
                           help="team, member:ID or function:NAME (prevention, intervention, postvention)")
-    calendar.add_argument("--privacy", choices=[p.value for p in Privacy], default="full",
-                          help="how people appear: full names, initials, or none (agency ids only)")
-    calendar.add_argument("--sessions", type=Path, metavar="FILE",
-                          help="training schedule TOML (default with --demo: the demo's sessions.toml)")
-    add_data_arguments(calendar)
-    calendar.add_argument("--alarms", type=_offsets, default=DEFAULT_ALARM_DAYS, metavar="DAYS",
-                          help="alarm offsets in days before a deadline, e.g. 90,30,7 (the default), or 'none'")
-    calendar.add_argument("--reminder-events", action="store_true",
-                          help="also add each alarm offset as its own all-day reminder event")
-    calendar.add_argument("--refresh-hours", type=_hours, default=DEFAULT_REFRESH, metavar="HOURS",
-                          help="how often subscribers should refresh (default 12)")
+    add_feed_arguments(calendar, privacy_help="how people appear: full names, initials, or none (agency ids only)")
     calendar.add_argument("-o", "--output", type=Path, metavar="FILE.ics",
                           help="write to FILE.ics instead of standard output")
     calendar.set_defaults(calendar_parser=calendar)

@@ -54,10 +54,10 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from attrs import frozen
 from icalendar import Calendar
 
-from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH, Feed, FeedKind, FeedOptions, build_feed
+from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
 from peertrain.catalog import Catalogue
-from peertrain.cli_calendar import _hours, _offsets
-from peertrain.cli_data import add_data_arguments, evaluate, load_inputs, today
+from peertrain.cli_calendar import add_feed_arguments
+from peertrain.cli_data import evaluate, load_inputs, today
 from peertrain.compliance import ComplianceResult
 from peertrain.errors import InputError, PeertrainError
 from peertrain.ledger import open_ledger
@@ -508,17 +508,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="feeds to serve: team, member:ID, member:ALL (one per roster member), function:NAME, "
         "function:ALL (default: team member:ALL function:ALL)",
     )
-    parser.add_argument("--privacy", choices=[p.value for p in Privacy], default="full",
-                        help="how people appear in every feed: full names, initials, or none (agency ids only)")
-    parser.add_argument("--sessions", type=Path, metavar="FILE",
-                        help="training schedule TOML (default with --demo: the demo's sessions.toml)")
-    add_data_arguments(parser)
-    parser.add_argument("--alarms", type=_offsets, default=DEFAULT_ALARM_DAYS, metavar="DAYS",
-                        help="alarm offsets in days before a deadline, e.g. 90,30,7 (the default), or 'none'")
-    parser.add_argument("--reminder-events", action="store_true",
-                        help="also add each alarm offset as its own all-day reminder event")
-    parser.add_argument("--refresh-hours", type=_hours, default=DEFAULT_REFRESH, metavar="HOURS",
-                        help="how often subscribers should refresh (default 12)")
+    add_feed_arguments(
+        parser, privacy_help="how people appear in every feed: full names, initials, or none (agency ids only)"
+    )
     parser.add_argument(
         "--secret-file", type=Path, metavar="FILE",
         help=f"file holding the feed secret (else ${SECRET_FILE_ENV} or ${SECRET_ENV}); the secret itself "
