@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 
+from demo_team import Demo
 from peertrain import (
     Catalogue,
     ComplianceResult,
@@ -32,10 +33,6 @@ from peertrain import (
     Verdict,
     check_compliance,
     load_bundled_catalogue,
-    load_pack,
-    read_completions,
-    read_roster,
-    read_waivers,
 )
 from peertrain.calendars import (
     Feed,
@@ -48,7 +45,7 @@ from peertrain.calendars import (
 )
 from peertrain.cli import main
 from peertrain.errors import CatalogError
-from peertrain.loading import curricula_dir, read_toml
+from peertrain.loading import curricula_dir
 from peertrain.output import Privacy
 from peertrain.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
 
@@ -59,32 +56,6 @@ Write = Callable[..., Path]
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class Demo:
-    """The bundled demo team evaluated as of its date, with its schedule."""
-
-    def __init__(self) -> None:
-        self.catalogue = load_bundled_catalogue()
-        config = read_toml(DEMO / "demo.toml")
-        self.members = read_roster(DEMO / config["roster"])
-        self.completions = read_completions(DEMO / config["completions"], self.catalogue, self.members)
-        self.packs = [load_pack(p, self.catalogue) for p in config["packs"]]
-        waivers = read_waivers(DEMO / config["exemptions"], self.members)
-        self.result = check_compliance(
-            self.members, self.completions, self.packs, config["as_of"], catalogue=self.catalogue, waivers=waivers
-        )
-        self.schedule = load_schedule(DEMO / "sessions.toml", self.catalogue)
-
-    def feed(self, feed: str = "team", **options: object) -> bytes:
-        """One feed of the demo, serialised."""
-        calendar = build_feed(
-            Feed.parse(feed), catalogue=self.catalogue, schedule=self.schedule, result=self.result,
-            members=self.members, packs=self.packs, completions=self.completions,
-            options=FeedOptions(**options),  # type: ignore[arg-type]
-        )
-        data: bytes = calendar.to_ical()
-        return data
 
 
 @pytest.fixture(scope="module")

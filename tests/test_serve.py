@@ -28,11 +28,9 @@ import icalendar
 import pytest
 import requests
 
-from peertrain import check_compliance, load_bundled_catalogue, load_pack, read_completions, read_roster, read_waivers
-from peertrain.calendars import Feed, FeedOptions, build_feed
+from demo_team import Demo
 from peertrain.cli import main
-from peertrain.loading import curricula_dir, read_toml
-from peertrain.output import Privacy
+from peertrain.loading import curricula_dir
 from peertrain.serve import (
     CACHE_CONTROL,
     SECRET_ENV,
@@ -121,35 +119,10 @@ def raw_get(base: str, path: str, method: str = "GET") -> tuple[int, bytes]:
         connection.close()
 
 
-class DemoData:
-    """The bundled demo evaluated independently of the server, for ``build_feed``."""
-
-    def __init__(self) -> None:
-        self.catalogue = load_bundled_catalogue()
-        config = read_toml(DEMO / "demo.toml")
-        self.members = read_roster(DEMO / config["roster"])
-        self.completions = read_completions(DEMO / config["completions"], self.catalogue, self.members)
-        self.packs = [load_pack(p, self.catalogue) for p in config["packs"]]
-        waivers = read_waivers(DEMO / config["exemptions"], self.members)
-        self.result = check_compliance(
-            self.members, self.completions, self.packs, config["as_of"], catalogue=self.catalogue, waivers=waivers
-        )
-        self.schedule = load_schedule(DEMO / "sessions.toml", self.catalogue)
-
-    def feed(self, name: str, privacy: str = "full") -> bytes:
-        """``build_feed`` of the feed ``name``, serialised."""
-        calendar = build_feed(
-            Feed.parse(name), catalogue=self.catalogue, schedule=self.schedule, result=self.result,
-            members=self.members, packs=self.packs, completions=self.completions,
-            options=FeedOptions(privacy=Privacy(privacy)),
-        )
-        return bytes(calendar.to_ical())
-
-
 @pytest.fixture(scope="module")
-def demo() -> DemoData:
+def demo() -> Demo:
     """The demo data, loaded once."""
-    return DemoData()
+    return Demo()
 
 
 def http_date(when: dt.datetime) -> str:
