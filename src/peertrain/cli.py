@@ -22,6 +22,10 @@ from peertrain.cli_explain import add_commands as add_explain_commands
 from peertrain.cli_explain import run as run_explain_command
 from peertrain.cli_ledger import add_commands as add_ledger_commands
 from peertrain.cli_ledger import run as run_ledger_command
+from peertrain.cli_pull import add_commands as add_pull_commands
+from peertrain.cli_pull import run as run_pull_command
+from peertrain.cli_report import add_commands as add_report_commands
+from peertrain.cli_report import run as run_report_command
 from peertrain.cli_serve import add_commands as add_serve_commands
 from peertrain.cli_serve import run as run_serve_command
 from peertrain.cli_sessions import add_commands as add_sessions_commands
@@ -99,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_explain_commands(commands)
     add_serve_commands(commands)
     add_sessions_commands(commands)
+    add_pull_commands(commands)
+    add_report_commands(commands)
     return parser
 
 
@@ -119,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve_command(args)
         if args.command == "sessions":
             return run_sessions_command(args)
+        if args.command == "pull":
+            return run_pull_command(args)
+        if args.command == "report":
+            return run_report_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {exc}", file=sys.stderr)
