@@ -6,6 +6,7 @@ The public API, in the order a caller meets it::
         load_bundled_catalogue, load_pack,            # curricula as data
         Member, Completion, Waiver,                   # records
         check_compliance,                             # records + date in, verdicts out
+        build_report, render_html,                    # verdicts -> the printable report
         converter,                                    # JSON both ways for every public type
     )
 
@@ -30,6 +31,7 @@ from peertrain.model import (
     WaiverKind,
     hours_from_ceu,
 )
+from peertrain.report import Report, build_report, render_csv, render_html, render_json
 from peertrain.requirements import (
     AllOf,
     AnyOf,
@@ -75,6 +77,7 @@ __all__ = [
     "PeertrainError",
     "Periodic",
     "Recurring",
+    "Report",
     "Requirement",
     "Role",
     "Rolling",
@@ -88,6 +91,7 @@ __all__ = [
     "WaiverKind",
     "Window",
     "__version__",
+    "build_report",
     "bundled_pack_ids",
     "check_compliance",
     "converter",
@@ -101,4 +105,7 @@ __all__ = [
     "read_completions",
     "read_roster",
     "read_waivers",
+    "render_csv",
+    "render_html",
+    "render_json",
 ]
