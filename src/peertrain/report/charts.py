@@ -9,6 +9,7 @@ only, never a person.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
@@ -41,12 +42,13 @@ def _svg(figure: Any, chart_id: str, title: str, description: str) -> str:
         f'<svg id="{chart_id}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" ',
         1,
     )
+    # matplotlib's RDF <metadata> block names outside vocabularies; the report needs none of it.
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     head_end = svg.index(">") + 1
     accessible = (
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>'
     )
-    # matplotlib writes its own <metadata> (with the title) right after <svg>; put ours first.
     return svg[:head_end] + accessible + svg[head_end:]
 
 

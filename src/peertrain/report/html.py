@@ -167,6 +167,11 @@ def _hours(report: Report) -> str:
     )
 
 
+def _ids(ids: Sequence[str]) -> str:
+    """Completion ids, comma-separated; a short id is kept on one line (not split at its hyphen)."""
+    return ", ".join(f'<span class="nowrap">{_e(i)}</span>' if len(i) <= 12 else _e(i) for i in ids)
+
+
 def _member(member: MemberRow) -> str:
     who = _e(member.id) + (f" {_e(member.name)}" if member.name else "")
     facts = [f"agency: {_e(member.agency)}"] if member.agency else []
@@ -183,17 +188,16 @@ def _member(member: MemberRow) -> str:
     for row in member.requirements:
         when = ""
         if row.status is Status.LAPSED and row.lapses_on:
-            when = f"lapsed {row.lapses_on.isoformat()}"
+            when = f"lapsed<br>{row.lapses_on.isoformat()}"
         elif row.status in (Status.MET, Status.EXEMPT) and row.lapses_on:
-            when = f"lapses {row.lapses_on.isoformat()}"
+            when = f"lapses<br>{row.lapses_on.isoformat()}"
         elif row.due_on:
-            when = f"due {row.due_on.isoformat()}"
+            when = f"due<br>{row.due_on.isoformat()}"
         rows.append(
             f'<tr data-requirement="{_e(row.key)}" data-status="{row.status.value}">'
             f'<td>{_e(row.key)}<br><span class="small">{_e(row.title)}</span></td>'
             f'<td><span class="status s-{row.status.value}">{_LABEL[row.status]}</span></td>'
-            f'<td><span class="nowrap">{when}</span></td>'
-            f"<td>{_e(', '.join(row.evidence))}</td>"
+            f'<td class="nowrap">{when}</td><td>{_ids(row.evidence)}</td>'
             f"<td>{_e(describe_shortfall(row.shortfall))}</td><td>{_e(row.explanation)}</td></tr>"
         )
     cols = "".join(f'<col class="c-{c}">' for c in ("req", "status", "date", "evidence", "short", "expl"))
