@@ -19,8 +19,8 @@ from typing import Any
 import attrs
 import lxml.html
 import pytest
-from demo_team import Demo
 
+from demo_team import Demo
 from peertrain import Member, build_report, render_csv, render_html, render_json
 from peertrain.cli import main
 from peertrain.loading import curricula_dir, data_dir
@@ -387,7 +387,8 @@ def test_cli_with_a_ledger_lists_its_import_batches(tmp_path: Path, capsys: Any)
                  "--roster", str(curricula_dir() / "demo" / "roster.csv")]) == 0
     assert main(["import", "--profile", "cops-portal-csv", "--ledger", str(ledger),
                  str(SAMPLES / "cops-portal-transcript.csv")]) == 0
-    assert main(["import", "--profile", "xml-transcript", "--ledger", str(ledger), str(SAMPLES / "transcript.xml")]) == 0
+    assert main(["import", "--profile", "xml-transcript", "--ledger", str(ledger),
+                 str(SAMPLES / "transcript.xml")]) == 0
     capsys.readouterr()
     out = tmp_path / "report.html"
     assert main(["report", "--ledger", str(ledger), "--rules", "mn-181-9731", "example-agency",
