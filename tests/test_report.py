@@ -21,7 +21,7 @@ import lxml.html
 import pytest
 
 from demo_team import Demo
-from peertrain import Member, build_report, render_csv, render_html, render_json
+from peertrain import Member, Status, build_report, render_csv, render_html, render_json
 from peertrain.cli import main
 from peertrain.loading import curricula_dir, data_dir
 from peertrain.output import Privacy
@@ -412,3 +412,38 @@ def test_members_who_join_later_are_left_out_and_said_so(demo: Demo) -> None:
     assert any("join after 2026-11-15: 1" in note for note in report.left_out)
     assert report.glance.overall.members == 12
     assert sum(q.total for q in report.hours) == Decimal(210)
+
+
+def test_a_member_no_requirement_applies_to_and_one_without_function_or_agency(demo: Demo) -> None:
+    from peertrain import check_compliance
+
+    mn = [p for p in demo.packs if p.id == "mn-181-9731"]
+    members = [
+        Member(id="CH-1", name="Pat Chaplain", roles=["chaplain"], functions=["postvention"]),  # MN: not a chaplain
+        Member(id="PS-1", name="Sam Peer"),  # a peer supporter with no function and no agency
+    ]
+    result = check_compliance(members, [], mn, demo.result.as_of, catalogue=demo.catalogue)
+    report = build_report(members, [], mn, result, catalogue=demo.catalogue)
+    assert [(m.id, m.status) for m in report.members] == [("CH-1", None), ("PS-1", Status.NOT_MET)]
+    overall = report.glance.overall
+    assert (overall.members, overall.no_requirements, overall.not_met) == (2, 1, 1)
+    assert [g.group for g in report.glance.by_function][-1] == "(none)"
+    assert [g.group for g in report.glance.by_agency] == ["(no agency)"]
+    assert report.hour_functions[-1] == "(none)"
+    page = lxml.html.document_fromstring(render_html(report))
+    assert "no requirement applies" in page.xpath("//section[@data-member='CH-1']")[0].text_content()
+    assert _table(page, "hours-table")[3][0] == "(none)"
+
+
+def test_an_empty_roster_gives_a_report_of_zeros(demo: Demo) -> None:
+    from peertrain import check_compliance
+
+    result = check_compliance([], [], demo.packs, demo.result.as_of, catalogue=demo.catalogue)
+    report = build_report([], [], demo.packs, result, catalogue=demo.catalogue)
+    assert report.glance.overall.members == 0
+    assert report.compliant
+    assert all(m.requirements == 0 for m in report.lapses)
+    page = lxml.html.document_fromstring(render_html(report))
+    assert [s.get("id") for s in page.xpath("//section[@id]")] == list(SECTION_IDS)
+    assert len(page.xpath("//svg")) == 2
+    assert "Everyone is in compliance." in page.text_content()
