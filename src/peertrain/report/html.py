@@ -100,7 +100,7 @@ def _table(
 def _glance(report: Report) -> str:
     glance = report.glance
     statuses = [*(s.value for s in MEMBER_STATUSES), "no_requirements"]
-    headers = ["Group", "Members", *(_LABEL[s] for s in MEMBER_STATUSES), "no requirement applies"]
+    headers = ["Group", "Members", *(_LABEL[s] for s in MEMBER_STATUSES), "none apply"]
 
     def row(counts: GroupCounts) -> list[str]:
         return [_e(counts.group), str(counts.members), *(str(getattr(counts, s)) for s in statuses)]
@@ -111,7 +111,7 @@ def _glance(report: Report) -> str:
         '<section id="at-a-glance"><h2>The team at a glance</h2>'
         "<p>Each member counts once, under the worst status among their requirements, worst first: not met, "
         "lapsed, due soon, grace, met. An exempt requirement counts as met. A member with several functions "
-        "counts under each of them.</p>"
+        "counts under each of them. <em>None apply</em>: members to whom no requirement applies.</p>"
         + _table(["Everyone", *headers[1:]], [row(glance.overall)], table_id="glance-overall", css="counts")
         + _table(["Function", *headers[1:]], map(row, glance.by_function), table_id="glance-function", css="counts")
         + _table(["Agency", *headers[1:]], map(row, glance.by_agency), table_id="glance-agency", css="counts")
