@@ -147,7 +147,9 @@ class HttpClient:
                 body = response.content  # read it all here, so a body cut short is retried
             except requests.exceptions.SSLError:
                 raise self._fail(
-                    PullError, f"{where}: the TLS certificate could not be verified (see 'verify_tls' in docs/pull.md)"
+                    PullError,
+                    f"{where}: TLS failed (the certificate could not be verified, or the server does not "
+                    "speak TLS); see 'verify_tls' in docs/pull.md",
                 ) from None
             except requests.exceptions.Timeout:
                 problem = f"timed out (connect {policy.connect_timeout:g} s, read {policy.read_timeout:g} s)"

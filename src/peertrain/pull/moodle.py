@@ -117,8 +117,9 @@ def pull_moodle(
     prefix = source.key + " "
     known = {r.record_id for r, _ in ledger.records() if r.origin.startswith(prefix)}
     known |= {h.values.get("record_id") for h in ledger.held() if h.source == source.key}
+    known |= {row.file for _, row in ledger.rejected() if row.file.startswith(prefix)}  # rejected before
     roster, zone = Roster(ledger.members()), zoneinfo.ZoneInfo(ledger.timezone())
-    collected = Collected()
+    collected = Collected(cursor=since)
     moodle = client or MoodleClient(source)
     try:
         for ref in source.courses:
@@ -169,6 +170,9 @@ def _user_row(
         return None
     when = _completion_time(status)
     if when is None:
+        if file in known:
+            collected.skipped += 1  # rejected by an earlier pull, and still the same
+            return None
         return RejectedRow(file, number, "timecompleted", "completed, but no criterion has a completion time",
                            (json.dumps(status, sort_keys=True)[:2000],))
     latest[course_id] = max(latest.get(course_id, when), when)
