@@ -41,7 +41,6 @@ class MoodleSite:
             101: [
                 {"id": 5, "username": "dwhitfield", "fullname": "Dana Whitfield",
                  "email": "Dana.Whitfield@pinelake.example"},
-                 "email": "Dana.Whitfield@pinelake.example"},
                 {"id": 10244, "username": "mreyes", "fullname": "Marcus Reyes", "email": "marcus@home.example"},
                 {"id": 7, "username": "jpike", "fullname": "Jordan Pike", "email": "jordan.pike@riverbend.example"},
                 {"id": 8, "username": "elindqvist", "fullname": "Erin Lindqvist",

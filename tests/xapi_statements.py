@@ -49,7 +49,6 @@ DANA, MARCUS, ERIN, TOM = (
 FIRST = [
     # completed, learner by mbox, course by activity IRI (a local catalogue alias);
     # 02:30 UTC is the day before in Chicago
-    # 02:30 UTC is the day before in Chicago
     statement(1, COMPLETED, DANA, WELLNESS, timestamp="2025-03-05T02:30:00Z"),
     # passed, learner by account (portal user id), course by activity name, hours in an extension
     statement(2, PASSED, MARCUS, "https://other-lms.example/act/gci-2025", name="Group Crisis Intervention",
