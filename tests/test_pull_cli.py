@@ -87,6 +87,10 @@ def test_sources_file_from_the_environment_and_unknown_names(tmp_path, ledger_fi
         ('[moodle.a]\nurl = "https://x/"\ntoken = "env:X"\ncourses = [1]\nuser_id = "email"\n',
          "field 'moodle.a.user_id': must be id, idnumber or username"),
         ('[canvas.a]\nurl = "https://x/"\n', "field 'canvas': unknown kind of source"),
+        ('[xapi.a]\nendpoint = "lrs.example/xAPI"\nusername = "u"\npassword = "env:X"\n',
+         "field 'xapi.a.endpoint': must be an http:// or https:// URL, got 'lrs.example/xAPI'"),
+        ('[xapi.a]\nendpoint = "https://u:hunter2-literal@lrs.example/"\nusername = "u"\npassword = "env:X"\n',
+         "field 'xapi.a.endpoint': must not carry a user or password"),
     ],
 )
 def test_bad_sources_are_one_line_errors_without_the_secret(tmp_path, ledger_file, capsys, text, message):

@@ -157,7 +157,9 @@ class HttpClient:
                 problem = "the connection broke while the answer was being read"
             except requests.exceptions.ConnectionError:
                 problem = "cannot connect"
-            except requests.exceptions.InvalidURL:
+            except (
+                requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema
+            ):
                 raise self._fail(PullError, f"{safe_url(url)!r} is not a valid URL") from None
             else:
                 status = response.status_code

@@ -147,6 +147,7 @@ def pull_moodle(
         collected.cursor = json.dumps(latest, sort_keys=True)
     return store(
         ledger, source=source.key, profile="moodle", collected=collected, cursor_before=since,
+        file_name=f"{source.key} ({len(source.courses)} course(s))",
         when=now or dt.datetime.now(dt.UTC),
     )
 

@@ -21,6 +21,7 @@ when a pull starts, and no repr, message or log line shows them.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +31,7 @@ from attrs import field, frozen
 
 from peertrain.errors import InputError
 from peertrain.loading import read_toml
-from peertrain.pull.http import RetryPolicy
+from peertrain.pull.http import RetryPolicy, safe_url
 
 __all__ = ["MoodleSource", "Secret", "Sources", "XapiSource", "load_sources"]
 
@@ -139,6 +140,15 @@ class _Table:
             raise self.fail(name, f"must be a number > 0, got {value!r}")
         return float(value)
 
+    def url(self, name: str) -> str:
+        value = self.text(name)
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.fail(name, f"must be an http:// or https:// URL, got {safe_url(value)!r}")
+        if parts.username or parts.password:
+            raise self.fail(name, "must not carry a user or password: use the source's credential keys")
+        return value
+
     def secret(self, name: str) -> Secret:
         ref = self.text(name)
         kind, _, rest = ref.partition(":")
@@ -175,7 +185,7 @@ def _xapi(table: _Table, name: str) -> XapiSource:
     if hours is not None and not isinstance(hours, str):
         raise table.fail("hours_extension", "must be an extension IRI")
     return XapiSource(
-        name=name, endpoint=table.text("endpoint"), username=table.text("username"),
+        name=name, endpoint=table.url("endpoint"), username=table.text("username"),
         password=table.secret("password"), verbs=tuple(verbs), hours_extension=hours,
         page_size=int(table.number("page_size", 500)), **table.common(),
     )
@@ -192,7 +202,7 @@ def _moodle(table: _Table, name: str) -> MoodleSource:
     if user_id not in ("id", "idnumber", "username"):
         raise table.fail("user_id", f"must be id, idnumber or username, got {user_id!r}")
     return MoodleSource(
-        name=name, url=table.text("url"), token=table.secret("token"), courses=tuple(courses), user_id=user_id,
+        name=name, url=table.url("url"), token=table.secret("token"), courses=tuple(courses), user_id=user_id,
         **table.common(),
     )
 

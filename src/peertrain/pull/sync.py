@@ -133,17 +133,21 @@ class PullResult:
 
 
 def store(
-    ledger: Ledger, *, source: str, profile: str, collected: Collected, cursor_before: str | None, when: dt.datetime
+    ledger: Ledger, *, source: str, profile: str, file_name: str, collected: Collected, cursor_before: str | None,
+    when: dt.datetime,
 ) -> PullResult:
-    """Store a pull as one batch with its cursor; nothing when the pull found nothing new (no
-    row, nothing voided, the cursor unchanged), so a scheduled pull does not list empty batches."""
+    """Store a pull as one batch with its cursor (``file_name``: what ``ledger batches`` lists).
+
+    Nothing is stored when the pull found nothing new (no row, nothing voided, the cursor
+    unchanged), so a scheduled pull does not list empty batches.
+    """
     batch = None
     if collected.rows or collected.voided or collected.cursor != cursor_before:
         ids = sorted(r.record_id or "" for r in collected.rows if isinstance(r, Record)) + sorted(collected.voided)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
         cursor = (source, collected.cursor) if collected.cursor is not None else None
         batch = ledger.import_batch(
-            source=source, profile=profile, file_name=f"{source} since {cursor_before or 'the start'}",
+            source=source, profile=profile, file_name=file_name,
             file_hash=digest, imported_at=when, rows=collected.rows, cursor=cursor, voided=collected.voided,
         )
     return PullResult(

@@ -245,5 +245,6 @@ def pull_xapi(
         collected.cursor = cursor_text(latest)
     return store(
         ledger, source=source.key, profile="xapi", collected=collected, cursor_before=since,
+        file_name=f"{source.key} since {since}" if since else f"{source.key} from the start",
         when=now or dt.datetime.now(dt.UTC),
     )
