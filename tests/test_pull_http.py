@@ -137,7 +137,7 @@ def test_a_failure_on_a_later_page_stores_nothing(team_ledger):
         return lrs(request) if calls["n"] == 1 else Reply(500, {"detail": "boom"})
 
     with LocalServer(flaky) as server, pytest.raises(PullError, match="HTTP 500, 3 attempt"):
-        pull_xapi(team_ledger, xapi_source(server.url, policy=FAST), catalogue_with_lrs_courses(), now=NOW)
+        pull_xapi(team_ledger, xapi_source(server.url), catalogue_with_lrs_courses(), now=NOW)
     assert_nothing_stored(team_ledger)
     assert list(team_ledger.records()) == []
 
