@@ -13,12 +13,19 @@ from attrs import field, frozen
 
 from peertrain.model import Course, Function, _text_set, to_names
 
-__all__ = ["Catalogue", "Track", "normalise_name"]
+__all__ = ["Catalogue", "Track", "is_iri", "normalise_name"]
 
 
 def normalise_name(text: str) -> str:
     """How titles and aliases are compared: case-folded, inner spaces collapsed, ends stripped."""
     return " ".join(text.casefold().split())
+
+
+def is_iri(text: str) -> bool:
+    """Whether a name is an IRI (an xAPI activity id such as ``https://lms.example/act/gci``,
+    or a ``urn:``/``tag:`` name). IRIs are compared exactly, as a learning system sends them."""
+    text = text.strip()
+    return "://" in text or text.startswith(("urn:", "tag:"))
 
 
 @frozen
@@ -58,19 +65,23 @@ class Catalogue:
     courses: Mapping[str, Course] = field(converter=_course_map)
     tracks: tuple[Track, ...] = field(default=(), converter=_tracks)
     _names: Mapping[str, str] = field(init=False, eq=False, repr=False)
+    _iris: Mapping[str, str] = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         names: dict[str, str] = {}
+        iris: dict[str, str] = {}
         for course in self.courses.values():
             for name in (course.id, course.title, *course.aliases):
-                key = normalise_name(name)
-                other = names.get(key)
+                # An activity IRI is matched exactly (IRIs are case-sensitive); other names loosely.
+                index, key = (iris, name.strip()) if is_iri(name) else (names, normalise_name(name))
+                other = index.get(key)
                 if other is not None and other != course.id:
                     raise ValueError(
                         f"the name {name!r} is used by both {other!r} and {course.id!r}"
                     )
-                names[key] = course.id
+                index[key] = course.id
         object.__setattr__(self, "_names", MappingProxyType(names))
+        object.__setattr__(self, "_iris", MappingProxyType(iris))
 
     def __iter__(self) -> Iterator[Course]:
         return iter(self.courses.values())
@@ -83,8 +94,12 @@ class Catalogue:
         return self.courses[course_id]
 
     def find(self, name: str) -> Course | None:
-        """The course an export calls ``name`` (an id, title or alias), or ``None``."""
-        course_id = self._names.get(normalise_name(name))
+        """The course an export calls ``name`` (an id, title or alias), or ``None``.
+
+        An IRI (see :func:`is_iri`) matches only an alias that is the same IRI, character for
+        character (leading and trailing spaces aside); other names ignore case and spacing.
+        """
+        course_id = self._iris.get(name.strip()) if is_iri(name) else self._names.get(normalise_name(name))
         return None if course_id is None else self.courses[course_id]
 
     def track(self, track_id: str) -> Track:

@@ -126,7 +126,12 @@ class HeldRow:
 
 @frozen
 class BatchCounts:
-    """How the rows of one import ended; ``rows_read`` is always the sum of the other four."""
+    """How the rows of one import ended; ``rows_read`` is always the sum of imported, duplicates,
+    rejected and unmatched (``not_completed`` is the part of ``imported`` without credit).
+
+    ``retracted`` is not a row outcome: it counts the records and held rows of this source that
+    this batch removed because the source withdrew them (a voided xAPI statement).
+    """
 
     rows_read: int = 0
     imported: int = 0
@@ -134,6 +139,7 @@ class BatchCounts:
     duplicates: int = 0
     rejected: int = 0
     unmatched: int = 0
+    retracted: int = 0
 
 
 @frozen
@@ -186,8 +192,25 @@ class Ledger(Protocol):
         file_hash: str,
         imported_at: dt.datetime,
         rows: Iterable[Record | RejectedRow | UnmatchedRow],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
     ) -> Batch:
-        """Store one file's rows as one batch, atomically: all of it or nothing."""
+        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing.
+
+        ``cursor`` is ``(source, position)``: where an incremental pull from ``source`` left off,
+        stored in the same transaction, so a batch and its cursor advance together or not at all.
+        ``voided`` are record ids of this batch's source that the source has withdrawn: their
+        records and held rows are removed (after this batch's rows are stored), and the batch
+        counts them as ``retracted``.
+        """
+        ...
+
+    def cursor(self, source: str) -> str | None:
+        """Where the last incremental pull from ``source`` left off (``None``: never pulled)."""
+        ...
+
+    def retracted_record_ids(self, batch_id: int) -> list[str]:
+        """The source's record ids whose records or held rows a batch removed (``voided``)."""
         ...
 
     def batches(self) -> list[Batch]:

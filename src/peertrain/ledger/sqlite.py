@@ -267,16 +267,22 @@ class SQLiteLedger:
         file_hash: str,
         imported_at: dt.datetime,
         rows: Iterable[Record | RejectedRow | UnmatchedRow],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
     ) -> Batch:
-        """Store one file's rows as one batch, atomically: all of it or nothing."""
+        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing.
+
+        ``cursor`` (``(source, position)``) is stored in the same transaction; ``voided`` record
+        ids of ``source`` are removed after the rows are stored (see :class:`~peertrain.ledger.Ledger`).
+        """
         counts = {"rows_read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "unmatched": 0}
         with self._transaction():
-            cursor = self._db.execute(
+            inserted = self._db.execute(
                 "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (source, profile, file_name, file_hash, _now_text(imported_at)),
             )
-            batch_id = int(cursor.lastrowid or 0)
+            batch_id = int(inserted.lastrowid or 0)
             iterator = iter(rows)
             while chunk := list(islice(iterator, _CHUNK)):
                 self._store_chunk(batch_id, source, chunk, counts)
@@ -291,7 +297,43 @@ class SQLiteLedger:
                     counts["rejected"], counts["unmatched"], batch_id,
                 ),
             )
+            self._void(batch_id, source, voided)
+            if cursor is not None:
+                self._db.execute(
+                    "INSERT INTO cursors (source, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) "
+                    "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+                    (cursor[0], cursor[1], _now_text(imported_at)),
+                )
         return self._batch(batch_id)
+
+    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
+        """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``.
+
+        The note (``retracted:<batch>`` in ``meta``, a JSON list) keeps the schema unchanged.
+        """
+        removed: list[str] = []
+        for record_id in dict.fromkeys(voided):
+            before = self._db.total_changes
+            self._db.execute("DELETE FROM records WHERE source = ? AND record_id = ?", (source, record_id))
+            self._db.execute(
+                "DELETE FROM held WHERE source = ? AND json_extract(payload, '$.record_id') = ?", (source, record_id)
+            )
+            if self._db.total_changes > before:
+                removed.append(record_id)
+        if removed:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", (f"retracted:{batch_id}", json.dumps(removed))
+            )
+
+    def cursor(self, source: str) -> str | None:
+        """Where the last incremental pull from ``source`` left off (``None``: never pulled)."""
+        row = self._db.execute("SELECT position FROM cursors WHERE source = ?", (source,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def retracted_record_ids(self, batch_id: int) -> list[str]:
+        """The source's record ids whose records or held rows a batch removed (``voided``)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"retracted:{batch_id}",)).fetchone()
+        return [] if row is None else [str(v) for v in json.loads(row[0])]
 
     def _store_chunk(
         self, batch_id: int, source: str, chunk: list[Record | RejectedRow | UnmatchedRow], counts: dict[str, int]
@@ -345,7 +387,8 @@ class SQLiteLedger:
             id=r[0], source=r[1], profile=r[2], file_name=r[3], file_hash=r[4],
             imported_at=dt.datetime.fromisoformat(r[5]),
             counts=BatchCounts(
-                rows_read=r[6], imported=r[7], not_completed=r[8], duplicates=r[9], rejected=r[10], unmatched=r[11]
+                rows_read=r[6], imported=r[7], not_completed=r[8], duplicates=r[9], rejected=r[10], unmatched=r[11],
+                retracted=len(self.retracted_record_ids(r[0])),
             ),
             retracted_at=dt.datetime.fromisoformat(r[12]) if r[12] else None,
         )
