@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import time
 import tracemalloc
 import zipfile
 import zoneinfo
@@ -928,7 +927,7 @@ def test_corrupted_samples_raise_only_peertrain_errors(scratch, sample, profile,
 
 
 def test_large_csv_streams_in_bounded_memory(tmp_path):
-    """200,000 rows are read with a small peak of traced memory, and quickly."""
+    """200,000 rows are read with a small peak of traced memory (speed is benchmarks/bench_import.py's job)."""
     path = tmp_path / "big.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         handle.write(HEADER)
@@ -941,7 +940,6 @@ def test_large_csv_streams_in_bounded_memory(tmp_path):
                 )
             )
     assert path.stat().st_size > 20_000_000
-    started = time.perf_counter()
     tracemalloc.start()
     try:
         count = 0
@@ -956,4 +954,3 @@ def test_large_csv_streams_in_bounded_memory(tmp_path):
     assert last is not None
     assert (last.number, last.values["certificate"]) == (200_001, "CERT-199999")
     assert peak < 20 * 1024 * 1024
-    assert time.perf_counter() - started < 10
