@@ -91,6 +91,8 @@ class _Ctx:
     grace_end: dt.date | None
     #: The member's join date (``None``: unknown, so every period binds).
     joined_on: dt.date | None
+    #: The credits each requirement counts (by ``id`` of the requirement), computed once.
+    counted: dict[int, tuple[Credit, ...]] = field(factory=dict, eq=False)
 
 
 # -- matching ---------------------------------------------------------------------------------
@@ -112,6 +114,13 @@ def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
 
 
 def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
+    found = ctx.counted.get(id(req))
+    if found is None:
+        found = ctx.counted[id(req)] = _count(req, ctx)
+    return found
+
+
+def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
     flt = req.counts  # type: ignore[union-attr]
     wanted: frozenset[str] | None = None
     if isinstance(req, Certificate | NOf):
@@ -198,6 +207,24 @@ def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span 
     )
 
 
+def _met(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> bool:
+    """``_measure(req, credits, ...).satisfied``, without composing what a verdict shows."""
+    if isinstance(req, Hours):
+        if sum((c.hours for c in credits), ZERO) < req.hours:
+            return False
+        return all(
+            sum((c.hours for c in credits if _matches(m.counts, c, ctx.pack)), ZERO) >= m.hours
+            for m in req.minimums
+        )
+    if isinstance(req, Topics):
+        required = req.topics | _track_topics(req, ctx)
+        return required <= set().union(*(c.course.topics for c in credits))
+    if isinstance(req, NOf):
+        return len({c.course.id for c in credits}) >= req.n
+    assert isinstance(req, Recurring)
+    return len(credits) >= req.sessions
+
+
 def _track_topics(req: Topics, ctx: _Ctx) -> frozenset[str]:
     return ctx.catalogue.track(req.track).topics if req.track else frozenset()
 
@@ -224,16 +251,16 @@ def _satisfied(req: Requirement, ctx: _Ctx, day: dt.date) -> bool:
     window = req.window
     if isinstance(window, AnySpan):
         return any(
-            _measure(req, _within(credits, window.span(c.on)), ctx, None).satisfied for c in credits
+            _met(req, _within(credits, window.span(c.on)), ctx) for c in credits
         )
     if isinstance(window, Periodic):
         index = window.index_of(day)
-        if _measure(req, _within(credits, window.period(index)), ctx, None).satisfied:
+        if _met(req, _within(credits, window.period(index)), ctx):
             return True
         if not _enforced(window, index - 1, ctx):
             return True
-        return _measure(req, _within(credits, window.period(index - 1)), ctx, None).satisfied
-    return _measure(req, _within(credits, window.span(day)), ctx, None).satisfied
+        return _met(req, _within(credits, window.period(index - 1)), ctx)
+    return _met(req, _within(credits, window.span(day)), ctx)
 
 
 def _expiry(req: Certificate, credit: Credit) -> dt.date | None:
@@ -276,12 +303,15 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     window = req.window
     if isinstance(window, AnySpan):
         best: _Tally | None = None
+        chosen: tuple[tuple[bool, Decimal, int], list[Credit], Span] | None = None
         for c in credits:
             span = window.span(c.on)
-            tally = _measure(req, _within(credits, span), ctx, span)
-            if best is None or _progress(tally) >= _progress(best):
-                best = tally
-        if best is not None:
+            inside = _within(credits, span)
+            progress = _quick_progress(req, inside, ctx)
+            if chosen is None or progress >= chosen[0]:
+                chosen = (progress, inside, span)
+        if chosen is not None:
+            best = _measure(req, chosen[1], ctx, chosen[2])
             if credits_in := [c for c in credits if c.id in best.evidence]:
                 first, last = credits_in[0].on, credits_in[-1].on
                 dates = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
@@ -311,9 +341,16 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     return _measure(req, _within(credits, span), ctx, span)
 
 
-def _progress(tally: _Tally) -> tuple[bool, Decimal, int]:
-    """How close a tally is to satisfied, to pick the span worth showing (later spans win ties)."""
-    return (tally.satisfied, tally.hours_credited or ZERO, len(tally.evidence))
+def _quick_progress(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> tuple[bool, Decimal, int]:
+    """How close ``credits`` come to satisfying ``req``, to pick the span worth showing (later
+    spans win ties): satisfied, then hours credited, then how many completions count."""
+    met = _met(req, credits, ctx)
+    if isinstance(req, Hours | Recurring):
+        return (met, sum((c.hours for c in credits), ZERO), len(credits))
+    if isinstance(req, Topics):
+        required = req.topics | _track_topics(req, ctx)
+        return (met, ZERO, sum(1 for c in credits if c.course.topics & required))
+    return (met, ZERO, len(credits))
 
 
 def _titles(ids: Iterable[str], ctx: _Ctx) -> str:
