@@ -13,13 +13,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
 from peertrain.ledger import (
     Batch,
     BatchCounts,
+    CompletionRow,
     HeldRow,
     LedgerError,
     Outcome,
@@ -236,6 +237,35 @@ class SQLiteLedger:
                 provider=r[6],
                 source=r[7],
             )
+
+    def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
+        """The completed records one member at a time, members in id order (see :class:`Ledger`).
+
+        A record's id starts with its member's id and ``/``, so reading the table in its key order
+        (no sort) already groups the records by member, in member order, unless one member id is
+        another's followed by a character that sorts before or as ``/`` (``A`` and ``A-2``); then
+        the rows are sorted by member first.
+        """
+        ids = [r[0] for r in self._db.execute("SELECT id FROM members ORDER BY id")]
+        key_order = not any(b.startswith(a) and b[len(a)] <= "/" for a, b in pairwise(ids))
+        rows = self._db.execute(
+            "SELECT member_id, id, course_id, on_date, hours, delivery, provider, origin FROM records "
+            "WHERE status = 'completed' ORDER BY " + ("id" if key_order else "member_id, id")
+        )
+        member: str | None = None
+        group: list[CompletionRow] = []
+        for r in rows:
+            if r[0] != member:
+                if member is not None:
+                    if r[0] < member:
+                        raise LedgerError(
+                            f"{self.path}: records of member {r[0]!r} are not grouped in member order"
+                        )
+                    yield member, group
+                member, group = r[0], []
+            group.append(r[1:])
+        if member is not None:
+            yield member, group
 
     def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:
         """Every record (any status) with its batch id, optionally of one member."""
