@@ -47,6 +47,10 @@ __all__ = ["Credit", "Subject", "evaluate"]
 
 ZERO = Decimal(0)
 
+#: Whether :func:`evaluate` may take the linear-time shortcuts for certificates and all-time and
+#: rolling windows instead of scanning every change day (the same answers; tests compare both).
+SHORTCUTS = True
+
 
 @frozen
 class Credit:
@@ -401,6 +405,15 @@ def _parts(req: AllOf | AnyOf, ctx: _Ctx) -> list[Requirement]:
 def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.date | None]:
     """``(satisfied on D, lapses_on, last day satisfied before D)``."""
     as_of = ctx.subject.as_of
+    if SHORTCUTS and not isinstance(req, AllOf | AnyOf):
+        counted = _counted(req, ctx)
+        if not counted or counted[-1].on <= as_of:  # no credit after D: the shortcuts below hold
+            if isinstance(req, Certificate):
+                return _certificate_timeline(req, counted, as_of)
+            if isinstance(req.window, AllTime):
+                return _met(req, counted, ctx), None, None
+            if isinstance(req.window, Rolling):
+                return _rolling_timeline(req, req.window.months, counted, ctx)
     days = sorted(_change_days(req, ctx))
     if _satisfied(req, ctx, as_of):
         for day in days:
@@ -413,6 +426,50 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
             for later in [*past[i + 1 :], as_of]:
                 if not _satisfied(req, ctx, later):
                     return False, later, later - ONE_DAY
+    return False, None, None
+
+
+# The shortcuts give what the scan gives, for a requirement whose credits are all dated on or before D
+# (as :func:`~peertrain.compliance.check_compliance` passes them), in time linear in the credits.
+
+
+def _certificate_timeline(
+    req: Certificate, credits: Sequence[Credit], as_of: dt.date
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """Each credit is valid on ``[on, expiry)``. Valid on D: it lapses when the longest-valid of
+    those valid on D expires (never, if one does not expire). Not valid on D: the last expiry."""
+    if not credits:
+        return False, None, None
+    expiries = [_expiry(req, c) for c in credits]
+    current = [e for e in expiries if e is None or as_of < e]
+    if current:
+        if None in current:
+            return True, None, None
+        return True, max(e for e in current if e is not None), None
+    last = max(e for e in expiries if e is not None)
+    return False, last, last - ONE_DAY
+
+
+def _rolling_timeline(
+    req: Requirement, months: int, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """A credit counts on ``[on, drop day)``, and "met" only grows with the credits that count.
+    Met on D: it lapses on the first drop day after which what is left is not met. Not met on D:
+    scan back over the change days to the last one on which it was met."""
+    as_of = ctx.subject.as_of
+    drops = [(c, _drop_day(c.on, months)) for c in credits]
+    inside = [(c, d) for c, d in drops if as_of < d]
+    if _met(req, [c for c, _d in inside], ctx):
+        for day in sorted({d for _c, d in inside}):
+            if not _met(req, [c for c, d in inside if d > day], ctx):
+                return True, day, None
+        return True, None, None
+    past = sorted({day for c, d in drops for day in (c.on, d) if day <= as_of})
+    for i in range(len(past) - 1, -1, -1):
+        day = past[i]
+        if _met(req, [c for c, d in drops if c.on <= day < d], ctx):
+            later = past[i + 1] if i + 1 < len(past) else as_of
+            return False, later, later - ONE_DAY
     return False, None, None
 
 
