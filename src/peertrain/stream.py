@@ -113,29 +113,43 @@ class ComplianceStream:
         return self._run()
 
     def _run(self) -> Iterator[MemberVerdicts]:
-        roster = sorted(self._roster, key=lambda m: m.id)
+        """Evaluate in the ledger's order (member id + "/"), hand back in roster order: a result
+        waits only while a member before it in the roster has not been evaluated yet."""
         position = {m.id: i for i, m in enumerate(self._roster)}
-        if [position[m.id] for m in roster] != list(range(len(roster))):
-            # Not in id order: evaluate in id order, hand back in roster order (holds verdicts).
-            yield from sorted(self._merge(roster), key=lambda r: position[r.member.id])
-            return
-        yield from self._merge(roster)
+        waiting: dict[int, MemberVerdicts | None] = {}
+        following = 0
+        for member, result in self._merge(sorted(self._roster, key=lambda m: m.id + "/")):
+            waiting[position[member.id]] = result
+            while following in waiting:
+                ready = waiting.pop(following)
+                following += 1
+                if ready is not None:
+                    self._tally(ready)
+                    yield ready
 
-    def _merge(self, roster: list[Member]) -> Iterator[MemberVerdicts]:
-        """Walk the roster (id order) and the ledger's per-member records together."""
+    def _tally(self, result: MemberVerdicts) -> None:
+        failing = False
+        for verdict in result.verdicts:
+            self.counts[verdict.status] += 1
+            failing = failing or not verdict.status.compliant
+        self.members += 1
+        if failing:
+            self.failing.append(result.member.id)
+
+    def _merge(self, roster: list[Member]) -> Iterator[tuple[Member, MemberVerdicts | None]]:
+        """Walk the roster and the ledger's per-member records together, both in ledger order."""
         groups = self._ledger.completions_by_member()
         pending = next(groups, None)
         for member in roster:
+            key = member.id + "/"
             rows: list[CompletionRow] = []
-            while pending is not None and pending[0] <= member.id:
+            while pending is not None and pending[0] + "/" <= key:
                 if pending[0] == member.id:
                     rows = pending[1]
                 else:
                     self._stray(pending)
                 pending = next(groups, None)
-            result = self._evaluate(member, self._credits.make(rows))
-            if result is not None:
-                yield result
+            yield member, self._evaluate(member, self._credits.make(rows))
         while pending is not None:
             self._stray(pending)
             pending = next(groups, None)
@@ -161,13 +175,6 @@ class ComplianceStream:
                     verdicts.append(verdict)
         if not verdicts:
             return None
-        failing = False
-        for verdict in verdicts:
-            self.counts[verdict.status] += 1
-            failing = failing or not verdict.status.compliant
-        self.members += 1
-        if failing:
-            self.failing.append(member.id)
         (outlook,) = forecast(verdicts, as_of)
         return MemberVerdicts(member, tuple(verdicts), outlook)
 

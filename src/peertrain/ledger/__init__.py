@@ -186,8 +186,10 @@ class Ledger(Protocol):
 
     def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
         """The completed records of every batch not retracted, one member at a time: ``(member id,
-        that member's rows in id order)``, members in increasing id order, each once. Only one
-        member's rows are in memory at a time."""
+        that member's rows in id order)``, each member once, members in increasing order of
+        ``member id + "/"`` (the order of their records' ids; it differs from the order of the
+        ids when one id is another followed by a character before ``/``, as ``A`` and ``A-1``).
+        Only one member's rows need be in memory at a time."""
         ...
 
     def import_batch(

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from itertools import islice, pairwise
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -239,29 +239,28 @@ class SQLiteLedger:
             )
 
     def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
-        """The completed records one member at a time, members in id order (see :class:`Ledger`).
+        """The completed records one member at a time (see :class:`Ledger`).
 
-        A record's id starts with its member's id and ``/``, so reading the table in its key order
-        (no sort) already groups the records by member, in member order, unless one member id is
-        another's followed by a character that sorts before or as ``/`` (``A`` and ``A-2``); then
-        the rows are sorted by member first.
+        A record's id is its member's id, ``/``, course and date, so reading the table in key order
+        (no sort) groups the records by member, ordered by member id followed by ``/``. Only a
+        member id that itself holds a ``/`` would split a group; if the roster has one, the rows
+        are sorted by member.
         """
-        ids = [r[0] for r in self._db.execute("SELECT id FROM members ORDER BY id")]
-        key_order = not any(b.startswith(a) and b[len(a)] <= "/" for a, b in pairwise(ids))
+        slash = self._db.execute("SELECT 1 FROM members WHERE instr(id, '/') > 0 LIMIT 1").fetchone()
         rows = self._db.execute(
             "SELECT member_id, id, course_id, on_date, hours, delivery, provider, origin FROM records "
-            "WHERE status = 'completed' ORDER BY " + ("id" if key_order else "member_id, id")
+            "WHERE status = 'completed' ORDER BY " + ("member_id || '/', id" if slash else "id")
         )
         member: str | None = None
         group: list[CompletionRow] = []
+        done: set[str] = set()
         for r in rows:
             if r[0] != member:
                 if member is not None:
-                    if r[0] < member:
-                        raise LedgerError(
-                            f"{self.path}: records of member {r[0]!r} are not grouped in member order"
-                        )
+                    done.add(member)
                     yield member, group
+                if r[0] in done:  # only a member id with a "/" that is not on the roster
+                    raise LedgerError(f"{self.path}: the records of {r[0]!r} are not together; is it on the roster?")
                 member, group = r[0], []
             group.append(r[1:])
         if member is not None:
