@@ -35,8 +35,10 @@ from peertrain import (
     read_roster,
     read_waivers,
 )
+from peertrain.cli import main
 from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
 from peertrain.loading import bundled_pack_ids, curricula_dir, read_toml
+from peertrain.output import Privacy, to_csv, to_json, to_table
 from peertrain.stream import stream_compliance
 from strategies import periodic_windows, windows
 
@@ -283,3 +285,53 @@ def test_an_unlisted_member_with_a_slash_is_refused():
             for m, c in [("A", "qpr"), ("A", "team-quarterly"), ("A/r", "mhfa-ps")]]
     with ledger_with(roster, rows) as ledger, pytest.raises(LedgerError, match="not together"):
         list(ledger.completions_by_member())
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv"])
+@pytest.mark.parametrize("privacy", ["full", "initials"])
+def test_check_ledger_writes_what_the_whole_result_renders(demo_ledger, capsys, tmp_path, output_format, privacy):
+    ledger, chosen, as_of, _waivers = demo_ledger
+    members = ledger.members()
+    result = check_compliance(members, ledger.completions(), chosen, as_of, catalogue=CATALOGUE)
+    render = {"table": lambda: to_table(result, members, chosen, privacy=Privacy(privacy)),
+              "json": lambda: to_json(result, members, privacy=Privacy(privacy)),
+              "csv": lambda: to_csv(result, members, privacy=Privacy(privacy))}[output_format]
+    argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", output_format,
+            "--privacy", privacy, "--rules", *(p.id for p in chosen)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == render()
+    assert "the record says 13 h" in captured.err
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 1
+    assert (tmp_path / "out").read_bytes() == render().encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_check_ledger_with_no_verdicts_writes_an_empty_list(capsys, tmp_path):
+    with ledger_with([], []) as ledger:
+        assert main(["check", "--ledger", str(ledger.path), "--as-of", "2026-01-01", "--format", "json",
+                     "--rules", "mn-181-9731"]) == 0
+    assert capsys.readouterr().out == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("evidence", "status"), [("PL-08/wa-cjtc-peer-40/2023-10-16", 1), ("PL-08/nope/2023-10-16", 2)]
+)
+def test_check_ledger_looks_exemption_evidence_up_in_the_ledger(demo_ledger, capsys, tmp_path, evidence, status):
+    ledger, chosen, as_of, _waivers = demo_ledger
+    exemptions = tmp_path / "exemptions.csv"
+    text = (DEMO / "exemptions.csv").read_text(encoding="utf-8").replace("C-0801", evidence)
+    exemptions.write_text(text, encoding="utf-8")
+    argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", "csv",
+            "--exemptions", str(exemptions), "--rules", *(p.id for p in chosen)]
+    assert main(argv) == status
+    captured = capsys.readouterr()
+    if status == 2:
+        assert "'PL-08/nope/2023-10-16' is not a completion id on record" in captured.err
+        assert captured.out == ""
+    else:
+        members = ledger.members()
+        waivers = read_waivers(exemptions, members)
+        result = check_compliance(members, ledger.completions(), chosen, as_of, catalogue=CATALOGUE, waivers=waivers)
+        assert captured.out == to_csv(result, members)
+        assert "exempt" in captured.out
