@@ -44,6 +44,7 @@ from peertrain.requirements import (
     RulePack,
     Topics,
 )
+from peertrain.stream import ComplianceStream, MemberVerdicts, stream_compliance
 from peertrain.tables import read_completions, read_roster, read_waivers
 from peertrain.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
@@ -61,6 +62,7 @@ __all__ = [
     "Certificate",
     "Completion",
     "ComplianceResult",
+    "ComplianceStream",
     "Course",
     "CourseFilter",
     "Delivery",
@@ -69,6 +71,7 @@ __all__ = [
     "Hours",
     "InputError",
     "Member",
+    "MemberVerdicts",
     "Minimum",
     "MinimumShortfall",
     "NOf",
@@ -101,4 +104,5 @@ __all__ = [
     "read_completions",
     "read_roster",
     "read_waivers",
+    "stream_compliance",
 ]
