@@ -20,7 +20,9 @@ How a verdict is reached (``docs/rules.md`` has the same with examples):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from attrs import evolve, field, frozen
@@ -95,6 +97,8 @@ class _Ctx:
     grace_end: dt.date | None
     #: The member's join date (``None``: unknown, so every period binds).
     joined_on: dt.date | None
+    #: Whether the subject's credits are in date order (then windows are found by bisection).
+    ordered: bool = False
     #: The credits each requirement counts (by ``id`` of the requirement), computed once.
     counted: dict[int, tuple[Credit, ...]] = field(factory=dict, eq=False)
 
@@ -102,7 +106,7 @@ class _Ctx:
 # -- matching ---------------------------------------------------------------------------------
 
 
-def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
+def _matches(flt: CourseFilter, credit: Credit, approved: frozenset[str]) -> bool:
     course = credit.course
     if flt.courses and course.id not in flt.courses:
         return False
@@ -114,7 +118,7 @@ def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
         return False
     if flt.delivery and credit.delivery not in flt.delivery:
         return False
-    return not (flt.approved_providers_only and credit.provider not in pack.approved_providers)
+    return not (flt.approved_providers_only and credit.provider not in approved)
 
 
 def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
@@ -125,19 +129,45 @@ def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
 
 
 def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
-    flt = req.counts  # type: ignore[union-attr]
-    wanted: frozenset[str] | None = None
-    if isinstance(req, Certificate | NOf):
-        wanted = frozenset(req.courses)
-    return tuple(
-        c
-        for c in ctx.subject.credits
-        if (wanted is None or c.course.id in wanted) and _matches(flt, c, ctx.pack)
-    )
+    wanted = frozenset(req.courses) if isinstance(req, Certificate | NOf) else None
+    keep = _sieve(req.counts, ctx.pack.approved_providers, wanted)  # type: ignore[union-attr]
+    return tuple(c for c in ctx.subject.credits if keep(c))
 
 
-def _within(credits: Iterable[Credit], span: Span) -> list[Credit]:
+@functools.lru_cache(maxsize=1024)
+def _sieve(
+    flt: CourseFilter, approved: frozenset[str], wanted: frozenset[str] | None
+) -> Callable[[Credit], bool]:
+    """Whether a credit counts under ``flt`` (and is of a ``wanted`` course), remembered per
+    course, provider and delivery: a roster's credits repeat few of them."""
+    seen: dict[tuple[int, str, Delivery], tuple[Course, bool]] = {}
+
+    def keep(credit: Credit) -> bool:
+        course = credit.course
+        key = (id(course), credit.provider, credit.delivery)
+        found = seen.get(key)
+        if found is None:
+            if len(seen) > 4096:
+                seen.clear()
+            # The course is kept with the answer, so its id() is not reused while the key exists.
+            found = seen[key] = (
+                course, (wanted is None or course.id in wanted) and _matches(flt, credit, approved)
+            )
+        return found[1]
+
+    return keep
+
+
+def _within(credits: Sequence[Credit], span: Span, ordered: bool = False) -> list[Credit]:
+    """The credits dated in ``span``; by bisection when they are in date order."""
+    if ordered:
+        low = bisect_left(credits, span[0], key=_on)
+        return list(credits[low : bisect_left(credits, span[1], lo=low, key=_on)])
     return [c for c in credits if span[0] <= c.on < span[1]]
+
+
+def _on(credit: Credit) -> dt.date:
+    return credit.on
 
 
 def _fmt(hours: Decimal) -> str:
@@ -159,7 +189,7 @@ def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span 
         minimum_shorts = []
         parts = []
         for minimum in req.minimums:
-            got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack)), ZERO)
+            got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack.approved_providers)), ZERO)
             parts.append(f"{minimum.label} {_fmt(got)} of {_fmt(minimum.hours)} h")
             if got < minimum.hours:
                 minimum_shorts.append(MinimumShortfall(minimum.label, minimum.hours - got))
@@ -217,7 +247,7 @@ def _met(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> bool:
         if sum((c.hours for c in credits), ZERO) < req.hours:
             return False
         return all(
-            sum((c.hours for c in credits if _matches(m.counts, c, ctx.pack)), ZERO) >= m.hours
+            sum((c.hours for c in credits if _matches(m.counts, c, ctx.pack.approved_providers)), ZERO) >= m.hours
             for m in req.minimums
         )
     if isinstance(req, Topics):
@@ -255,16 +285,16 @@ def _satisfied(req: Requirement, ctx: _Ctx, day: dt.date) -> bool:
     window = req.window
     if isinstance(window, AnySpan):
         return any(
-            _met(req, _within(credits, window.span(c.on)), ctx) for c in credits
+            _met(req, _within(credits, window.span(c.on), ctx.ordered), ctx) for c in credits
         )
     if isinstance(window, Periodic):
         index = window.index_of(day)
-        if _met(req, _within(credits, window.period(index)), ctx):
+        if _met(req, _within(credits, window.period(index), ctx.ordered), ctx):
             return True
         if not _enforced(window, index - 1, ctx):
             return True
-        return _met(req, _within(credits, window.period(index - 1)), ctx)
-    return _met(req, _within(credits, window.span(day)), ctx)
+        return _met(req, _within(credits, window.period(index - 1), ctx.ordered), ctx)
+    return _met(req, _within(credits, window.span(day), ctx.ordered), ctx)
 
 
 def _expiry(req: Certificate, credit: Credit) -> dt.date | None:
@@ -310,7 +340,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
         chosen: tuple[tuple[bool, Decimal, int], list[Credit], Span] | None = None
         for c in credits:
             span = window.span(c.on)
-            inside = _within(credits, span)
+            inside = _within(credits, span, ctx.ordered)
             progress = _quick_progress(req, inside, ctx)
             if chosen is None or progress >= chosen[0]:
                 chosen = (progress, inside, span)
@@ -323,7 +353,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
             return evolve(best, detail=f"{best.detail} {window.describe()}")
     if isinstance(window, Periodic):
         index = window.index_of(day)
-        current = _measure(req, _within(credits, window.period(index)), ctx, window.period(index))
+        current = _measure(req, _within(credits, window.period(index), ctx.ordered), ctx, window.period(index))
         if current.satisfied:
             return current
         if not _enforced(window, index - 1, ctx):
@@ -332,7 +362,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
                 first_due += 1
             which = "this period" if first_due == index else _show(window.period(first_due))
             return evolve(current, detail=f"{current.detail} this period; the first period due is {which}")
-        previous = _measure(req, _within(credits, window.period(index - 1)), ctx, None)
+        previous = _measure(req, _within(credits, window.period(index - 1), ctx.ordered), ctx, None)
         word = "met" if previous.satisfied else "short"
         prior = window.period(index - 1)
         return evolve(
@@ -342,7 +372,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
             evidence=(*previous.evidence, *current.evidence) if previous.satisfied else current.evidence,
         )
     span = window.span(day)
-    return _measure(req, _within(credits, span), ctx, span)
+    return _measure(req, _within(credits, span, ctx.ordered), ctx, span)
 
 
 def _quick_progress(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> tuple[bool, Decimal, int]:
@@ -493,7 +523,9 @@ def evaluate(
         return None
     grace = pack.grace_for(req) if grace_months is None else grace_months
     grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on)
+    credits = subject.credits
+    ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
+    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, ordered)
     citation = req.citation or pack.citation
     base = {
         "member": member.id,
