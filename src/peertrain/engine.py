@@ -437,13 +437,22 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
     as_of = ctx.subject.as_of
     if SHORTCUTS and not isinstance(req, AllOf | AnyOf):
         counted = _counted(req, ctx)
-        if not counted or counted[-1].on <= as_of:  # no credit after D: the shortcuts below hold
+        if all(c.on <= as_of for c in counted):  # no credit after D: the shortcuts below hold
             if isinstance(req, Certificate):
                 return _certificate_timeline(req, counted, as_of)
-            if isinstance(req.window, AllTime):
+            window = req.window
+            if isinstance(window, AllTime):
                 return _met(req, counted, ctx), None, None
-            if isinstance(req.window, Rolling):
-                return _rolling_timeline(req, req.window.months, counted, ctx)
+            if isinstance(window, AnySpan):  # once met, met for good; not met, never was
+                return _satisfied(req, ctx, as_of), None, None
+            if isinstance(window, Rolling):
+                return _rolling_timeline(req, window.months, counted, ctx)
+            if _satisfied(req, ctx, as_of):  # periodic: only the next period starts can end it
+                bounds = [d for d in (ctx.grace_end, ctx.joined_on) if d is not None]
+                for index in range(window.index_of(as_of) + 1, window.index_of(max([as_of, *bounds])) + 4):
+                    if not _satisfied(req, ctx, window.start(index)):
+                        return True, window.start(index), None
+                return True, None, None
     days = sorted(_change_days(req, ctx))
     if _satisfied(req, ctx, as_of):
         for day in days:
