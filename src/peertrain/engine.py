@@ -75,6 +75,20 @@ class Subject:
     member: Member
     credits: tuple[Credit, ...]
     as_of: dt.date
+    #: Whether ``credits`` are in date order (then a window's credits are found by bisection).
+    ordered: bool = field(init=False, eq=False, repr=False)
+    #: The credits grouped by what a filter looks at (course, provider, delivery): one of each
+    #: group and the positions of all of them, so a filter is tried once per group.
+    groups: tuple[tuple[Credit, tuple[int, ...]], ...] = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        credits = self.credits
+        groups: dict[tuple[int, str, Delivery], tuple[Credit, list[int]]] = {}
+        for i, c in enumerate(credits):
+            groups.setdefault((id(c.course), c.provider, c.delivery), (c, []))[1].append(i)
+        ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
+        object.__setattr__(self, "ordered", ordered)
+        object.__setattr__(self, "groups", tuple((c, tuple(at)) for c, at in groups.values()))
 
 
 @frozen
@@ -131,7 +145,11 @@ def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
 def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
     wanted = frozenset(req.courses) if isinstance(req, Certificate | NOf) else None
     keep = _sieve(req.counts, ctx.pack.approved_providers, wanted)  # type: ignore[union-attr]
-    return tuple(c for c in ctx.subject.credits if keep(c))
+    subject = ctx.subject
+    kept = [at for c, at in subject.groups if keep(c)]
+    if len(kept) == 1:
+        return tuple(subject.credits[i] for i in kept[0])
+    return tuple(subject.credits[i] for i in sorted(i for at in kept for i in at))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -532,9 +550,7 @@ def evaluate(
         return None
     grace = pack.grace_for(req) if grace_months is None else grace_months
     grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-    credits = subject.credits
-    ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
-    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, ordered)
+    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, subject.ordered)
     citation = req.citation or pack.citation
     base = {
         "member": member.id,
