@@ -80,6 +80,10 @@ class Subject:
     #: The credits grouped by what a filter looks at (course, provider, delivery): one of each
     #: group and the positions of all of them, so a filter is tried once per group.
     groups: tuple[tuple[Credit, tuple[int, ...]], ...] = field(init=False, eq=False, repr=False)
+    #: Whether no credit is dated after ``as_of`` (then the timeline shortcuts apply).
+    settled: bool = field(init=False, eq=False, repr=False)
+    #: The credits with a data-quality note.
+    noted: tuple[Credit, ...] = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         credits = self.credits
@@ -88,6 +92,8 @@ class Subject:
             groups.setdefault((id(c.course), c.provider, c.delivery), (c, []))[1].append(i)
         ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
         object.__setattr__(self, "ordered", ordered)
+        object.__setattr__(self, "settled", all(c.on <= self.as_of for c in credits))
+        object.__setattr__(self, "noted", tuple(c for c in credits if c.note))
         object.__setattr__(self, "groups", tuple((c, tuple(at)) for c, at in groups.values()))
 
 
@@ -453,9 +459,18 @@ def _parts(req: AllOf | AnyOf, ctx: _Ctx) -> list[Requirement]:
 def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.date | None]:
     """``(satisfied on D, lapses_on, last day satisfied before D)``."""
     as_of = ctx.subject.as_of
-    if SHORTCUTS and not isinstance(req, AllOf | AnyOf):
-        counted = _counted(req, ctx)
-        if all(c.on <= as_of for c in counted):  # no credit after D: the shortcuts below hold
+    if SHORTCUTS and ctx.subject.settled:  # no credit after D: the shortcuts below hold
+        if isinstance(req, AllOf | AnyOf):
+            # After D each part can only stop being met, and stops on its lapses_on.
+            results = [_timeline(part, ctx) for part in _parts(req, ctx)]
+            if isinstance(req, AllOf) and all(met for met, _lapse, _last in results):
+                lapses = [lapse for _met, lapse, _last in results if lapse is not None]
+                return True, min(lapses) if lapses else None, None
+            kept = [lapse for met, lapse, _last in results if met]
+            if isinstance(req, AnyOf) and kept:
+                return True, None if None in kept else max(d for d in kept if d is not None), None
+        else:
+            counted = _counted(req, ctx)
             if isinstance(req, Certificate):
                 return _certificate_timeline(req, counted, as_of)
             window = req.window
@@ -629,7 +644,7 @@ def evaluate(
         due_on=due_on,
         lapses_on=lapses_on,
         evidence=tally.evidence,
-        notes=tuple(c.note for c in subject.credits if c.note and c.id in tally.evidence),
+        notes=tuple(c.note for c in subject.noted if c.note and c.id in tally.evidence),
         window_start=span[0] if span and span[0] != dt.date.min else None,
         window_end=span[1] - ONE_DAY if span and span[1] != dt.date.max else None,
         parts=parts,
