@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
@@ -529,6 +529,8 @@ def _rolling_timeline(
     Met on D: it lapses on the first drop day after which what is left is not met. Not met on D:
     scan back over the change days to the last one on which it was met."""
     as_of = ctx.subject.as_of
+    if ctx.ordered:
+        return _ordered_rolling_timeline(req, months, credits, ctx)
     drops = [(c, _drop_day(c.on, months)) for c in credits]
     inside = [(c, d) for c, d in drops if as_of < d]
     if _met(req, [c for c, _d in inside], ctx):
@@ -540,6 +542,31 @@ def _rolling_timeline(
     for i in range(len(past) - 1, -1, -1):
         day = past[i]
         if _met(req, [c for c, d in drops if c.on <= day < d], ctx):
+            later = past[i + 1] if i + 1 < len(past) else as_of
+            return False, later, later - ONE_DAY
+    return False, None, None
+
+
+def _ordered_rolling_timeline(
+    req: Requirement, months: int, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """:func:`_rolling_timeline` for credits in date order. The drop day grows with the date, so
+    the credits counting on any day are a slice: from the first not yet dropped to the last done."""
+    as_of = ctx.subject.as_of
+    ons = [c.on for c in credits]
+    drops = [_drop_day(on, months) for on in ons]
+    first = bisect_right(drops, as_of)
+    if _met(req, credits[first:], ctx):
+        for i in range(first, len(drops)):
+            if i + 1 < len(drops) and drops[i + 1] == drops[i]:
+                continue
+            if not _met(req, credits[i + 1 :], ctx):
+                return True, drops[i], None
+        return True, None, None
+    past = sorted({day for day in (*ons, *drops[:first]) if day <= as_of})
+    for i in range(len(past) - 1, -1, -1):
+        day = past[i]
+        if _met(req, credits[bisect_right(drops, day) : bisect_right(ons, day)], ctx):
             later = past[i + 1] if i + 1 < len(past) else as_of
             return False, later, later - ONE_DAY
     return False, None, None
