@@ -49,8 +49,9 @@ __all__ = ["Credit", "Subject", "evaluate"]
 
 ZERO = Decimal(0)
 
-#: Whether :func:`evaluate` may take the linear-time shortcuts for certificates and all-time and
-#: rolling windows instead of scanning every change day (the same answers; tests compare both).
+#: Whether :func:`evaluate` may take its shortcuts: closed forms of the timeline instead of a scan
+#: of every change day, and bisection and running totals over date-ordered credits instead of
+#: filtering and adding them up again (the same answers; the tests compare both ways).
 SHORTCUTS = True
 
 
@@ -361,13 +362,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     window = req.window
     if isinstance(window, AnySpan):
         best: _Tally | None = None
-        chosen: tuple[tuple[bool, Decimal, int], list[Credit], Span] | None = None
-        for c in credits:
-            span = window.span(c.on)
-            inside = _within(credits, span, ctx.ordered)
-            progress = _quick_progress(req, inside, ctx)
-            if chosen is None or progress >= chosen[0]:
-                chosen = (progress, inside, span)
+        chosen = _best_span(req, credits, window, ctx)
         if chosen is not None:
             best = _measure(req, chosen[1], ctx, chosen[2])
             if credits_in := [c for c in credits if c.id in best.evidence]:
@@ -397,6 +392,35 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
         )
     span = window.span(day)
     return _measure(req, _within(credits, span, ctx.ordered), ctx, span)
+
+
+def _best_span(
+    req: Requirement, credits: list[Credit], window: AnySpan, ctx: _Ctx
+) -> tuple[tuple[bool, Decimal, int], Sequence[Credit], Span] | None:
+    """The span ending on a credit's date that comes closest to satisfying ``req`` (the later
+    one on a tie), with its progress and credits."""
+    chosen: tuple[tuple[bool, Decimal, int], Sequence[Credit], Span] | None = None
+    if isinstance(req, Hours) and not req.minimums and ctx.ordered:
+        # Hours alone decide: sum each span from running totals instead of adding it up again.
+        ons = [c.on for c in credits]
+        running = [ZERO]
+        for c in credits:
+            running.append(running[-1] + c.hours)
+        for c in credits:
+            span = window.span(c.on)
+            low, high = bisect_left(ons, span[0]), bisect_left(ons, span[1])
+            total = running[high] - running[low]
+            progress = (total >= req.hours, total, high - low)
+            if chosen is None or progress >= chosen[0]:
+                chosen = (progress, credits[low:high], span)
+        return chosen
+    for c in credits:
+        span = window.span(c.on)
+        inside = _within(credits, span, ctx.ordered)
+        progress = _quick_progress(req, inside, ctx)
+        if chosen is None or progress >= chosen[0]:
+            chosen = (progress, inside, span)
+    return chosen
 
 
 def _quick_progress(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> tuple[bool, Decimal, int]:
@@ -592,7 +616,7 @@ def evaluate(
         return None
     grace = pack.grace_for(req) if grace_months is None else grace_months
     grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, subject.ordered)
+    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, SHORTCUTS and subject.ordered)
     citation = req.citation or pack.citation
     base = {
         "member": member.id,
