@@ -335,3 +335,20 @@ def test_check_ledger_looks_exemption_evidence_up_in_the_ledger(demo_ledger, cap
         result = check_compliance(members, ledger.completions(), chosen, as_of, catalogue=CATALOGUE, waivers=waivers)
         assert captured.out == to_csv(result, members)
         assert "exempt" in captured.out
+
+
+def test_members_must_have_different_ids(demo_ledger):
+    ledger, chosen, as_of, _waivers = demo_ledger
+    twice = [*ledger.members()[:1], *ledger.members()[:1]]
+    with pytest.raises(ValueError, match="different ids"):
+        stream_compliance(ledger, chosen, as_of, catalogue=CATALOGUE, members=twice)
+
+
+def test_a_roster_in_another_order_comes_back_in_that_order(demo_ledger):
+    ledger, chosen, as_of, _waivers = demo_ledger
+    members = ledger.members()[::-1]
+    expected = check_compliance(members, ledger.completions(), chosen, as_of, catalogue=CATALOGUE)
+    stream = stream_compliance(ledger, chosen, as_of, catalogue=CATALOGUE, members=members)
+    assert tuple(v for r in stream for v in r.verdicts) == expected.verdicts
+    assert stream.failing == [m.id for m in members if m.id in {v.member for v in expected.verdicts
+                                                                 if not v.status.compliant}]

@@ -73,6 +73,8 @@ class ComplianceStream:
         self._catalogue = catalogue
         self._due_within = due_within
         self._roster = list(ledger.members() if members is None else members)
+        if len({m.id for m in self._roster}) != len(self._roster):
+            raise ValueError("members must have different ids")
         self._waivers: dict[str, list[Waiver]] = defaultdict(list)
         for waiver in waivers:
             self._waivers[waiver.member].append(waiver)
@@ -88,7 +90,7 @@ class ComplianceStream:
 
     @property
     def roster(self) -> list[Member]:
-        """The members evaluated (those who joined after the as-of date are skipped)."""
+        """The members to evaluate (those who join after the as-of date get no verdicts)."""
         return self._roster
 
     @property
