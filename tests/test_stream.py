@@ -23,6 +23,7 @@ from peertrain import (
     Member,
     Minimum,
     NOf,
+    Periodic,
     Recurring,
     RulePack,
     Topics,
@@ -352,3 +353,33 @@ def test_a_roster_in_another_order_comes_back_in_that_order(demo_ledger):
     assert tuple(v for r in stream for v in r.verdicts) == expected.verdicts
     assert stream.failing == [m.id for m in members if m.id in {v.member for v in expected.verdicts
                                                                  if not v.status.compliant}]
+
+
+periodic = st.builds(
+    Periodic,
+    st.sampled_from([1, 3, 6, 12, 36]),
+    st.sampled_from([dt.date(2000, 1, 1), dt.date(2000, 7, 1), dt.date(2023, 7, 15)]),
+)
+periodic_requirements = st.one_of(
+    st.builds(Recurring, id=st.just("p"), title=st.just("P"), window=periodic,
+              counts=st.builds(CourseFilter, courses=st.frozensets(st.sampled_from(COURSES[:4]), min_size=1)),
+              sessions=st.integers(1, 2)),
+    st.builds(Hours, id=st.just("p"), title=st.just("P"), window=periodic, hours=st.integers(1, 30)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:6]), days), max_size=16), periodic_requirements,
+       st.integers(0, 12), days)
+def test_periodic_shortcuts_give_what_the_scan_gives(member, rows, requirement, grace, as_of):
+    completions = [
+        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
+    ]
+    pack = RulePack(id="p", title="P", version="1", citation="c", grace_months=grace, requirements=[requirement])
+    fast = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+    engine.SHORTCUTS = False
+    try:
+        slow = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+    finally:
+        engine.SHORTCUTS = True
+    assert fast == slow

@@ -510,6 +510,7 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
                     if not _satisfied(req, ctx, window.start(index)):
                         return True, window.start(index), None
                 return True, None, None
+            return _periodic_lapse(req, window, counted, ctx)
     days = sorted(_change_days(req, ctx))
     if _satisfied(req, ctx, as_of):
         for day in days:
@@ -544,6 +545,37 @@ def _certificate_timeline(
         return True, max(e for e in current if e is not None), None
     last = max(e for e in expiries if e is not None)
     return False, last, last - ONE_DAY
+
+
+def _periodic_lapse(
+    req: Requirement, window: Periodic, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """A periodic requirement not met on D: when did it stop being met, if it ever was?
+
+    Within a period, "met" can only become true (the period's credits add up, the previous period
+    is fixed), so each period need only be tested on its last change day. Not met on D, nothing
+    is met with no credits, so a period can be met only if it or the one before holds a credit, or
+    if the one before does not bind the member: the latest of those is the first period due."""
+    as_of = ctx.subject.as_of
+    bounds = [d for d in (ctx.grace_end, ctx.joined_on) if d is not None]
+    first = window.index_of(min([as_of, *(c.on for c in credits), *bounds])) - 1
+    last_on: dict[int, dt.date] = {}
+    for c in credits:
+        index = window.index_of(c.on)
+        last_on[index] = max(last_on.get(index, c.on), c.on)
+    candidates = {*last_on, *(index + 1 for index in last_on)}
+    if ctx.grace_end is not None:
+        candidates.add(window.index_of(ctx.grace_end))
+    elif ctx.joined_on is not None:
+        joined = window.index_of(ctx.joined_on)
+        candidates.add(joined if window.start(joined) >= ctx.joined_on else joined + 1)
+    current = window.index_of(as_of)
+    for index in sorted((i for i in candidates if first <= i < current), reverse=True):
+        start = window.start(index)
+        if _satisfied(req, ctx, max(start, last_on.get(index, start))):
+            later = window.start(index + 1)
+            return False, later, later - ONE_DAY
+    return False, None, None
 
 
 def _rolling_timeline(
