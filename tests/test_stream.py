@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from attrs import evolve
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -376,6 +377,31 @@ def test_periodic_shortcuts_give_what_the_scan_gives(member, rows, requirement, 
         Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
     ]
     pack = RulePack(id="p", title="P", version="1", citation="c", grace_months=grace, requirements=[requirement])
+    fast = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+    engine.SHORTCUTS = False
+    try:
+        slow = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+    finally:
+        engine.SHORTCUTS = True
+    assert fast == slow
+
+
+@st.composite
+def composites(draw: st.DrawFn) -> RulePack:
+    """A pack of one all_of or any_of whose parts are leaves or periodic requirements."""
+    parts = [draw(st.one_of(leaves(k), periodic_requirements.map(lambda r, k=k: evolve(r, id=f"p{k}"))))
+             for k in range(draw(st.integers(1, 3)))]
+    kind = draw(st.sampled_from([AllOf, AnyOf]))
+    return RulePack(id="c", title="C", version="1", citation="c", grace_months=draw(st.integers(0, 9)),
+                    requirements=[kind(id="c", title="C", of=parts)])
+
+
+@settings(max_examples=400, deadline=None)
+@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:8]), days), max_size=16), composites(), days)
+def test_composite_shortcuts_give_what_the_scan_gives(member, rows, pack, as_of):
+    completions = [
+        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
+    ]
     fast = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
     engine.SHORTCUTS = False
     try:

@@ -493,6 +493,15 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
             kept = [lapse for met, lapse, _last in results if met]
             if isinstance(req, AnyOf) and kept:
                 return True, None if None in kept else max(d for d in kept if d is not None), None
+            # Not met on D. A part never met before D leaves an all_of never met; an any_of stopped
+            # being met when the last of its parts did.
+            if isinstance(req, AllOf) and (False, None, None) in results:
+                return False, None, None
+            if isinstance(req, AnyOf):
+                stopped = [lapse for met, lapse, _last in results if not met and lapse is not None]
+                if not stopped:
+                    return False, None, None
+                return False, max(stopped), max(stopped) - ONE_DAY
         else:
             counted = _counted(req, ctx)
             if isinstance(req, Certificate):
