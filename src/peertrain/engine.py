@@ -109,6 +109,11 @@ class _Tally:
     span: Span | None = None
 
 
+#: A span of an any-span window: how close it comes (satisfied, hours, completions), its credits
+#: and its dates.
+_Span = tuple[tuple[bool, Decimal, int], Sequence[Credit], Span]
+
+
 @frozen
 class _Ctx:
     pack: RulePack
@@ -122,6 +127,8 @@ class _Ctx:
     ordered: bool = False
     #: The credits each requirement counts (by ``id`` of the requirement), computed once.
     counted: dict[int, tuple[Credit, ...]] = field(factory=dict, eq=False)
+    #: The best span of an any-span requirement on D (by ``id``), once the timeline found it.
+    spans: dict[int, _Span | None] = field(factory=dict, eq=False)
 
 
 # -- matching ---------------------------------------------------------------------------------
@@ -154,6 +161,8 @@ def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
     keep = _sieve(req.counts, ctx.pack.approved_providers, wanted)  # type: ignore[union-attr]
     subject = ctx.subject
     kept = [at for c, at in subject.groups if keep(c)]
+    if len(kept) == len(subject.groups):
+        return subject.credits
     if len(kept) == 1:
         return tuple(subject.credits[i] for i in kept[0])
     return tuple(subject.credits[i] for i in sorted(i for at in kept for i in at))
@@ -362,7 +371,10 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     window = req.window
     if isinstance(window, AnySpan):
         best: _Tally | None = None
-        chosen = _best_span(req, credits, window, ctx)
+        if day == ctx.subject.as_of and id(req) in ctx.spans:
+            chosen = ctx.spans[id(req)]
+        else:
+            chosen = _best_span(req, credits, window, ctx)
         if chosen is not None:
             best = _measure(req, chosen[1], ctx, chosen[2])
             if credits_in := [c for c in credits if c.id in best.evidence]:
@@ -394,12 +406,10 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     return _measure(req, _within(credits, span, ctx.ordered), ctx, span)
 
 
-def _best_span(
-    req: Requirement, credits: list[Credit], window: AnySpan, ctx: _Ctx
-) -> tuple[tuple[bool, Decimal, int], Sequence[Credit], Span] | None:
+def _best_span(req: Requirement, credits: list[Credit], window: AnySpan, ctx: _Ctx) -> _Span | None:
     """The span ending on a credit's date that comes closest to satisfying ``req`` (the later
     one on a tie), with its progress and credits."""
-    chosen: tuple[tuple[bool, Decimal, int], Sequence[Credit], Span] | None = None
+    chosen: _Span | None = None
     if isinstance(req, Hours) and not req.minimums and ctx.ordered:
         # Hours alone decide: sum each span from running totals instead of adding it up again.
         ons = [c.on for c in credits]
@@ -510,7 +520,8 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
             if isinstance(window, AllTime):
                 return _met(req, counted, ctx), None, None
             if isinstance(window, AnySpan):  # once met, met for good; not met, never was
-                return _satisfied(req, ctx, as_of), None, None
+                best = ctx.spans[id(req)] = _best_span(req, list(counted), window, ctx)
+                return best is not None and best[0][0], None, None
             if isinstance(window, Rolling):
                 return _rolling_timeline(req, window.months, counted, ctx)
             if _satisfied(req, ctx, as_of):  # periodic: only the next period starts can end it
