@@ -324,18 +324,22 @@ def test_check_ledger_looks_exemption_evidence_up_in_the_ledger(demo_ledger, cap
     exemptions = tmp_path / "exemptions.csv"
     text = (DEMO / "exemptions.csv").read_text(encoding="utf-8").replace("C-0801", evidence)
     exemptions.write_text(text, encoding="utf-8")
-    argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", "csv",
-            "--exemptions", str(exemptions), "--rules", *(p.id for p in chosen)]
-    assert main(argv) == status
-    captured = capsys.readouterr()
-    if status == 2:
-        assert "'PL-08/nope/2023-10-16' is not a completion id on record" in captured.err
-        assert captured.out == ""
-    else:
+    for output_format in ["csv", "json", "table"]:
+        argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", output_format,
+                "--privacy", "none", "--exemptions", str(exemptions), "--rules", *(p.id for p in chosen)]
+        assert main(argv) == status
+        captured = capsys.readouterr()
+        if status == 2:
+            assert "'PL-08/nope/2023-10-16' is not a completion id on record" in captured.err
+            assert captured.out == ""
+            continue
         members = ledger.members()
         waivers = read_waivers(exemptions, members)
         result = check_compliance(members, ledger.completions(), chosen, as_of, catalogue=CATALOGUE, waivers=waivers)
-        assert captured.out == to_csv(result, members)
+        render = {"csv": to_csv(result, members, privacy=Privacy.NONE),
+                  "json": to_json(result, members, privacy=Privacy.NONE),
+                  "table": to_table(result, members, chosen, privacy=Privacy.NONE)}
+        assert captured.out == render[output_format]
         assert "exempt" in captured.out
 
 
