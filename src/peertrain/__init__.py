@@ -46,6 +46,7 @@ from peertrain.requirements import (
     RulePack,
     Topics,
 )
+from peertrain.stream import ComplianceStream, MemberVerdicts, stream_compliance
 from peertrain.tables import read_completions, read_roster, read_waivers
 from peertrain.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
@@ -63,6 +64,7 @@ __all__ = [
     "Certificate",
     "Completion",
     "ComplianceResult",
+    "ComplianceStream",
     "Course",
     "CourseFilter",
     "Delivery",
@@ -71,6 +73,7 @@ __all__ = [
     "Hours",
     "InputError",
     "Member",
+    "MemberVerdicts",
     "Minimum",
     "MinimumShortfall",
     "NOf",
@@ -108,4 +111,5 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
+    "stream_compliance",
 ]

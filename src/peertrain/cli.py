@@ -34,19 +34,21 @@ from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
 from peertrain.explain import describe_requirement
+from peertrain.ledger import open_ledger
 from peertrain.loading import (
     bundled_pack_ids,
     load_bundled_catalogue,
     load_pack,
 )
 from peertrain.model import Member
-from peertrain.output import Privacy, to_csv, to_json, to_table
+from peertrain.output import Privacy, to_csv, to_json, to_table, write_stream
 from peertrain.requirements import (
     AllOf,
     AnyOf,
     Requirement,
     RulePack,
 )
+from peertrain.stream import stream_compliance
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 
@@ -146,6 +148,8 @@ def _catalogue(extra: Sequence[Path]) -> Catalogue:
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.output is not None and not args.output.parent.is_dir():
         raise InputError(str(args.output), "cannot be written: its folder does not exist")
+    if args.ledger and not args.demo:
+        return _check_ledger(args, parser)
     inputs = load_inputs(args, parser)
     members, packs, notes = inputs.members, inputs.packs, inputs.notes
     result = evaluate(inputs, args.due_within)
@@ -154,6 +158,38 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _emit(_render(result, members, packs, args), args.output)
     return EXIT_OK if result.compliant else EXIT_NONCOMPLIANT
 
+
+
+def _check_ledger(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``check --ledger``: stream the verdicts member by member, in bounded memory, written as
+    they come (to ``--output`` through a temporary file, so that a failed check leaves none)."""
+    inputs = load_inputs(args, parser, stream=True)
+    for note in inputs.notes:
+        print(f"peertrain: warning: {note}", file=sys.stderr)
+    ledger = open_ledger(args.ledger)
+    try:
+        stream = stream_compliance(
+            ledger, inputs.packs, inputs.as_of, catalogue=inputs.catalogue, waivers=inputs.waivers,
+            due_within=args.due_within, members=inputs.members,
+        )
+        privacy = Privacy(args.privacy)
+        if args.output is None:
+            write_stream(sys.stdout, stream, inputs.packs, output_format=args.format, privacy=privacy)
+        else:
+            partial = args.output.with_name(f".{args.output.name}.partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    write_stream(out, stream, inputs.packs, output_format=args.format, privacy=privacy)
+                partial.replace(args.output)
+            except OSError as exc:
+                raise InputError(str(args.output), f"cannot be written: {exc.strerror}") from None
+            finally:
+                partial.unlink(missing_ok=True)
+    finally:
+        ledger.close()
+    for warning in stream.warnings:
+        print(f"peertrain: warning: {warning}", file=sys.stderr)
+    return EXIT_OK if stream.compliant else EXIT_NONCOMPLIANT
 
 
 def _render(

@@ -16,7 +16,7 @@ from attrs import frozen
 
 from peertrain.catalog import Catalogue
 from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
-from peertrain.ledger import open_ledger
+from peertrain.ledger import Ledger, open_ledger
 from peertrain.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
 from peertrain.model import Completion, Member, Waiver, parse_iso_date
 from peertrain.requirements import RulePack
@@ -92,8 +92,12 @@ def today(zone: str | None) -> dt.date:
     return now.date()
 
 
-def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Inputs:
-    """Read what the ``data`` options name; usage problems go to ``parser.error``."""
+def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser, *, stream: bool = False) -> Inputs:
+    """Read what the ``data`` options name; usage problems go to ``parser.error``.
+
+    With ``stream`` and ``--ledger``, the completions are left in the ledger (``completions`` is
+    empty) for :func:`peertrain.stream.stream_compliance` to read one member at a time.
+    """
     catalogue = load_bundled_catalogue(args.catalog)
     pack_names: list[str] = list(args.rules)
     exemptions_path: Path | None = args.exemptions
@@ -116,7 +120,7 @@ def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> In
         ledger = open_ledger(args.ledger)
         try:
             members = ledger.members()
-            completions = list(ledger.completions())
+            completions = [] if stream else list(ledger.completions())
             as_of = args.as_of or today(ledger.timezone())
         finally:
             ledger.close()
@@ -130,8 +134,31 @@ def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> In
         parser.error(f"choose rule packs with --rules (bundled: {', '.join(bundled_pack_ids())})")
     packs = [load_pack(name, catalogue) for name in dict.fromkeys(pack_names)]
     waivers = read_waivers(exemptions_path, members) if exemptions_path else []
-    notes = check_waivers(waivers, packs, {c.id for c in completions})
+    if stream and args.ledger and any(w.evidence for w in waivers):
+        ledger = open_ledger(args.ledger)
+        try:
+            on_record = _evidence_on_record(ledger, waivers)
+        finally:
+            ledger.close()
+    else:
+        on_record = {c.id for c in completions}
+    notes = check_waivers(waivers, packs, on_record)
     return Inputs(catalogue, list(members), list(completions), packs, list(waivers), as_of, list(notes), demo)
+
+
+def _evidence_on_record(ledger: Ledger, waivers: list[Waiver]) -> set[str]:
+    """The completion ids among the waivers' evidence that the ledger holds: looked up among the
+    waived members' records, and only if one is not found there, among all."""
+    wanted = {e for w in waivers for e in w.evidence}
+    found = {
+        record.id
+        for member in {w.member for w in waivers}
+        for record, _batch in ledger.records(member)
+        if record.status == "completed" and record.id in wanted
+    }
+    if wanted - found:
+        found |= {row[0] for _member, rows in ledger.completions_by_member() for row in rows if row[0] in wanted}
+    return found
 
 
 def evaluate(inputs: Inputs, due_within: int) -> ComplianceResult:

@@ -20,7 +20,9 @@ How a verdict is reached (``docs/rules.md`` has the same with examples):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from attrs import evolve, field, frozen
@@ -47,6 +49,11 @@ __all__ = ["Credit", "Subject", "evaluate"]
 
 ZERO = Decimal(0)
 
+#: Whether :func:`evaluate` may take its shortcuts: closed forms of the timeline instead of a scan
+#: of every change day, and bisection and running totals over date-ordered credits instead of
+#: filtering and adding them up again (the same answers; the tests compare both ways).
+SHORTCUTS = True
+
 
 @frozen
 class Credit:
@@ -69,6 +76,26 @@ class Subject:
     member: Member
     credits: tuple[Credit, ...]
     as_of: dt.date
+    #: Whether ``credits`` are in date order (then a window's credits are found by bisection).
+    ordered: bool = field(init=False, eq=False, repr=False)
+    #: The credits grouped by what a filter looks at (course, provider, delivery): one of each
+    #: group and the positions of all of them, so a filter is tried once per group.
+    groups: tuple[tuple[Credit, tuple[int, ...]], ...] = field(init=False, eq=False, repr=False)
+    #: Whether no credit is dated after ``as_of`` (then the timeline shortcuts apply).
+    settled: bool = field(init=False, eq=False, repr=False)
+    #: The credits with a data-quality note.
+    noted: tuple[Credit, ...] = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        credits = self.credits
+        groups: dict[tuple[int, str, Delivery], tuple[Credit, list[int]]] = {}
+        for i, c in enumerate(credits):
+            groups.setdefault((id(c.course), c.provider, c.delivery), (c, []))[1].append(i)
+        ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
+        object.__setattr__(self, "ordered", ordered)
+        object.__setattr__(self, "settled", all(c.on <= self.as_of for c in credits))
+        object.__setattr__(self, "noted", tuple(c for c in credits if c.note))
+        object.__setattr__(self, "groups", tuple((c, tuple(at)) for c, at in groups.values()))
 
 
 @frozen
@@ -82,6 +109,11 @@ class _Tally:
     span: Span | None = None
 
 
+#: A span of an any-span window: how close it comes (satisfied, hours, completions), its credits
+#: and its dates.
+_Span = tuple[tuple[bool, Decimal, int], Sequence[Credit], Span]
+
+
 @frozen
 class _Ctx:
     pack: RulePack
@@ -91,12 +123,18 @@ class _Ctx:
     grace_end: dt.date | None
     #: The member's join date (``None``: unknown, so every period binds).
     joined_on: dt.date | None
+    #: Whether the subject's credits are in date order (then windows are found by bisection).
+    ordered: bool = False
+    #: The credits each requirement counts (by ``id`` of the requirement), computed once.
+    counted: dict[int, tuple[Credit, ...]] = field(factory=dict, eq=False)
+    #: The best span of an any-span requirement on D (by ``id``), once the timeline found it.
+    spans: dict[int, _Span | None] = field(factory=dict, eq=False)
 
 
 # -- matching ---------------------------------------------------------------------------------
 
 
-def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
+def _matches(flt: CourseFilter, credit: Credit, approved: frozenset[str]) -> bool:
     course = credit.course
     if flt.courses and course.id not in flt.courses:
         return False
@@ -108,23 +146,62 @@ def _matches(flt: CourseFilter, credit: Credit, pack: RulePack) -> bool:
         return False
     if flt.delivery and credit.delivery not in flt.delivery:
         return False
-    return not (flt.approved_providers_only and credit.provider not in pack.approved_providers)
+    return not (flt.approved_providers_only and credit.provider not in approved)
 
 
 def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
-    flt = req.counts  # type: ignore[union-attr]
-    wanted: frozenset[str] | None = None
-    if isinstance(req, Certificate | NOf):
-        wanted = frozenset(req.courses)
-    return tuple(
-        c
-        for c in ctx.subject.credits
-        if (wanted is None or c.course.id in wanted) and _matches(flt, c, ctx.pack)
-    )
+    found = ctx.counted.get(id(req))
+    if found is None:
+        found = ctx.counted[id(req)] = _count(req, ctx)
+    return found
 
 
-def _within(credits: Iterable[Credit], span: Span) -> list[Credit]:
+def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
+    wanted = frozenset(req.courses) if isinstance(req, Certificate | NOf) else None
+    keep = _sieve(req.counts, ctx.pack.approved_providers, wanted)  # type: ignore[union-attr]
+    subject = ctx.subject
+    kept = [at for c, at in subject.groups if keep(c)]
+    if len(kept) == len(subject.groups):
+        return subject.credits
+    if len(kept) == 1:
+        return tuple(subject.credits[i] for i in kept[0])
+    return tuple(subject.credits[i] for i in sorted(i for at in kept for i in at))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sieve(
+    flt: CourseFilter, approved: frozenset[str], wanted: frozenset[str] | None
+) -> Callable[[Credit], bool]:
+    """Whether a credit counts under ``flt`` (and is of a ``wanted`` course), remembered per
+    course, provider and delivery: a roster's credits repeat few of them."""
+    seen: dict[tuple[int, str, Delivery], tuple[Course, bool]] = {}
+
+    def keep(credit: Credit) -> bool:
+        course = credit.course
+        key = (id(course), credit.provider, credit.delivery)
+        found = seen.get(key)
+        if found is None:
+            if len(seen) > 4096:
+                seen.clear()
+            # The course is kept with the answer, so its id() is not reused while the key exists.
+            found = seen[key] = (
+                course, (wanted is None or course.id in wanted) and _matches(flt, credit, approved)
+            )
+        return found[1]
+
+    return keep
+
+
+def _within(credits: Sequence[Credit], span: Span, ordered: bool = False) -> list[Credit]:
+    """The credits dated in ``span``; by bisection when they are in date order."""
+    if ordered:
+        low = bisect_left(credits, span[0], key=_on)
+        return list(credits[low : bisect_left(credits, span[1], lo=low, key=_on)])
     return [c for c in credits if span[0] <= c.on < span[1]]
+
+
+def _on(credit: Credit) -> dt.date:
+    return credit.on
 
 
 def _fmt(hours: Decimal) -> str:
@@ -146,7 +223,7 @@ def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span 
         minimum_shorts = []
         parts = []
         for minimum in req.minimums:
-            got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack)), ZERO)
+            got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack.approved_providers)), ZERO)
             parts.append(f"{minimum.label} {_fmt(got)} of {_fmt(minimum.hours)} h")
             if got < minimum.hours:
                 minimum_shorts.append(MinimumShortfall(minimum.label, minimum.hours - got))
@@ -198,6 +275,24 @@ def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span 
     )
 
 
+def _met(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> bool:
+    """``_measure(req, credits, ...).satisfied``, without composing what a verdict shows."""
+    if isinstance(req, Hours):
+        if sum((c.hours for c in credits), ZERO) < req.hours:
+            return False
+        return all(
+            sum((c.hours for c in credits if _matches(m.counts, c, ctx.pack.approved_providers)), ZERO) >= m.hours
+            for m in req.minimums
+        )
+    if isinstance(req, Topics):
+        required = req.topics | _track_topics(req, ctx)
+        return required <= set().union(*(c.course.topics for c in credits))
+    if isinstance(req, NOf):
+        return len({c.course.id for c in credits}) >= req.n
+    assert isinstance(req, Recurring)
+    return len(credits) >= req.sessions
+
+
 def _track_topics(req: Topics, ctx: _Ctx) -> frozenset[str]:
     return ctx.catalogue.track(req.track).topics if req.track else frozenset()
 
@@ -224,16 +319,16 @@ def _satisfied(req: Requirement, ctx: _Ctx, day: dt.date) -> bool:
     window = req.window
     if isinstance(window, AnySpan):
         return any(
-            _measure(req, _within(credits, window.span(c.on)), ctx, None).satisfied for c in credits
+            _met(req, _within(credits, window.span(c.on), ctx.ordered), ctx) for c in credits
         )
     if isinstance(window, Periodic):
         index = window.index_of(day)
-        if _measure(req, _within(credits, window.period(index)), ctx, None).satisfied:
+        if _met(req, _within(credits, window.period(index), ctx.ordered), ctx):
             return True
         if not _enforced(window, index - 1, ctx):
             return True
-        return _measure(req, _within(credits, window.period(index - 1)), ctx, None).satisfied
-    return _measure(req, _within(credits, window.span(day)), ctx, None).satisfied
+        return _met(req, _within(credits, window.period(index - 1), ctx.ordered), ctx)
+    return _met(req, _within(credits, window.span(day), ctx.ordered), ctx)
 
 
 def _expiry(req: Certificate, credit: Credit) -> dt.date | None:
@@ -276,12 +371,12 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
     window = req.window
     if isinstance(window, AnySpan):
         best: _Tally | None = None
-        for c in credits:
-            span = window.span(c.on)
-            tally = _measure(req, _within(credits, span), ctx, span)
-            if best is None or _progress(tally) >= _progress(best):
-                best = tally
-        if best is not None:
+        if day == ctx.subject.as_of and id(req) in ctx.spans:
+            chosen = ctx.spans[id(req)]
+        else:
+            chosen = _best_span(req, credits, window, ctx)
+        if chosen is not None:
+            best = _measure(req, chosen[1], ctx, chosen[2])
             if credits_in := [c for c in credits if c.id in best.evidence]:
                 first, last = credits_in[0].on, credits_in[-1].on
                 dates = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
@@ -289,7 +384,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
             return evolve(best, detail=f"{best.detail} {window.describe()}")
     if isinstance(window, Periodic):
         index = window.index_of(day)
-        current = _measure(req, _within(credits, window.period(index)), ctx, window.period(index))
+        current = _measure(req, _within(credits, window.period(index), ctx.ordered), ctx, window.period(index))
         if current.satisfied:
             return current
         if not _enforced(window, index - 1, ctx):
@@ -298,7 +393,7 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
                 first_due += 1
             which = "this period" if first_due == index else _show(window.period(first_due))
             return evolve(current, detail=f"{current.detail} this period; the first period due is {which}")
-        previous = _measure(req, _within(credits, window.period(index - 1)), ctx, None)
+        previous = _measure(req, _within(credits, window.period(index - 1), ctx.ordered), ctx, None)
         word = "met" if previous.satisfied else "short"
         prior = window.period(index - 1)
         return evolve(
@@ -308,12 +403,46 @@ def _shown(req: Requirement, ctx: _Ctx, day: dt.date) -> _Tally:
             evidence=(*previous.evidence, *current.evidence) if previous.satisfied else current.evidence,
         )
     span = window.span(day)
-    return _measure(req, _within(credits, span), ctx, span)
+    return _measure(req, _within(credits, span, ctx.ordered), ctx, span)
 
 
-def _progress(tally: _Tally) -> tuple[bool, Decimal, int]:
-    """How close a tally is to satisfied, to pick the span worth showing (later spans win ties)."""
-    return (tally.satisfied, tally.hours_credited or ZERO, len(tally.evidence))
+def _best_span(req: Requirement, credits: list[Credit], window: AnySpan, ctx: _Ctx) -> _Span | None:
+    """The span ending on a credit's date that comes closest to satisfying ``req`` (the later
+    one on a tie), with its progress and credits."""
+    chosen: _Span | None = None
+    if isinstance(req, Hours) and not req.minimums and ctx.ordered:
+        # Hours alone decide: sum each span from running totals instead of adding it up again.
+        ons = [c.on for c in credits]
+        running = [ZERO]
+        for c in credits:
+            running.append(running[-1] + c.hours)
+        for c in credits:
+            span = window.span(c.on)
+            low, high = bisect_left(ons, span[0]), bisect_left(ons, span[1])
+            total = running[high] - running[low]
+            progress = (total >= req.hours, total, high - low)
+            if chosen is None or progress >= chosen[0]:
+                chosen = (progress, credits[low:high], span)
+        return chosen
+    for c in credits:
+        span = window.span(c.on)
+        inside = _within(credits, span, ctx.ordered)
+        progress = _quick_progress(req, inside, ctx)
+        if chosen is None or progress >= chosen[0]:
+            chosen = (progress, inside, span)
+    return chosen
+
+
+def _quick_progress(req: Requirement, credits: Sequence[Credit], ctx: _Ctx) -> tuple[bool, Decimal, int]:
+    """How close ``credits`` come to satisfying ``req``, to pick the span worth showing (later
+    spans win ties): satisfied, then hours credited, then how many completions count."""
+    met = _met(req, credits, ctx)
+    if isinstance(req, Hours | Recurring):
+        return (met, sum((c.hours for c in credits), ZERO), len(credits))
+    if isinstance(req, Topics):
+        required = req.topics | _track_topics(req, ctx)
+        return (met, ZERO, sum(1 for c in credits if c.course.topics & required))
+    return (met, ZERO, len(credits))
 
 
 def _titles(ids: Iterable[str], ctx: _Ctx) -> str:
@@ -364,6 +493,44 @@ def _parts(req: AllOf | AnyOf, ctx: _Ctx) -> list[Requirement]:
 def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.date | None]:
     """``(satisfied on D, lapses_on, last day satisfied before D)``."""
     as_of = ctx.subject.as_of
+    if SHORTCUTS and ctx.subject.settled:  # no credit after D: the shortcuts below hold
+        if isinstance(req, AllOf | AnyOf):
+            # After D each part can only stop being met, and stops on its lapses_on.
+            results = [_timeline(part, ctx) for part in _parts(req, ctx)]
+            if isinstance(req, AllOf) and all(met for met, _lapse, _last in results):
+                lapses = [lapse for _met, lapse, _last in results if lapse is not None]
+                return True, min(lapses) if lapses else None, None
+            kept = [lapse for met, lapse, _last in results if met]
+            if isinstance(req, AnyOf) and kept:
+                return True, None if None in kept else max(d for d in kept if d is not None), None
+            # Not met on D. A part never met before D leaves an all_of never met; an any_of stopped
+            # being met when the last of its parts did.
+            if isinstance(req, AllOf) and (False, None, None) in results:
+                return False, None, None
+            if isinstance(req, AnyOf):
+                stopped = [lapse for met, lapse, _last in results if not met and lapse is not None]
+                if not stopped:
+                    return False, None, None
+                return False, max(stopped), max(stopped) - ONE_DAY
+        else:
+            counted = _counted(req, ctx)
+            if isinstance(req, Certificate):
+                return _certificate_timeline(req, counted, as_of)
+            window = req.window
+            if isinstance(window, AllTime):
+                return _met(req, counted, ctx), None, None
+            if isinstance(window, AnySpan):  # once met, met for good; not met, never was
+                best = ctx.spans[id(req)] = _best_span(req, list(counted), window, ctx)
+                return best is not None and best[0][0], None, None
+            if isinstance(window, Rolling):
+                return _rolling_timeline(req, window.months, counted, ctx)
+            if _satisfied(req, ctx, as_of):  # periodic: only the next period starts can end it
+                bounds = [d for d in (ctx.grace_end, ctx.joined_on) if d is not None]
+                for index in range(window.index_of(as_of) + 1, window.index_of(max([as_of, *bounds])) + 4):
+                    if not _satisfied(req, ctx, window.start(index)):
+                        return True, window.start(index), None
+                return True, None, None
+            return _periodic_lapse(req, window, counted, ctx)
     days = sorted(_change_days(req, ctx))
     if _satisfied(req, ctx, as_of):
         for day in days:
@@ -376,6 +543,108 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
             for later in [*past[i + 1 :], as_of]:
                 if not _satisfied(req, ctx, later):
                     return False, later, later - ONE_DAY
+    return False, None, None
+
+
+# The shortcuts give what the scan gives, for a requirement whose credits are all dated on or before D
+# (as :func:`~peertrain.compliance.check_compliance` passes them), in time linear in the credits.
+
+
+def _certificate_timeline(
+    req: Certificate, credits: Sequence[Credit], as_of: dt.date
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """Each credit is valid on ``[on, expiry)``. Valid on D: it lapses when the longest-valid of
+    those valid on D expires (never, if one does not expire). Not valid on D: the last expiry."""
+    if not credits:
+        return False, None, None
+    expiries = [_expiry(req, c) for c in credits]
+    current = [e for e in expiries if e is None or as_of < e]
+    if current:
+        if None in current:
+            return True, None, None
+        return True, max(e for e in current if e is not None), None
+    last = max(e for e in expiries if e is not None)
+    return False, last, last - ONE_DAY
+
+
+def _periodic_lapse(
+    req: Requirement, window: Periodic, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """A periodic requirement not met on D: when did it stop being met, if it ever was?
+
+    Within a period, "met" can only become true (the period's credits add up, the previous period
+    is fixed), so each period need only be tested on its last change day. Not met on D, nothing
+    is met with no credits, so a period can be met only if it or the one before holds a credit, or
+    if the one before does not bind the member: the latest of those is the first period due."""
+    as_of = ctx.subject.as_of
+    bounds = [d for d in (ctx.grace_end, ctx.joined_on) if d is not None]
+    first = window.index_of(min([as_of, *(c.on for c in credits), *bounds])) - 1
+    last_on: dict[int, dt.date] = {}
+    for c in credits:
+        index = window.index_of(c.on)
+        last_on[index] = max(last_on.get(index, c.on), c.on)
+    candidates = {*last_on, *(index + 1 for index in last_on)}
+    if ctx.grace_end is not None:
+        candidates.add(window.index_of(ctx.grace_end))
+    elif ctx.joined_on is not None:
+        joined = window.index_of(ctx.joined_on)
+        candidates.add(joined if window.start(joined) >= ctx.joined_on else joined + 1)
+    current = window.index_of(as_of)
+    for index in sorted((i for i in candidates if first <= i < current), reverse=True):
+        start = window.start(index)
+        if _satisfied(req, ctx, max(start, last_on.get(index, start))):
+            later = window.start(index + 1)
+            return False, later, later - ONE_DAY
+    return False, None, None
+
+
+def _rolling_timeline(
+    req: Requirement, months: int, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """A credit counts on ``[on, drop day)``, and "met" only grows with the credits that count.
+    Met on D: it lapses on the first drop day after which what is left is not met. Not met on D:
+    scan back over the change days to the last one on which it was met."""
+    as_of = ctx.subject.as_of
+    if ctx.ordered:
+        return _ordered_rolling_timeline(req, months, credits, ctx)
+    drops = [(c, _drop_day(c.on, months)) for c in credits]
+    inside = [(c, d) for c, d in drops if as_of < d]
+    if _met(req, [c for c, _d in inside], ctx):
+        for day in sorted({d for _c, d in inside}):
+            if not _met(req, [c for c, d in inside if d > day], ctx):
+                return True, day, None
+        return True, None, None
+    past = sorted({day for c, d in drops for day in (c.on, d) if day <= as_of})
+    for i in range(len(past) - 1, -1, -1):
+        day = past[i]
+        if _met(req, [c for c, d in drops if c.on <= day < d], ctx):
+            later = past[i + 1] if i + 1 < len(past) else as_of
+            return False, later, later - ONE_DAY
+    return False, None, None
+
+
+def _ordered_rolling_timeline(
+    req: Requirement, months: int, credits: Sequence[Credit], ctx: _Ctx
+) -> tuple[bool, dt.date | None, dt.date | None]:
+    """:func:`_rolling_timeline` for credits in date order. The drop day grows with the date, so
+    the credits counting on any day are a slice: from the first not yet dropped to the last done."""
+    as_of = ctx.subject.as_of
+    ons = [c.on for c in credits]
+    drops = [_drop_day(on, months) for on in ons]
+    first = bisect_right(drops, as_of)
+    if _met(req, credits[first:], ctx):
+        for i in range(first, len(drops)):
+            if i + 1 < len(drops) and drops[i + 1] == drops[i]:
+                continue
+            if not _met(req, credits[i + 1 :], ctx):
+                return True, drops[i], None
+        return True, None, None
+    past = sorted({day for day in (*ons, *drops[:first]) if day <= as_of})
+    for i in range(len(past) - 1, -1, -1):
+        day = past[i]
+        if _met(req, credits[bisect_right(drops, day) : bisect_right(ons, day)], ctx):
+            later = past[i + 1] if i + 1 < len(past) else as_of
+            return False, later, later - ONE_DAY
     return False, None, None
 
 
@@ -399,7 +668,7 @@ def evaluate(
         return None
     grace = pack.grace_for(req) if grace_months is None else grace_months
     grace_end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on)
+    ctx = _Ctx(pack, catalogue, subject, grace_end, member.joined_on, SHORTCUTS and subject.ordered)
     citation = req.citation or pack.citation
     base = {
         "member": member.id,
@@ -478,7 +747,7 @@ def evaluate(
         due_on=due_on,
         lapses_on=lapses_on,
         evidence=tally.evidence,
-        notes=tuple(c.note for c in subject.credits if c.note and c.id in tally.evidence),
+        notes=tuple(c.note for c in subject.noted if c.note and c.id in tally.evidence),
         window_start=span[0] if span and span[0] != dt.date.min else None,
         window_end=span[1] - ONE_DAY if span and span[1] != dt.date.max else None,
         parts=parts,

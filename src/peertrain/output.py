@@ -10,22 +10,24 @@ names as the privacy level allows.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import enum
 import io
 import json
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.model import Member
 from peertrain.requirements import RulePack
+from peertrain.stream import ComplianceStream
 from peertrain.tables import safe_cell
-from peertrain.verdict import Status, Verdict
+from peertrain.verdict import Forecast, Status, Verdict
 
-__all__ = ["CSV_COLUMNS", "Privacy", "member_label", "to_csv", "to_json", "to_table"]
+__all__ = ["CSV_COLUMNS", "Privacy", "member_label", "to_csv", "to_json", "to_table", "write_stream"]
 
 
 class Privacy(enum.StrEnum):
@@ -95,17 +97,20 @@ def to_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for v in result.verdicts:
-        row = [
-            v.member, v.pack, v.requirement, v.title, v.status.value, v.as_of.isoformat(),
-            _num(v.hours_credited), _num(v.hours_required), _num(v.shortfall.hours),
-            "" if v.shortfall.count is None else v.shortfall.count,
-            ";".join(v.shortfall.courses), ";".join(v.shortfall.topics),
-            v.due_on.isoformat() if v.due_on else "", v.lapses_on.isoformat() if v.lapses_on else "",
-            ";".join(v.evidence), v.citation, redact(v.explanation),
-        ]
-        writer.writerow([safe_cell(cell) for cell in row])
+    writer.writerows(_csv_row(v, redact) for v in result.verdicts)
     return buffer.getvalue()
+
+
+def _csv_row(v: Verdict, redact: Callable[[str], str]) -> list[Any]:
+    row = [
+        v.member, v.pack, v.requirement, v.title, v.status.value, v.as_of.isoformat(),
+        _num(v.hours_credited), _num(v.hours_required), _num(v.shortfall.hours),
+        "" if v.shortfall.count is None else v.shortfall.count,
+        ";".join(v.shortfall.courses), ";".join(v.shortfall.topics),
+        v.due_on.isoformat() if v.due_on else "", v.lapses_on.isoformat() if v.lapses_on else "",
+        ";".join(v.evidence), v.citation, redact(v.explanation),
+    ]
+    return [safe_cell(cell) for cell in row]
 
 
 def _num(value: object) -> str:
@@ -131,27 +136,43 @@ def to_table(
     width: int = 100,
 ) -> str:
     """A plain-text report for a coordinator: each member's verdicts, then a summary."""
-    lines = [
-        f"peertrain compliance as of {result.as_of.isoformat()}",
-        "Rule packs: " + "; ".join(f"{p.id} ({p.citation})" for p in packs),
-        "",
-    ]
+    lines = _table_head(result.as_of, packs)
     by_member: dict[str, list[Verdict]] = {}
     for verdict in result.verdicts:
         by_member.setdefault(verdict.member, []).append(verdict)
     forecasts = {f.member: f for f in result.forecasts}
+    block = _member_block(members, privacy, width)
+    for member in members:
+        verdicts = by_member.get(member.id)
+        if verdicts:
+            lines.extend(block(member, verdicts, forecasts.get(member.id)))
+    failing = sorted({v.member for v in result.verdicts if not v.status.compliant})
+    lines.extend(_table_tail(len(by_member), result.counts(), len(result.verdicts), failing))
+    return "\n".join(lines) + "\n"
+
+
+def _table_head(as_of: dt.date, packs: Sequence[RulePack]) -> list[str]:
+    return [
+        f"peertrain compliance as of {as_of.isoformat()}",
+        "Rule packs: " + "; ".join(f"{p.id} ({p.citation})" for p in packs),
+        "",
+    ]
+
+
+def _member_block(
+    members: Sequence[Member], privacy: Privacy, width: int
+) -> Callable[[Member, Sequence[Verdict], Forecast | None], list[str]]:
+    """A function giving the table's lines for one member."""
     redact = _redactor(members, privacy)
     wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
     part_wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 14)
-    for member in members:
-        verdicts = by_member.get(member.id)
-        if not verdicts:
-            continue
+
+    def block(member: Member, verdicts: Sequence[Verdict], outlook: Forecast | None) -> list[str]:
         about = [member.agency] if member.agency and privacy is not Privacy.NONE else []
         about.append(", ".join(sorted(member.roles)))
         if member.functions:
             about.append(", ".join(sorted(member.functions)))
-        lines.append(f"{member_label(member, privacy)}  ({'; '.join(about)})")
+        lines = [f"{member_label(member, privacy)}  ({'; '.join(about)})"]
         for verdict in verdicts:
             when = ""
             if verdict.status in (Status.DUE_SOON, Status.GRACE) and verdict.due_on:
@@ -162,23 +183,62 @@ def to_table(
             lines.extend(wrap.wrap(redact(verdict.explanation)))
             for part in verdict.parts:
                 lines.extend(part_wrap.wrap(f"- {part.requirement}: {redact(part.explanation)}"))
-        outlook = forecasts.get(member.id)
         if outlook is not None and outlook.lapses_on is not None:
             lines.append(
                 f"  next lapse: {outlook.lapses_on.isoformat()} ({', '.join(outlook.requirements)})"
             )
         lines.append("")
-    counts = result.counts()
-    people = len(by_member)
+        return lines
+
+    return block
+
+
+def _table_tail(people: int, counts: dict[Status, int], total: int, failing: Sequence[str]) -> list[str]:
     summary = ", ".join(f"{counts[s]} {_LABEL[s].lower()}" for s in Status)
-    total = len(result.verdicts)
-    lines.append(
+    lines = [
         f"Summary: {people} member{'s' if people != 1 else ''}, "
         f"{total} verdict{'s' if total != 1 else ''}: {summary}."
-    )
-    failing = sorted({v.member for v in result.verdicts if not v.status.compliant})
+    ]
     if failing:
         lines.append(f"Out of compliance: {', '.join(failing)}.")
     else:
         lines.append("Everyone is in compliance.")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def write_stream(
+    out: TextIO,
+    stream: ComplianceStream,
+    packs: Sequence[RulePack],
+    *,
+    output_format: str = "table",
+    privacy: Privacy = Privacy.FULL,
+    width: int = 100,
+) -> None:
+    """Write a :class:`~peertrain.stream.ComplianceStream` to ``out`` as it is evaluated, one
+    member at a time, exactly as :func:`to_table`, :func:`to_json` or :func:`to_csv`
+    (``output_format`` ``table``, ``json`` or ``csv``) would write the whole result."""
+    members = stream.roster
+    if output_format == "json":
+        redact = _redactor(members, privacy)
+        first = True
+        for result in stream:
+            for verdict in result.verdicts:
+                data = _redact_all(converter.unstructure(verdict, Verdict), redact)
+                text = json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                out.write(("[\n  " if first else ",\n  ") + text)
+                first = False
+        out.write("[]\n" if first else "\n]\n")
+    elif output_format == "csv":
+        redact = _redactor(members, privacy)
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for result in stream:
+            writer.writerows(_csv_row(v, redact) for v in result.verdicts)
+    else:
+        out.write("\n".join(_table_head(stream.as_of, packs)) + "\n")
+        block = _member_block(members, privacy, width)
+        for result in stream:
+            out.write("\n".join(block(result.member, result.verdicts, result.forecast)) + "\n")
+        tail = _table_tail(stream.members, stream.counts, stream.total, sorted(stream.failing))
+        out.write("\n".join(tail) + "\n")

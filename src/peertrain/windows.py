@@ -26,6 +26,7 @@ them as inclusive first and last days.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from attrs import field, frozen
@@ -47,12 +48,18 @@ ONE_DAY = dt.timedelta(days=1)
 Span = tuple[dt.date, dt.date]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by ``months`` calendar months, clamped to the end of the month."""
+    """``day`` moved by ``months`` calendar months, clamped to the end of the month.
+
+    Memoised: evaluating a large roster asks for the same few thousand dates over and over, and
+    ``relativedelta`` is the slowest step of an evaluation without the cache.
+    """
     result: dt.date = day + relativedelta(months=months)
     return result
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def first_day_outside_rolling(completed_on: dt.date, months: int) -> dt.date:
     """The first as-of date ``D`` on which a completion no longer falls in ``(D - N months, D]``.
 

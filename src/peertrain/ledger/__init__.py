@@ -29,6 +29,7 @@ from peertrain.model import Completion, Member
 __all__ = [
     "Batch",
     "BatchCounts",
+    "CompletionRow",
     "HeldRow",
     "Ledger",
     "LedgerError",
@@ -38,6 +39,12 @@ __all__ = [
     "UnmatchedRow",
     "open_ledger",
 ]
+
+#: One completed record as :meth:`Ledger.completions_by_member` gives it, without building a
+#: :class:`~peertrain.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text or None,
+#: delivery or None, provider or None, origin)``.
+CompletionRow = tuple[str, str, str, str | None, str | None, str | None, str]
+
 
 class LedgerError(PeertrainError):
     """The ledger file cannot be used (not a peertrain ledger, newer schema, locked, ...)."""
@@ -181,6 +188,14 @@ class Ledger(Protocol):
 
     def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:
         """Every record (any status) with its batch id, optionally of one member."""
+        ...
+
+    def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
+        """The completed records of every batch not retracted, one member at a time: ``(member id,
+        that member's rows in id order)``, each member once, members in increasing order of
+        ``member id + "/"`` (the order of their records' ids; it differs from the order of the
+        ids when one id is another followed by a character before ``/``, as ``A`` and ``A-1``).
+        Only one member's rows need be in memory at a time."""
         ...
 
     def import_batch(

@@ -20,6 +20,7 @@ from typing import Any
 from peertrain.ledger import (
     Batch,
     BatchCounts,
+    CompletionRow,
     HeldRow,
     LedgerError,
     Outcome,
@@ -236,6 +237,34 @@ class SQLiteLedger:
                 provider=r[6],
                 source=r[7],
             )
+
+    def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
+        """The completed records one member at a time (see :class:`Ledger`).
+
+        A record's id is its member's id, ``/``, course and date, so reading the table in key order
+        (no sort) groups the records by member, ordered by member id followed by ``/``. Only a
+        member id that itself holds a ``/`` would split a group; if the roster has one, the rows
+        are sorted by member.
+        """
+        slash = self._db.execute("SELECT 1 FROM members WHERE instr(id, '/') > 0 LIMIT 1").fetchone()
+        rows = self._db.execute(
+            "SELECT member_id, id, course_id, on_date, hours, delivery, provider, origin FROM records "
+            "WHERE status = 'completed' ORDER BY " + ("member_id || '/', id" if slash else "id")
+        )
+        member: str | None = None
+        group: list[CompletionRow] = []
+        done: set[str] = set()
+        for r in rows:
+            if r[0] != member:
+                if member is not None:
+                    done.add(member)
+                    yield member, group
+                if r[0] in done:  # only a member id with a "/" that is not on the roster
+                    raise LedgerError(f"{self.path}: the records of {r[0]!r} are not together; is it on the roster?")
+                member, group = r[0], []
+            group.append(r[1:])
+        if member is not None:
+            yield member, group
 
     def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:
         """Every record (any status) with its batch id, optionally of one member."""
