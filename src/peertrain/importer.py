@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 
 from peertrain.catalog import Catalogue, normalise_name
-from peertrain.exports import RawRow, iter_rows
-from peertrain.exports.values import clean_email, clean_text, parse_date, parse_hours
+from peertrain.exports import RawRow, ReadInfo, iter_rows
+from peertrain.exports._csvfile import iter_csv_cells, raw_row
+from peertrain.exports.values import DateReader, clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger.sqlite import CHUNK_ROWS, PreparedChunk, SQLiteLedger
 from peertrain.model import PLAUSIBLE_YEARS, Course, Delivery, Member
-from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, Profile, RowStatus
+from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile, RowStatus
 
 __all__ = ["ImportResult", "People", "file_sha256", "import_file", "person_key", "rematch"]
 
@@ -351,6 +355,12 @@ def import_file(
     file_hash = file_sha256(path)
     earlier = ledger.batch_with_hash(profile.source, file_hash)
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
+    if isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
+        batch = ledger.import_prepared(
+            source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
+            chunks=_FastCSV(classify, path, progress).chunks(),
+        )
+        return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 
     def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:
         count = 0
@@ -363,14 +373,213 @@ def import_file(
             progress(count)
 
     batch = ledger.import_batch(
-        source=profile.source,
-        profile=profile.id,
-        file_name=path.name,
-        file_hash=file_hash,
-        imported_at=when,
+        source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
         rows=rows(),
     )
     return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
+
+
+_SLOW = object()  # a fast-path cache's answer for "let the classifier decide this row"
+
+
+class _FastCSV:
+    """The CSV import's fast path: rows as csv lists, values looked up by their raw text.
+
+    A row whose values the caches know to be good -- a person and a course (matched or not), a
+    status, hours, delivery and dates (date-times read by the :class:`DateReader` from their
+    date and time parts) -- becomes a stored record tuple, or a held row, with a few dictionary
+    lookups. Every other row (a reject, a short row, a value seen for the first time that turns
+    out bad) goes to the classifier as a :class:`RawRow`, exactly as on the general path. Each
+    cache is filled by asking the classifier, so both paths give every row the same outcome.
+    """
+
+    def __init__(self, classify: _Classifier, path: Path, progress: Callable[[int], None] | None) -> None:
+        self.classify, self.path, self.progress = classify, path, progress
+        self.profile = classify.profile
+        self.dates = DateReader(self.profile, classify.zone)
+        self.days: dict[str, Any] = {"": None}
+
+    def chunks(self) -> Iterator[PreparedChunk]:  # noqa: PLR0915 - one hot loop, kept inline
+        """The file's rows, classified, in chunks of :data:`CHUNK_ROWS` rows."""
+        profile, classify, progress = self.profile, self.classify, self.progress
+        name, source = self.path.name, profile.source
+        info = ReadInfo()
+        rows = iter_csv_cells(self.path, profile, info)
+        first = next(rows, None)
+        columns = list(info.columns)
+        where = dict(columns)
+        width = max(where.values(), default=-1) + 1
+        absent = width  # cells[width] is "", appended to each row: the value of an unmapped field
+        n_person = len(_PERSON_FIELDS)
+        pick = itemgetter(*(where.get(f, absent) for f in (*_PERSON_FIELDS, *_COURSE_FIELDS, "status")))
+        i_done, i_enrolled = where.get("completed_on", absent), where.get("enrolled_on", absent)
+        i_hours, i_delivery = where.get("hours", absent), where.get("delivery", absent)
+        i_provider, i_record = where.get("provider", absent), where.get("record_id", absent)
+        days = self.days
+        day_parts, time_parts = self.dates.day_parts, self.dates.time_parts
+        day_part, time_part, splits = self.dates.day_part, self.dates.time_part, self.dates.splits
+        statuses: dict[tuple[str, bool], Any] = {}
+        hours_text: dict[str, Any] = {}
+        deliveries: dict[str, Any] = {}
+        texts: dict[str, str | None] = {"": None}
+        people: dict[tuple[str, ...], Any] = {}
+        courses: dict[tuple[str, ...], Any] = {}
+        stems: dict[tuple[str, str], str] = {}
+        isos: dict[dt.date, str] = {}
+        chunk = PreparedChunk()
+        completed, others = chunk.completed, chunk.others
+        count = 0
+        for number, cells in rows if first is None else itertools.chain((first,), rows):
+            if chunk.rows >= CHUNK_ROWS:
+                yield chunk
+                chunk = PreparedChunk()
+                completed, others = chunk.completed, chunk.others
+            count += 1
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
+            if len(cells) < width:  # a short row: rare, and the classifier words what is missing
+                chunk.add(classify(raw_row(name, number, cells, columns)), source)
+                continue
+            cells.append("")
+            # -- the completion date: a date-time read from its parts, else a remembered text
+            text = cells[i_done]
+            done = days.get(text, _SLOW)
+            if done is _SLOW and splits:
+                head, space, tail = text.partition(" ")
+                if space:
+                    part = day_parts[head] if head in day_parts else day_part(head)
+                    seconds = time_parts[tail] if tail in time_parts else time_part(tail)
+                    if part is not None and seconds is not None:
+                        # a naive midnight is a plain date; else the date changes at the cutoff
+                        done = part[0] if seconds == 0 else part[1] if seconds < part[3] else part[2]
+                        if not PLAUSIBLE_YEARS[0] <= done.year <= PLAUSIBLE_YEARS[1]:
+                            done = _SLOW
+            if done is _SLOW:
+                done = self._day(text)
+            picked = pick(cells)
+            status = statuses.get((picked[-1], done is not None))
+            if status is None:
+                status = self._status(picked[-1], done is not None, statuses)
+            if status == "completed":
+                on = done
+            else:
+                text = cells[i_enrolled]
+                on = days[text] if text in days else self._day(text)
+                if on is None:
+                    on = done
+            hours = hours_text.get(cells[i_hours], _SLOW)
+            if hours is _SLOW:
+                hours = self._hours(cells[i_hours], hours_text)
+            delivery = deliveries.get(cells[i_delivery], _SLOW)
+            if delivery is _SLOW:
+                delivery = self._delivery(cells[i_delivery], deliveries)
+            person = picked[:n_person]
+            who = people.get(person)
+            if who is None:
+                who = self._person(person, people)
+            course_key = picked[n_person:-1]
+            what = courses.get(course_key)
+            if what is None:
+                what = self._course(course_key, courses)
+            if (
+                on is _SLOW or status is _SLOW or hours is _SLOW or delivery is _SLOW or who is _SLOW
+                or what is _SLOW or (on is None and status == "completed")
+            ):
+                cells.pop()
+                chunk.add(classify(raw_row(name, number, cells, columns)), source)
+                continue
+            text = cells[i_provider]
+            provider = texts[text] if text in texts else _remembered(texts, text, clean_text(text))
+            record_id = clean_text(cells[i_record]) if cells[i_record] else None
+            if on is None:
+                day = None
+            else:
+                day = isos.get(on)
+                if day is None:
+                    day = _remembered(isos, on, on.isoformat())
+            member, course = who[0], what[0]
+            if member is None or course is None:
+                values = {
+                    **who[1], **what[1], "status": status, "on": day, "hours": hours, "delivery": delivery,
+                    "provider": provider, "record_id": record_id,
+                }
+                chunk.add(classify._unmatched(values, name, number, member, course), source)
+                continue
+            chunk.rows += 1
+            stem = stems.get((member, course.id))
+            if stem is None:
+                stem = _remembered(stems, (member, course.id), f"{member}/{course.id}/")
+            if status == "completed":
+                completed.append((
+                    f"{stem}{day}", member, course.id, day, status, hours, delivery, provider, source, record_id,
+                    f"{name}:{number}",
+                ))
+            else:
+                others.append((
+                    f"{stem}{day or 'undated'}/{status}", member, course.id, day, status, hours, delivery,
+                    provider, source, record_id, f"{name}:{number}",
+                ))
+        if chunk.rows:
+            yield chunk
+        if progress is not None:
+            progress(count)
+
+    # -- cache misses: each asks the classifier (its answers are the general path's) -------------
+
+    def _day(self, text: str) -> Any:
+        """The date of a raw text, or _SLOW; a date-time's date is not remembered (nearly all are
+        unique: the date reader remembers its parts)."""
+        if not text or text.isspace():
+            return _remembered(self.days, text, None)
+        try:
+            found = self.dates(text)
+        except OverflowError:
+            return _SLOW
+        if isinstance(found, str) or not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
+            return _remembered(self.days, text, _SLOW)
+        return found if " " in text else _remembered(self.days, text, found)
+
+    def _status(self, text: str, has_date: bool, statuses: dict[Any, Any]) -> Any:
+        try:
+            found: object = self.classify._status(text or None, has_date).value
+        except _RejectedError:
+            found = _SLOW
+        return _remembered(statuses, (text, has_date), found)
+
+    def _hours(self, text: str, hours: dict[str, Any]) -> Any:
+        try:
+            found = self.classify._hour(text or None)
+        except _RejectedError:
+            return _remembered(hours, text, _SLOW)
+        return _remembered(hours, text, None if found is None else str(found))
+
+    def _delivery(self, text: str, deliveries: dict[str, Any]) -> Any:
+        try:
+            found: object = self.classify._delivery(text or None)
+        except _RejectedError:
+            found = _SLOW
+        return _remembered(deliveries, text, found)
+
+    def _person(self, key: tuple[str, ...], people: dict[Any, Any]) -> Any:
+        """``(member id or None, the person's values)`` for a person's raw values, or _SLOW."""
+        try:
+            values, member = self.classify._person(tuple(v or None for v in key))
+        except _RejectedError:
+            return _remembered(people, key, _SLOW)
+        return _remembered(people, key, (member, values))
+
+    def _course(self, key: tuple[str, ...], courses: dict[Any, Any]) -> Any:
+        """``(course or None, the course's values)`` for a course's raw values, or _SLOW."""
+        try:
+            values, course = self.classify._course(tuple(v or None for v in key))
+        except _RejectedError:
+            return _remembered(courses, key, _SLOW)
+        return _remembered(courses, key, (course, values))
+
+
+def _remembered(cache: dict[Any, Any], key: object, value: object) -> Any:
+    _remember(cache, key, value)
+    return value
 
 
 def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:

@@ -15,14 +15,14 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from peertrain.exports._base import ExportError, RawRow, ReadInfo, column_indexes
 from peertrain.profiles import Profile
 
-__all__ = ["MAX_LINE_CHARS", "detect_delimiter", "detect_encoding", "iter_csv"]
+__all__ = ["MAX_LINE_CHARS", "detect_delimiter", "detect_encoding", "iter_csv", "iter_csv_cells", "raw_row"]
 
 _CHUNK = 64 * 1024
 #: The longest physical line read (a file without line breaks is not a CSV export).
@@ -141,7 +141,28 @@ def _reader(lines: Iterator[str], profile: Profile, info: ReadInfo) -> Iterator[
 
 def iter_csv(path: Path, profile: Profile, info: ReadInfo) -> Iterator[RawRow]:
     """The data rows of a CSV export, streamed (see the module docs)."""
-    where, name = str(path), path.name
+    name = path.name
+    fields: tuple[tuple[str, int], ...] = ()
+    for number, cells in iter_csv_cells(path, profile, info):
+        if not fields:
+            fields = info.columns
+        size = len(cells)
+        values = {field: (cells[i] or None) if i < size else None for field, i in fields}
+        yield RawRow(name, number, values, tuple(cells))
+
+
+def raw_row(name: str, number: int, cells: list[str], fields: Sequence[tuple[str, int]]) -> RawRow:
+    """The :class:`RawRow` of one row's cells (``fields`` are ``(field, column index)`` pairs)."""
+    size = len(cells)
+    values = {field: (cells[i] or None) if i < size else None for field, i in fields}
+    return RawRow(name, number, values, tuple(cells))
+
+
+def iter_csv_cells(path: Path, profile: Profile, info: ReadInfo) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of each data row that is not blank, streamed: :func:`iter_csv`
+    without the :class:`RawRow` (for the importer's fast path). The header's field columns are
+    in ``info.columns`` once the first row has been drawn; errors are the same as iter_csv's."""
+    where = str(path)
     encoding, short_lines = _codec(profile, path)
     info.encoding = encoding
     number = 0
@@ -164,17 +185,15 @@ def iter_csv(path: Path, profile: Profile, info: ReadInfo) -> Iterator[RawRow]:
             if header is None:
                 raise ExportError(where, "the file has no header row (it is empty)", row=1)
             info.header, info.header_row = tuple(header), number
-            fields = column_indexes(where, profile, header, number)
+            info.columns = tuple(column_indexes(where, profile, header, number))
             for cells in reader:
                 number += 1
                 joined = "".join(cells)
-                if not joined.strip():
+                if not joined or joined.isspace():
                     continue
                 if "\x00" in joined:
                     raise ExportError(where, _NUL, row=number)
-                size = len(cells)
-                values = {field: (cells[i] or None) if i < size else None for field, i in fields}
-                yield RawRow(name, number, values, tuple(cells))
+                yield number, cells
         except csv.Error as exc:
             raise ExportError(where, f"not readable as CSV: {exc}", row=number + 1) from None
         except UnicodeError as exc:  # decoded ahead of the rows: find the line again
