@@ -14,6 +14,7 @@ failed enrolments are recorded with their status and no credit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -31,7 +32,7 @@ from peertrain.exports import RawRow, ReadInfo, iter_rows
 from peertrain.exports._csvfile import iter_csv_cells, raw_row
 from peertrain.exports.values import DateReader, clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
-from peertrain.ledger.sqlite import CHUNK_ROWS, PreparedChunk, SQLiteLedger
+from peertrain.ledger.sqlite import CHUNK_ROWS, HeldTuple, PreparedChunk, SQLiteLedger
 from peertrain.model import PLAUSIBLE_YEARS, Course, Delivery, Member
 from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile, RowStatus
 
@@ -132,6 +133,8 @@ _HELD_PEOPLE, _HELD_COURSES = "match_people", "match_courses"
 _MAX_HOURS = Decimal(100_000_000)
 _PERSON_FIELDS = ("email", "portal_user_id", "name", "first_name", "last_name", "agency")
 _COURSE_FIELDS = ("course_id", "course_title")
+#: The raw values the fast path looks up together, beside the person's.
+_REST_FIELDS = (*_COURSE_FIELDS, "status", "hours", "delivery", "provider")
 
 
 class _Classifier:
@@ -202,6 +205,37 @@ class _Classifier:
         courses = ("course_id",) if self.course is not None else self.profile.courses
         held = {**values, _HELD_PEOPLE: ",".join(self.profile.people), _HELD_COURSES: ",".join(courses)}
         return UnmatchedRow(file, row, "; ".join(missing), held, fingerprint)
+
+    def held_tuple(
+        self, values: dict[str, str | None], file: str, row: int, member: str | None, course: str | None
+    ) -> HeldTuple:
+        """``held_row(self._unmatched(...), source)`` without the round trip: the JSON of the
+        values is written once and the matching orders are put in their sorted place in it.
+
+        ``values`` must hold the twelve keys :meth:`__call__` gives a held row.
+        """
+        missing = []
+        if member is None:
+            who = values.get("email") or values.get("portal_user_id") or values.get("name")
+            missing.append(f"unknown person {who!r}")
+        if course is None:
+            what = values.get("course_title") or values.get("course_id")
+            missing.append(f"unknown course {what!r}")
+        payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
+        fingerprint = hashlib.sha256(payload.encode()).hexdigest()
+        # Sorted, "match_courses" and "match_people" come right before "name" (a key, not text:
+        # a quote inside a JSON string is escaped, so this cannot be found inside a value).
+        at = payload.index(', "name": ')
+        return (
+            self.profile.source, f"{file}:{row}", "; ".join(missing), fingerprint,
+            payload[:at] + self._held_orders + payload[at:],
+        )
+
+    @functools.cached_property
+    def _held_orders(self) -> str:
+        courses = ("course_id",) if self.course is not None else self.profile.courses
+        orders = {_HELD_COURSES: ",".join(courses), _HELD_PEOPLE: ",".join(self.profile.people)}
+        return ", " + json.dumps(orders, sort_keys=True, ensure_ascii=False)[1:-1]
 
     # -- each value interpreted once per distinct raw value ---------------------------------
 
@@ -397,7 +431,10 @@ class _FastCSV:
         self.classify, self.path, self.progress = classify, path, progress
         self.profile = classify.profile
         self.dates = DateReader(self.profile, classify.zone)
+        #: Raw date texts (not date-times): the ISO date, None (empty) or _SLOW.
         self.days: dict[str, Any] = {"": None}
+        #: Date parts of date-times: ISO dates ``(plain, before, after)`` and the cutoff, or None.
+        self.parts: dict[str, Any] = {}
 
     def chunks(self) -> Iterator[PreparedChunk]:  # noqa: PLR0915 - one hot loop, kept inline
         """The file's rows, classified, in chunks of :data:`CHUNK_ROWS` rows."""
@@ -410,30 +447,25 @@ class _FastCSV:
         where = dict(columns)
         width = max(where.values(), default=-1) + 1
         absent = width  # cells[width] is "", appended to each row: the value of an unmapped field
-        n_person = len(_PERSON_FIELDS)
-        pick = itemgetter(*(where.get(f, absent) for f in (*_PERSON_FIELDS, *_COURSE_FIELDS, "status")))
+        pick_person = itemgetter(*(where.get(f, absent) for f in _PERSON_FIELDS))
+        pick_rest = itemgetter(*(where.get(f, absent) for f in _REST_FIELDS))
         i_done, i_enrolled = where.get("completed_on", absent), where.get("enrolled_on", absent)
-        i_hours, i_delivery = where.get("hours", absent), where.get("delivery", absent)
-        i_provider, i_record = where.get("provider", absent), where.get("record_id", absent)
-        days = self.days
-        day_parts, time_parts = self.dates.day_parts, self.dates.time_parts
-        day_part, time_part, splits = self.dates.day_part, self.dates.time_part, self.dates.splits
-        statuses: dict[tuple[str, bool], Any] = {}
-        hours_text: dict[str, Any] = {}
-        deliveries: dict[str, Any] = {}
-        texts: dict[str, str | None] = {"": None}
+        i_record = where.get("record_id", absent)
+        days, parts, times = self.days, self.parts, self.dates.time_parts
+        time_part = self.dates.time_part
         people: dict[tuple[str, ...], Any] = {}
-        courses: dict[tuple[str, ...], Any] = {}
-        stems: dict[tuple[str, str], str] = {}
-        isos: dict[dt.date, str] = {}
+        dated: dict[tuple[str, ...], Any] = {}  # the rest of a row with a completion date
+        undated: dict[tuple[str, ...], Any] = {}  # ... and without one (the status may differ)
         chunk = PreparedChunk()
-        completed, others = chunk.completed, chunk.others
-        count = 0
+        completed, others, held = chunk.completed, chunk.others, chunk.held
+        count = stored = 0
         for number, cells in rows if first is None else itertools.chain((first,), rows):
-            if chunk.rows >= CHUNK_ROWS:
+            if stored >= CHUNK_ROWS:
+                chunk.rows += stored
                 yield chunk
                 chunk = PreparedChunk()
-                completed, others = chunk.completed, chunk.others
+                completed, others, held = chunk.completed, chunk.others, chunk.held
+                stored = 0
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)
@@ -441,84 +473,68 @@ class _FastCSV:
                 chunk.add(classify(raw_row(name, number, cells, columns)), source)
                 continue
             cells.append("")
-            # -- the completion date: a date-time read from its parts, else a remembered text
+            # The completion date: a date-time from its date and time parts, else a known text.
             text = cells[i_done]
             done = days.get(text, _SLOW)
-            if done is _SLOW and splits:
-                head, space, tail = text.partition(" ")
-                if space:
-                    part = day_parts[head] if head in day_parts else day_part(head)
-                    seconds = time_parts[tail] if tail in time_parts else time_part(tail)
-                    if part is not None and seconds is not None:
-                        # a naive midnight is a plain date; else the date changes at the cutoff
-                        done = part[0] if seconds == 0 else part[1] if seconds < part[3] else part[2]
-                        if not PLAUSIBLE_YEARS[0] <= done.year <= PLAUSIBLE_YEARS[1]:
-                            done = _SLOW
             if done is _SLOW:
-                done = self._day(text)
-            picked = pick(cells)
-            status = statuses.get((picked[-1], done is not None))
-            if status is None:
-                status = self._status(picked[-1], done is not None, statuses)
+                head, space, tail = text.partition(" ")
+                part = parts.get(head, _SLOW)
+                if part is _SLOW:
+                    part = self._part(head)
+                seconds = times.get(tail, _SLOW)
+                if seconds is _SLOW:
+                    seconds = time_part(tail)
+                if space and part is not None and seconds is not None:
+                    # a naive midnight is a plain date; else the agency's date changes at the cutoff
+                    done = part[0] if seconds == 0 else part[1] if seconds < part[3] else part[2]
+                else:
+                    done = self._day(text)
+            who = people.get(pick_person(cells))
+            if who is None:
+                who = self._person(pick_person(cells), people)
+            key = pick_rest(cells)
+            rest = (undated if done is None else dated).get(key)
+            if rest is None:
+                rest = self._rest(key, done is not None, undated if done is None else dated)
+            if done is _SLOW or who is _SLOW or rest is _SLOW:
+                cells.pop()
+                chunk.add(classify(raw_row(name, number, cells, columns)), source)
+                continue
+            course, course_values, status, hours, delivery, provider = rest
             if status == "completed":
                 on = done
             else:
                 text = cells[i_enrolled]
-                on = days[text] if text in days else self._day(text)
+                on = days.get(text, _SLOW)
+                if on is _SLOW:
+                    on = self._day(text)
                 if on is None:
                     on = done
-            hours = hours_text.get(cells[i_hours], _SLOW)
-            if hours is _SLOW:
-                hours = self._hours(cells[i_hours], hours_text)
-            delivery = deliveries.get(cells[i_delivery], _SLOW)
-            if delivery is _SLOW:
-                delivery = self._delivery(cells[i_delivery], deliveries)
-            person = picked[:n_person]
-            who = people.get(person)
-            if who is None:
-                who = self._person(person, people)
-            course_key = picked[n_person:-1]
-            what = courses.get(course_key)
-            if what is None:
-                what = self._course(course_key, courses)
-            if (
-                on is _SLOW or status is _SLOW or hours is _SLOW or delivery is _SLOW or who is _SLOW
-                or what is _SLOW or (on is None and status == "completed")
-            ):
+            if on is _SLOW or (on is None and status == "completed"):
                 cells.pop()
                 chunk.add(classify(raw_row(name, number, cells, columns)), source)
                 continue
-            text = cells[i_provider]
-            provider = texts[text] if text in texts else _remembered(texts, text, clean_text(text))
-            record_id = clean_text(cells[i_record]) if cells[i_record] else None
-            if on is None:
-                day = None
-            else:
-                day = isos.get(on)
-                if day is None:
-                    day = _remembered(isos, on, on.isoformat())
-            member, course = who[0], what[0]
+            text = cells[i_record]
+            record_id = clean_text(text) if text else None
+            stored += 1
+            member = who[0]
             if member is None or course is None:
                 values = {
-                    **who[1], **what[1], "status": status, "on": day, "hours": hours, "delivery": delivery,
+                    **who[1], **course_values, "status": status, "on": on, "hours": hours, "delivery": delivery,
                     "provider": provider, "record_id": record_id,
                 }
-                chunk.add(classify._unmatched(values, name, number, member, course), source)
-                continue
-            chunk.rows += 1
-            stem = stems.get((member, course.id))
-            if stem is None:
-                stem = _remembered(stems, (member, course.id), f"{member}/{course.id}/")
-            if status == "completed":
+                held.append(classify.held_tuple(values, name, number, member, course))
+            elif status == "completed":
                 completed.append((
-                    f"{stem}{day}", member, course.id, day, status, hours, delivery, provider, source, record_id,
-                    f"{name}:{number}",
+                    f"{member}/{course}/{on}", member, course, on, status, hours, delivery, provider, source,
+                    record_id, f"{name}:{number}",
                 ))
             else:
                 others.append((
-                    f"{stem}{day or 'undated'}/{status}", member, course.id, day, status, hours, delivery,
+                    f"{member}/{course}/{on or 'undated'}/{status}", member, course, on, status, hours, delivery,
                     provider, source, record_id, f"{name}:{number}",
                 ))
+        chunk.rows += stored
         if chunk.rows:
             yield chunk
         if progress is not None:
@@ -526,9 +542,21 @@ class _FastCSV:
 
     # -- cache misses: each asks the classifier (its answers are the general path's) -------------
 
+    def _part(self, head: str) -> Any:
+        """ISO dates ``(plain, before, after)`` and the cutoff of a date-time's date part (see
+        :meth:`DateReader.day_part`), or None: the value is read whole."""
+        part = self.dates.day_part(head) if self.dates.splits else None
+        found = None  # read whole (and if implausible, rejected by the classifier)
+        if part is not None:
+            plain, before, after, cutoff = part
+            low, high = PLAUSIBLE_YEARS
+            if all(low <= day.year <= high for day in (plain, before, after)):
+                found = (plain.isoformat(), before.isoformat(), after.isoformat(), cutoff)
+        return _remembered(self.parts, head, found)
+
     def _day(self, text: str) -> Any:
-        """The date of a raw text, or _SLOW; a date-time's date is not remembered (nearly all are
-        unique: the date reader remembers its parts)."""
+        """The ISO date of a raw text, None (empty) or _SLOW; a date-time's date is not
+        remembered (nearly all are unique)."""
         if not text or text.isspace():
             return _remembered(self.days, text, None)
         try:
@@ -537,28 +565,7 @@ class _FastCSV:
             return _SLOW
         if isinstance(found, str) or not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
             return _remembered(self.days, text, _SLOW)
-        return found if " " in text else _remembered(self.days, text, found)
-
-    def _status(self, text: str, has_date: bool, statuses: dict[Any, Any]) -> Any:
-        try:
-            found: object = self.classify._status(text or None, has_date).value
-        except _RejectedError:
-            found = _SLOW
-        return _remembered(statuses, (text, has_date), found)
-
-    def _hours(self, text: str, hours: dict[str, Any]) -> Any:
-        try:
-            found = self.classify._hour(text or None)
-        except _RejectedError:
-            return _remembered(hours, text, _SLOW)
-        return _remembered(hours, text, None if found is None else str(found))
-
-    def _delivery(self, text: str, deliveries: dict[str, Any]) -> Any:
-        try:
-            found: object = self.classify._delivery(text or None)
-        except _RejectedError:
-            found = _SLOW
-        return _remembered(deliveries, text, found)
+        return found.isoformat() if " " in text else _remembered(self.days, text, found.isoformat())
 
     def _person(self, key: tuple[str, ...], people: dict[Any, Any]) -> Any:
         """``(member id or None, the person's values)`` for a person's raw values, or _SLOW."""
@@ -568,13 +575,22 @@ class _FastCSV:
             return _remembered(people, key, _SLOW)
         return _remembered(people, key, (member, values))
 
-    def _course(self, key: tuple[str, ...], courses: dict[Any, Any]) -> Any:
-        """``(course or None, the course's values)`` for a course's raw values, or _SLOW."""
+    def _rest(self, key: tuple[str, ...], has_date: bool, cache: dict[Any, Any]) -> Any:
+        """``(course id or None, the course's values, status, hours, delivery, provider)`` for the
+        raw values of :data:`_REST_FIELDS`, or _SLOW (a value the classifier rejects)."""
+        course_id, title, status, hours, delivery, provider = (v or None for v in key)
+        classify = self.classify
         try:
-            values, course = self.classify._course(tuple(v or None for v in key))
+            found = classify._status(status, has_date).value
+            hours_value = classify._hour(hours)
+            delivery_value = classify._delivery(delivery)
+            values, course = classify._course((course_id, title))
         except _RejectedError:
-            return _remembered(courses, key, _SLOW)
-        return _remembered(courses, key, (course, values))
+            return _remembered(cache, key, _SLOW)
+        return _remembered(cache, key, (
+            None if course is None else course.id, values, found,
+            None if hours_value is None else str(hours_value), delivery_value, clean_text(provider),
+        ))
 
 
 def _remembered(cache: dict[Any, Any], key: object, value: object) -> Any:

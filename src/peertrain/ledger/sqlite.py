@@ -32,7 +32,17 @@ from peertrain.ledger import (
 )
 from peertrain.model import Completion, Delivery, Member
 
-__all__ = ["APPLICATION_ID", "CHUNK_ROWS", "MIGRATIONS", "PreparedChunk", "RecordRow", "SQLiteLedger", "record_row"]
+__all__ = [
+    "APPLICATION_ID",
+    "CHUNK_ROWS",
+    "MIGRATIONS",
+    "HeldTuple",
+    "PreparedChunk",
+    "RecordRow",
+    "SQLiteLedger",
+    "held_row",
+    "record_row",
+]
 
 #: ``PRAGMA application_id`` of a peertrain ledger ("PTRN").
 APPLICATION_ID = 0x5054524E
@@ -351,15 +361,9 @@ class SQLiteLedger:
         db = self._db
         before = db.total_changes
         db.executemany(
-            "INSERT OR IGNORE INTO held (batch_id, source, origin, reason, fingerprint, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    batch_id, source, f"{row.file}:{row.row}", row.reason, row.fingerprint,
-                    json.dumps(row.values, ensure_ascii=False, sort_keys=True),
-                )
-                for row in chunk.unmatched
-            ],
+            f"INSERT OR IGNORE INTO held (batch_id, source, origin, reason, fingerprint, payload) "
+            f"VALUES ({batch_id:d}, ?, ?, ?, ?, ?)",
+            chunk.held,
         )
         held = db.total_changes - before
         db.executemany(
@@ -372,7 +376,7 @@ class SQLiteLedger:
         counts["rows_read"] += chunk.rows
         counts["unmatched"] += held
         counts["rejected"] += len(chunk.rejected)
-        counts["duplicates"] += len(chunk.unmatched) - held
+        counts["duplicates"] += len(chunk.held) - held
 
     # -- batches --------------------------------------------------------------------------
 
@@ -475,14 +479,14 @@ class PreparedChunk:
 
     ``completed`` and ``others`` hold the records with status completed and the rest (their keys
     never collide: a record id and a source record key both include the status), in input order;
-    ``rows`` counts every input row of the chunk.
+    ``held`` holds the unmatched rows (:func:`held_row`), ``rows`` counts every input row.
     """
 
     rows: int = 0
     completed: list[RecordRow] = Factory(list)
     others: list[RecordRow] = Factory(list)
     rejected: list[RejectedRow] = Factory(list)
-    unmatched: list[UnmatchedRow] = Factory(list)
+    held: list[HeldTuple] = Factory(list)
 
     def add(self, row: Record | RejectedRow | UnmatchedRow, source: str) -> None:
         """Add one row of any kind (the general path; the importer's fast path appends tuples)."""
@@ -492,12 +496,23 @@ class PreparedChunk:
         elif isinstance(row, RejectedRow):
             self.rejected.append(row)
         else:
-            self.unmatched.append(row)
+            self.held.append(held_row(row, source))
 
 
 #: A record as the ``records`` table stores it, without the batch id: id, member, course, date,
 #: status, hours, delivery, provider, source, record id, origin.
 RecordRow = tuple[str, str, str, str | None, str, str | None, str | None, str | None, str, str | None, str]
+
+
+#: A held row as the ``held`` table stores it, without the batch id: source, origin, reason,
+#: fingerprint, payload (the values as JSON, keys sorted).
+HeldTuple = tuple[str, str, str, str, str]
+
+
+def held_row(row: UnmatchedRow, source: str) -> HeldTuple:
+    """How an :class:`UnmatchedRow` of ``source`` is stored."""
+    payload = json.dumps(row.values, ensure_ascii=False, sort_keys=True)
+    return (source, f"{row.file}:{row.row}", row.reason, row.fingerprint, payload)
 
 
 def record_row(record: Record, source: str) -> RecordRow:
