@@ -255,3 +255,33 @@ def test_date_reader_reads_across_a_new_york_dst_day_into_chicago() -> None:
     assert reader("06/15/2021 12:59 AM") == dt.date(2021, 6, 14)
     assert reader("06/15/2021 01:00 AM") == dt.date(2021, 6, 15)
     assert reader("06/15/2021 12:00 AM") == dt.date(2021, 6, 15)  # a naive midnight is a plain date
+
+
+# -- the csv reader's shortcut for rows that cannot be blank in a file that holds no NUL ----------
+
+
+@pytest.mark.parametrize("encoding", ["auto", "utf-8", "cp1252"])
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_nul_anywhere_is_still_refused(tmp_path: Path, encoding: str, where: str) -> None:
+    """Rows are checked for NUL one by one unless the encoding pre-scan saw the whole file hold
+    none: a NUL in a row whose first cell is text is found with any encoding setting."""
+    from peertrain.exports import ExportError, iter_rows  # noqa: PLC0415
+
+    good = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,14,C-1\r\n"
+    bad = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,1\x004,C-2\r\n"
+    rows = [bad, good, good] if where == "first" else [good, good, bad]
+    path = tmp_path / "nul.csv"
+    path.write_bytes((",".join(COPS_HEADER) + "\r\n" + "".join(rows)).encode())
+    profile = attrs.evolve(COPS, encoding=encoding)
+    with pytest.raises(ExportError, match="NUL") as caught:
+        list(iter_rows(path, profile))
+    assert caught.value.row == (2 if where == "first" else 4)
+
+
+def test_blank_rows_are_skipped_but_counted_when_the_first_cell_is_blank(tmp_path: Path) -> None:
+    from peertrain.exports import iter_rows  # noqa: PLC0415
+
+    good = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,14,C-1\r\n"
+    path = tmp_path / "blank.csv"
+    path.write_text(",".join(COPS_HEADER) + "\r\n" + good + " , ,\t,\r\n" + ",,,x\r\n" + good, encoding="utf-8")
+    assert [row.number for row in iter_rows(path, COPS)] == [2, 4, 5]
