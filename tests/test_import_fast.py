@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import peertrain.importer
 import peertrain.ledger.sqlite
 from peertrain import Member
+from peertrain.exports import ExportError, iter_rows
 from peertrain.exports.values import DateReader, parse_date
 from peertrain.importer import import_file
 from peertrain.ledger import Ledger
@@ -265,8 +266,6 @@ def test_date_reader_reads_across_a_new_york_dst_day_into_chicago() -> None:
 def test_a_nul_anywhere_is_still_refused(tmp_path: Path, encoding: str, where: str) -> None:
     """Rows are checked for NUL one by one unless the encoding pre-scan saw the whole file hold
     none: a NUL in a row whose first cell is text is found with any encoding setting."""
-    from peertrain.exports import ExportError, iter_rows  # noqa: PLC0415
-
     good = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,14,C-1\r\n"
     bad = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,1\x004,C-2\r\n"
     rows = [bad, good, good] if where == "first" else [good, good, bad]
@@ -279,8 +278,6 @@ def test_a_nul_anywhere_is_still_refused(tmp_path: Path, encoding: str, where: s
 
 
 def test_blank_rows_are_skipped_but_counted_when_the_first_cell_is_blank(tmp_path: Path) -> None:
-    from peertrain.exports import iter_rows  # noqa: PLC0415
-
     good = "Dana Whitfield,dana@x.example,Pine Lake PD,GCI,,01/02/2024,01/03/2024,Completed,14,C-1\r\n"
     path = tmp_path / "blank.csv"
     path.write_text(",".join(COPS_HEADER) + "\r\n" + good + " , ,\t,\r\n" + ",,,x\r\n" + good, encoding="utf-8")
