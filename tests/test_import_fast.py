@@ -282,3 +282,18 @@ def test_blank_rows_are_skipped_but_counted_when_the_first_cell_is_blank(tmp_pat
     path = tmp_path / "blank.csv"
     path.write_text(",".join(COPS_HEADER) + "\r\n" + good + " , ,\t,\r\n" + ",,,x\r\n" + good, encoding="utf-8")
     assert [row.number for row in iter_rows(path, COPS)] == [2, 4, 5]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_progress_is_reported_every_10000_rows_and_at_the_end(tmp_path: Path, fast: bool) -> None:
+    good = "Dana Whitfield,dana.whitfield@pinelake.example,Pine Lake PD,Group Crisis Intervention,,,{},Completed,1,\r\n"
+    rows = [good.format(f"{1 + n % 12:02d}/{1 + n % 28:02d}/2024 0{1 + n % 9}:{n % 60:02d} PM") for n in range(25_000)]
+    path = tmp_path / "export.csv"
+    path.write_text(",".join(COPS_HEADER) + "\r\n" + "".join(rows) + "\r\n,,\r\n", encoding="utf-8")
+    seen: list[int] = []
+    ledger = new_ledger(tmp_path / "ledger.db")
+    with mock.patch.object(peertrain.importer, "_FAST_CSV", fast):
+        batch = import_file(ledger, COPS, path, CATALOGUE, now=NOW, progress=seen.append).batch
+    assert seen == [10_000, 20_000, 25_000]
+    assert batch.counts.rows_read == 25_000
+    assert batch.counts.imported + batch.counts.duplicates == 25_000

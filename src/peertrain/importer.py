@@ -477,19 +477,22 @@ class _FastCSV:
             cells.append("")
             # The completion date: a date-time from its date and time parts, else a known text.
             text = cells[i_done]
-            done = days.get(text, _SLOW)
-            if done is _SLOW:
-                head, space, tail = text.partition(" ")
+            head, space, tail = text.partition(" ")
+            if space:
                 part = parts.get(head, _SLOW)
                 if part is _SLOW:
                     part = self._part(head)
                 seconds = times.get(tail, _SLOW)
                 if seconds is _SLOW:
                     seconds = time_part(tail)
-                if space and part is not None and seconds is not None:
+                if part is not None and seconds is not None:
                     # a naive midnight is a plain date; else the agency's date changes at the cutoff
                     done = part[0] if seconds == 0 else part[1] if seconds < part[3] else part[2]
                 else:
+                    done = self._day(text)
+            else:
+                done = days.get(text, _SLOW)
+                if done is _SLOW:
                     done = self._day(text)
             who = people.get(pick_person(cells))
             if who is None:
