@@ -10,6 +10,7 @@ records, held rows, rejects and counts. The date reader behind it must equal ``p
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import tempfile
 import zoneinfo
@@ -30,6 +31,7 @@ from peertrain.exports import ExportError, iter_rows
 from peertrain.exports.values import DateReader, parse_date
 from peertrain.importer import import_file
 from peertrain.ledger import Ledger
+from peertrain.ledger.sqlite import SQLiteLedger
 from peertrain.profiles import Profile, load_profile
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, export_rows, new_ledger, write_export
 
@@ -55,7 +57,9 @@ def small_steps(*, fast: bool) -> Iterator[None]:
 def stored(ledger: Ledger) -> tuple[object, ...]:
     """Everything an import leaves in the ledger, batch ids included."""
     batches = [(b.id, b.counts) for b in ledger.batches()]
-    held = [(h.batch, h.source, h.origin, h.reason, h.values) for h in ledger.held()]
+    assert isinstance(ledger, SQLiteLedger)
+    # The held rows as stored, to the byte: the payload's JSON text and the fingerprint.
+    held = ledger._db.execute("SELECT * FROM held ORDER BY id").fetchall()
     return batches, list(ledger.records()), held, ledger.rejected()
 
 
@@ -138,9 +142,12 @@ PEOPLE = [
     ("Dana Whitfield", " DANA.WHITFIELD@pinelake.example", "Pine Lake PD"),
     ("Whitfield, Dana", "", "Pine Lake PD"),
     ("Jordan Pike", "jordan.pike@riverbend.example", "Riverbend PD"),
+    ('Pat "Paddy" O\'Brien\\', "pat\u00e9@x.example", "Dublin \\ PD \u2603"),
     ("", "", ""),
 ]
-COURSES = ["Group Crisis Intervention", "QPR Gatekeeper Training", "Unknown Vendor Webinar", ""]
+COURSES = [
+    "Group Crisis Intervention", "QPR Gatekeeper Training", "Unknown Vendor Webinar", 'The "Other" \\ Course', "",
+]
 
 
 @st.composite
@@ -170,8 +177,10 @@ def test_fast_path_matches_general_path_on_edge_cases(
         toml.write_text(PROFILE_TOML.format(record_id='record_id = "Id"' if with_record_id else ""), encoding="utf-8")
         profile = attrs.evolve(load_profile(toml), source_timezone=source_zone)
         path = Path(folder) / "export.csv"
-        lines = [",".join(HEADER)] + [",".join(f'"{cell}"' for cell in row) for row in rows]
-        path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            writer.writerows(rows)
         assert_same_outcomes(path, profile, timezone)
 
 

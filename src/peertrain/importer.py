@@ -207,12 +207,21 @@ class _Classifier:
         return UnmatchedRow(file, row, "; ".join(missing), held, fingerprint)
 
     def held_tuple(
-        self, values: dict[str, str | None], file: str, row: int, member: str | None, course: str | None
+        self,
+        values: dict[str, str | None],
+        file: str,
+        row: int,
+        member: str | None,
+        course: str | None,
+        *,
+        text: str | None = None,
     ) -> HeldTuple:
         """``held_row(self._unmatched(...), source)`` without the round trip: the JSON of the
         values is written once and the matching orders are put in their sorted place in it.
 
-        ``values`` must hold the twelve keys :meth:`__call__` gives a held row.
+        ``values`` must hold the twelve keys :meth:`__call__` gives a held row; ``text``, if
+        given, is their JSON as ``json.dumps(values, sort_keys=True, ensure_ascii=False)``
+        writes it (the fast path fills :data:`_HELD_JSON` with parts it has remembered).
         """
         missing = []
         if member is None:
@@ -221,7 +230,7 @@ class _Classifier:
         if course is None:
             what = values.get("course_title") or values.get("course_id")
             missing.append(f"unknown course {what!r}")
-        payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
+        payload = json.dumps(values, sort_keys=True, ensure_ascii=False) if text is None else text
         fingerprint = hashlib.sha256(payload.encode()).hexdigest()
         # Sorted, "match_courses" and "match_people" come right before "name" (a key, not text:
         # a quote inside a JSON string is escaped, so this cannot be found inside a value).
@@ -413,6 +422,14 @@ def import_file(
     return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 
 
+#: A held row's values as ``json.dumps(values, sort_keys=True, ensure_ascii=False)`` writes them:
+#: agency, course_id, course_title, delivery, email, hours, name, on, portal_user_id, provider,
+#: record_id, status (each value filled in as JSON).
+_HELD_JSON = (
+    '{"agency": %s, "course_id": %s, "course_title": %s, "delivery": %s, "email": %s, "hours": %s, '
+    '"name": %s, "on": %s, "portal_user_id": %s, "provider": %s, "record_id": %s, "status": %s}'
+)
+_json = functools.partial(json.dumps, ensure_ascii=False)
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
 _SLOW = object()  # a fast-path cache's answer for "let the classifier decide this row"
@@ -505,7 +522,7 @@ class _FastCSV:
                 cells.pop()
                 chunk.add(classify(raw_row(name, number, cells, columns)), source)
                 continue
-            course, course_values, status, hours, delivery, provider = rest
+            course, course_values, status, hours, delivery, provider, rest_json = rest
             if status == "completed":
                 on = done
             else:
@@ -528,7 +545,13 @@ class _FastCSV:
                     **who[1], **course_values, "status": status, "on": on, "hours": hours, "delivery": delivery,
                     "provider": provider, "record_id": record_id,
                 }
-                held.append(classify.held_tuple(values, name, number, member, course))
+                agency, email, person_name, portal = who[2]
+                course_id, title, delivery_json, hours_json, provider_json, status_json = rest_json
+                text = _HELD_JSON % (
+                    agency, course_id, title, delivery_json, email, hours_json, person_name,
+                    "null" if on is None else f'"{on}"', portal, provider_json, _json(record_id), status_json,
+                )
+                held.append(classify.held_tuple(values, name, number, member, course, text=text))
             elif status == "completed":
                 completed.append((
                     f"{member}/{course}/{on}", member, course, on, status, hours, delivery, provider, source,
@@ -573,16 +596,19 @@ class _FastCSV:
         return found.isoformat() if " " in text else _remembered(self.days, text, found.isoformat())
 
     def _person(self, key: tuple[str, ...], people: dict[Any, Any]) -> Any:
-        """``(member id or None, the person's values)`` for a person's raw values, or _SLOW."""
+        """``(member id or None, the person's values, the JSON of its agency, email, name and portal
+        user id)`` for a person's raw values, or _SLOW."""
         try:
             values, member = self.classify._person(tuple(v or None for v in key))
         except _RejectedError:
             return _remembered(people, key, _SLOW)
-        return _remembered(people, key, (member, values))
+        parts = tuple(_json(values[k]) for k in ("agency", "email", "name", "portal_user_id"))
+        return _remembered(people, key, (member, values, parts))
 
     def _rest(self, key: tuple[str, ...], has_date: bool, cache: dict[Any, Any]) -> Any:
-        """``(course id or None, the course's values, status, hours, delivery, provider)`` for the
-        raw values of :data:`_REST_FIELDS`, or _SLOW (a value the classifier rejects)."""
+        """``(course id or None, the course's values, status, hours, delivery, provider, the JSON of
+        course id, course title, delivery, hours, provider and status)`` for the raw values of
+        :data:`_REST_FIELDS`, or _SLOW (a value the classifier rejects)."""
         course_id, title, status, hours, delivery, provider = (v or None for v in key)
         classify = self.classify
         try:
@@ -592,9 +618,13 @@ class _FastCSV:
             values, course = classify._course((course_id, title))
         except _RejectedError:
             return _remembered(cache, key, _SLOW)
+        hours_text, provider_text = None if hours_value is None else str(hours_value), clean_text(provider)
+        parts = tuple(
+            _json(v)
+            for v in (values["course_id"], values["course_title"], delivery_value, hours_text, provider_text, found)
+        )
         return _remembered(cache, key, (
-            None if course is None else course.id, values, found,
-            None if hours_value is None else str(hours_value), delivery_value, clean_text(provider),
+            None if course is None else course.id, values, found, hours_text, delivery_value, provider_text, parts,
         ))
 
 
