@@ -31,7 +31,7 @@ from peertrain.exports import ExportError, iter_rows
 from peertrain.exports.values import DateReader, parse_date
 from peertrain.importer import import_file
 from peertrain.ledger import Ledger
-from peertrain.ledger.sqlite import SQLiteLedger
+from peertrain.ledger.sqlite import PreparedChunk, SQLiteLedger
 from peertrain.profiles import Profile, load_profile
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, export_rows, new_ledger, write_export
 
@@ -306,3 +306,25 @@ def test_progress_is_reported_every_10000_rows_and_at_the_end(tmp_path: Path, fa
     assert seen == [10_000, 20_000, 25_000]
     assert batch.counts.rows_read == 25_000
     assert batch.counts.imported + batch.counts.duplicates == 25_000
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_chunks_stay_small_whatever_the_rows_become(tmp_path: Path, fast: bool) -> None:
+    """Memory stays bounded: no chunk holds more than CHUNK_ROWS rows, rejected ones included."""
+    rows = [["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "GCI", "", "", "soon", "Completed"]]
+    rows += [["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "Group Crisis Intervention", "",
+              "", f"01/{1 + n % 28:02d}/2024", "Completed", "1", ""] for n in range(5)]
+    path = tmp_path / "export.csv"
+    write_export(path, rows * 4 + [["Nobody", "no@x.example", "X", "Y", "", "", "01/02/2024", "Completed"]] * 7)
+    sizes: list[int] = []
+    store = SQLiteLedger._store_others
+
+    def spy(self: SQLiteLedger, batch_id: int, source: str, chunk: PreparedChunk, counts: dict[str, int]) -> None:
+        sizes.append(chunk.rows)
+        store(self, batch_id, source, chunk, counts)
+
+    ledger = new_ledger(tmp_path / "ledger.db")
+    with small_steps(fast=fast), mock.patch.object(SQLiteLedger, "_store_others", spy):
+        batch = import_file(ledger, COPS, path, CATALOGUE, now=NOW).batch
+    assert sum(sizes) == batch.counts.rows_read == 31
+    assert max(sizes) <= (3 if fast else 4)

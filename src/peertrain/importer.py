@@ -479,7 +479,7 @@ class _FastCSV:
         completed, others, held = chunk.completed, chunk.others, chunk.held
         count = stored = 0
         for number, cells in rows if first is None else itertools.chain((first,), rows):
-            if stored >= CHUNK_ROWS:
+            if stored + chunk.rows >= CHUNK_ROWS:  # chunk.rows: the rows the classifier took
                 chunk.rows += stored
                 yield chunk
                 chunk = PreparedChunk()
