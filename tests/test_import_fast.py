@@ -102,7 +102,7 @@ PROFILE_TOML = """
 id = "fast-edge"
 title = "every field the fast path reads"
 format = "csv"
-source = "edge-portal"
+source = "edge 'portal'"
 date_formats = ["%m/%d/%Y", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"]
 source_timezone = "America/New_York"
 people = ["email", "name+agency"]
@@ -176,7 +176,7 @@ def test_fast_path_matches_general_path_on_edge_cases(
         toml = Path(folder) / "edge.toml"
         toml.write_text(PROFILE_TOML.format(record_id='record_id = "Id"' if with_record_id else ""), encoding="utf-8")
         profile = attrs.evolve(load_profile(toml), source_timezone=source_zone)
-        path = Path(folder) / "export.csv"
+        path = Path(folder) / "Pike's export.csv"  # a quote in the file name and in the source
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(HEADER)
@@ -328,3 +328,20 @@ def test_chunks_stay_small_whatever_the_rows_become(tmp_path: Path, fast: bool) 
         batch = import_file(ledger, COPS, path, CATALOGUE, now=NOW).batch
     assert sum(sizes) == batch.counts.rows_read == 31
     assert max(sizes) <= (3 if fast else 4)
+
+
+def test_a_source_or_file_name_sql_cannot_spell_is_bound_instead(tmp_path: Path) -> None:
+    """The batch's source and file name are written into the insert statement; one holding a NUL
+    (which SQL text cannot) is bound per row instead, with the same outcome."""
+    good = "Dana Whitfield,dana.whitfield@pinelake.example,Pine Lake PD,Group Crisis Intervention,,,{},Completed,1,\r\n"
+    path = tmp_path / "export.csv"
+    rows = [good.format(f"01/{day:02d}/2024 09:00 PM") for day in (1, 2, 2, 3)]
+    path.write_text(",".join(COPS_HEADER) + "\r\n" + "".join(rows), encoding="utf-8")
+    profile = attrs.evolve(COPS, source="nul\x00portal")
+    assert_same_outcomes(path, profile, "America/Chicago")
+    ledger = new_ledger(tmp_path / "ledger.db")
+    import_file(ledger, profile, path, CATALOGUE, now=NOW)
+    assert isinstance(ledger, SQLiteLedger)
+    stored_rows = ledger._db.execute("SELECT source, origin FROM records ORDER BY origin").fetchall()
+    assert stored_rows == [("nul\x00portal", "export.csv:2"), ("nul\x00portal", "export.csv:3"),
+                           ("nul\x00portal", "export.csv:5")]

@@ -554,13 +554,12 @@ class _FastCSV:
                 held.append(classify.held_tuple(values, name, number, member, course, text=text))
             elif status == "completed":
                 completed.append((
-                    f"{member}/{course}/{on}", member, course, on, status, hours, delivery, provider, source,
-                    record_id, f"{name}:{number}",
+                    f"{member}/{course}/{on}", member, course, on, status, hours, delivery, provider, record_id, number,
                 ))
             else:
                 others.append((
                     f"{member}/{course}/{on or 'undated'}/{status}", member, course, on, status, hours, delivery,
-                    provider, source, record_id, f"{name}:{number}",
+                    provider, record_id, number,
                 ))
         chunk.rows += stored
         if chunk.rows:

@@ -310,7 +310,7 @@ class SQLiteLedger:
                 (source, profile, file_name, file_hash, _now_text(imported_at)),
             )
             batch_id = int(cursor.lastrowid or 0)
-            self._store_all(batch_id, source, chunks, counts)
+            self._store_all(batch_id, source, file_name, chunks, counts)
             self._db.execute(
                 "UPDATE batches SET rows_read = ?, imported = ?, not_completed = ?, duplicates = ?, "
                 "rejected = ?, unmatched = ? WHERE id = ?",
@@ -323,7 +323,7 @@ class SQLiteLedger:
         return self._batch(batch_id)
 
     def _store_all(
-        self, batch_id: int, source: str, chunks: Iterable[PreparedChunk], counts: dict[str, int]
+        self, batch_id: int, source: str, file_name: str, chunks: Iterable[PreparedChunk], counts: dict[str, int]
     ) -> None:
         """Store the chunks in input order; records are gathered into runs and inserted sorted.
 
@@ -340,18 +340,38 @@ class SQLiteLedger:
             run.completed += chunk.completed
             run.others += chunk.others
             if len(run.completed) + len(run.others) >= RUN_ROWS:
-                self._store_records(batch_id, run, counts)
+                self._store_records(batch_id, source, file_name, run, counts)
                 run = PreparedChunk()
-        self._store_records(batch_id, run, counts)
+        self._store_records(batch_id, source, file_name, run, counts)
 
-    def _store_records(self, batch_id: int, run: PreparedChunk, counts: dict[str, int]) -> None:
+    def _store_records(
+        self, batch_id: int, source: str, file_name: str, run: PreparedChunk, counts: dict[str, int]
+    ) -> None:
+        """Insert a run of records. The batch's source and file name are written into the
+        statement (text bound to a statement is copied for every row); an origin given as a row
+        number is the file name, a colon and the number."""
         db = self._db
-        insert = f"INSERT OR IGNORE INTO records VALUES (?, {batch_id:d}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        literal = "\x00" not in source and "\x00" not in file_name  # SQL text cannot hold a NUL
+        if literal:
+            origin_sql = f"CASE WHEN typeof(?10) = 'integer' THEN {_sql_text(file_name + ':')} || ?10 ELSE ?10 END"
+            source_sql = _sql_text(source)
+        else:
+            origin_sql, source_sql = "?10", "?11"
+        insert = (
+            f"INSERT OR IGNORE INTO records VALUES (?1, {batch_id:d}, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {source_sql}, ?9, "
+            f"{origin_sql})"
+        )
         for rows, column in ((run.completed, "imported"), (run.others, "not_completed")):
-            if not any(row[9] is not None for row in rows):
+            if not any(row[8] is not None for row in rows):
                 rows.sort(key=itemgetter(0))
             before = db.total_changes
-            db.executemany(insert, rows)
+            if literal:
+                db.executemany(insert, rows)
+            else:
+                db.executemany(
+                    insert,
+                    ((*r[:9], f"{file_name}:{r[9]}" if isinstance(r[9], int) else r[9], source) for r in rows),
+                )
             inserted = db.total_changes - before
             counts[column] += inserted
             counts["duplicates"] += len(rows) - inserted
@@ -492,16 +512,17 @@ class PreparedChunk:
         """Add one row of any kind (the general path; the importer's fast path appends tuples)."""
         self.rows += 1
         if isinstance(row, Record):
-            (self.completed if row.status == "completed" else self.others).append(record_row(row, source))
+            (self.completed if row.status == "completed" else self.others).append(record_row(row))
         elif isinstance(row, RejectedRow):
             self.rejected.append(row)
         else:
             self.held.append(held_row(row, source))
 
 
-#: A record as the ``records`` table stores it, without the batch id: id, member, course, date,
-#: status, hours, delivery, provider, source, record id, origin.
-RecordRow = tuple[str, str, str, str | None, str, str | None, str | None, str | None, str, str | None, str]
+#: A record as the ``records`` table stores it, without the batch id and the source (the batch's):
+#: id, member, course, date, status, hours, delivery, provider, record id, origin -- the origin's
+#: text, or the row number in the batch's file.
+RecordRow = tuple[str, str, str, str | None, str, str | None, str | None, str | None, str | None, str | int]
 
 
 #: A held row as the ``held`` table stores it, without the batch id: source, origin, reason,
@@ -515,13 +536,18 @@ def held_row(row: UnmatchedRow, source: str) -> HeldTuple:
     return (source, f"{row.file}:{row.row}", row.reason, row.fingerprint, payload)
 
 
-def record_row(record: Record, source: str) -> RecordRow:
-    """How a :class:`Record` of ``source`` is stored."""
+def record_row(record: Record) -> RecordRow:
+    """How a :class:`Record` is stored (its batch gives the source)."""
     return (
         record.id, record.member, record.course, record.on.isoformat() if record.on else None, record.status,
         None if record.hours is None else str(record.hours), record.delivery, record.provider,
-        source, record.record_id, record.origin,
+        record.record_id, record.origin,
     )
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as an SQL string literal (quotes doubled; the caller rules out NUL)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
