@@ -549,7 +549,8 @@ class _FastCSV:
                 course_id, title, delivery_json, hours_json, provider_json, status_json = rest_json
                 text = _HELD_JSON % (
                     agency, course_id, title, delivery_json, email, hours_json, person_name,
-                    "null" if on is None else f'"{on}"', portal, provider_json, _json(record_id), status_json,
+                    "null" if on is None else f'"{on}"', portal, provider_json,
+                    "null" if record_id is None else _json(record_id), status_json,
                 )
                 held.append(classify.held_tuple(values, name, number, member, course, text=text))
             elif status == "completed":
