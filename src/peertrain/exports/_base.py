@@ -76,6 +76,8 @@ class ReadInfo:
     #: CSV and XLSX: the header cells as text, and their row number.
     header: tuple[str, ...] = ()
     header_row: int | None = None
+    #: CSV: ``(field, column index)`` of each field the profile maps, in the profile's order.
+    columns: tuple[tuple[str, int], ...] = ()
 
 
 def _env_int(name: str, default: int) -> int:

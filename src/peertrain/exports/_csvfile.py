@@ -15,14 +15,14 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from peertrain.exports._base import ExportError, RawRow, ReadInfo, column_indexes
 from peertrain.profiles import Profile
 
-__all__ = ["MAX_LINE_CHARS", "detect_delimiter", "detect_encoding", "iter_csv"]
+__all__ = ["MAX_LINE_CHARS", "detect_delimiter", "detect_encoding", "iter_csv", "iter_csv_cells", "raw_row"]
 
 _CHUNK = 64 * 1024
 #: The longest physical line read (a file without line breaks is not a CSV export).
@@ -44,16 +44,18 @@ def detect_encoding(path: Path) -> str:
     return _scan(path)[0]
 
 
-def _scan(path: Path) -> tuple[str, bool]:
-    """The codec (see :func:`detect_encoding`), and whether every line is surely shorter than
-    :data:`MAX_LINE_CHARS` (then the file can be read without checking each line)."""
+def _scan(path: Path) -> tuple[str, bool, bool]:
+    """The codec (see :func:`detect_encoding`), whether every line is surely shorter than
+    :data:`MAX_LINE_CHARS` (then the file can be read without checking each line), and whether
+    the file surely holds no NUL (then no row needs checking for one)."""
     utf8 = cp1252 = True
+    nul = False
     run = longest_run = 0  # bytes since the last line break, counted in whole chunks
     try:
         with path.open("rb") as handle:
             chunk = handle.read(_CHUNK)
             if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                return "utf-16", False  # line breaks cannot be found byte-wise: check each line
+                return "utf-16", False, False  # line breaks and NULs are not byte-wise: check each line
             bom = chunk.startswith(codecs.BOM_UTF8)  # trusted: decoding errors are reported per row
             decoder = codecs.getincrementaldecoder("utf-8")()
             while chunk:
@@ -66,6 +68,7 @@ def _scan(path: Path) -> tuple[str, bool]:
                     cp1252 = False
                 if not (utf8 or cp1252):
                     break
+                nul = nul or b"\x00" in chunk
                 run = 0 if b"\n" in chunk or b"\r" in chunk else run + len(chunk)
                 longest_run = max(longest_run, run)
                 chunk = handle.read(_CHUNK)
@@ -78,9 +81,9 @@ def _scan(path: Path) -> tuple[str, bool]:
         raise ExportError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     short_lines = longest_run + 2 * _CHUNK < MAX_LINE_CHARS
     if utf8:
-        return "utf-8-sig", short_lines
+        return "utf-8-sig", short_lines, not nul
     if cp1252:
-        return "cp1252", short_lines
+        return "cp1252", short_lines, not nul
     raise ExportError(
         str(path),
         "is not text peertrain can read: neither UTF-8, nor UTF-16 with a byte-order mark, nor Windows-1252",
@@ -96,7 +99,7 @@ def detect_delimiter(header_line: str) -> str:
     return best[2] if best[0] else ","
 
 
-def _codec(profile: Profile, path: Path) -> tuple[str, bool]:
+def _codec(profile: Profile, path: Path) -> tuple[str, bool, bool]:
     if profile.encoding == "auto":
         return _scan(path)
     try:
@@ -104,7 +107,7 @@ def _codec(profile: Profile, path: Path) -> tuple[str, bool]:
     except LookupError:
         raise ExportError(str(path), f"the profile names an unknown encoding {profile.encoding!r}") from None
     # A UTF-8 file may still start with a byte-order mark: never let it into the first header.
-    return ("utf-8-sig" if name == "utf-8" else profile.encoding), False
+    return ("utf-8-sig" if name == "utf-8" else profile.encoding), False, False
 
 
 def _lines(handle: TextIO, where: str, short_lines: bool) -> Iterator[str]:
@@ -141,8 +144,29 @@ def _reader(lines: Iterator[str], profile: Profile, info: ReadInfo) -> Iterator[
 
 def iter_csv(path: Path, profile: Profile, info: ReadInfo) -> Iterator[RawRow]:
     """The data rows of a CSV export, streamed (see the module docs)."""
-    where, name = str(path), path.name
-    encoding, short_lines = _codec(profile, path)
+    name = path.name
+    fields: tuple[tuple[str, int], ...] = ()
+    for number, cells in iter_csv_cells(path, profile, info):
+        if not fields:
+            fields = info.columns
+        size = len(cells)
+        values = {field: (cells[i] or None) if i < size else None for field, i in fields}
+        yield RawRow(name, number, values, tuple(cells))
+
+
+def raw_row(name: str, number: int, cells: list[str], fields: Sequence[tuple[str, int]]) -> RawRow:
+    """The :class:`RawRow` of one row's cells (``fields`` are ``(field, column index)`` pairs)."""
+    size = len(cells)
+    values = {field: (cells[i] or None) if i < size else None for field, i in fields}
+    return RawRow(name, number, values, tuple(cells))
+
+
+def iter_csv_cells(path: Path, profile: Profile, info: ReadInfo) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of each data row that is not blank, streamed: :func:`iter_csv`
+    without the :class:`RawRow` (for the importer's fast path). The header's field columns are
+    in ``info.columns`` once the first row has been drawn; errors are the same as iter_csv's."""
+    where = str(path)
+    encoding, short_lines, no_nul = _codec(profile, path)
     info.encoding = encoding
     number = 0
     try:
@@ -164,17 +188,18 @@ def iter_csv(path: Path, profile: Profile, info: ReadInfo) -> Iterator[RawRow]:
             if header is None:
                 raise ExportError(where, "the file has no header row (it is empty)", row=1)
             info.header, info.header_row = tuple(header), number
-            fields = column_indexes(where, profile, header, number)
+            info.columns = tuple(column_indexes(where, profile, header, number))
             for cells in reader:
                 number += 1
+                if no_nul and cells and cells[0] and not cells[0].isspace():
+                    yield number, cells  # the common row: not blank, and the file holds no NUL
+                    continue
                 joined = "".join(cells)
-                if not joined.strip():
+                if not joined or joined.isspace():
                     continue
                 if "\x00" in joined:
                     raise ExportError(where, _NUL, row=number)
-                size = len(cells)
-                values = {field: (cells[i] or None) if i < size else None for field, i in fields}
-                yield RawRow(name, number, values, tuple(cells))
+                yield number, cells
         except csv.Error as exc:
             raise ExportError(where, f"not readable as CSV: {exc}", row=number + 1) from None
         except UnicodeError as exc:  # decoded ahead of the rows: find the line again

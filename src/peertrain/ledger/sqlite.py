@@ -14,8 +14,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+from attrs import Factory, define
 
 from peertrain.ledger import (
     Batch,
@@ -30,7 +33,17 @@ from peertrain.ledger import (
 )
 from peertrain.model import Completion, Delivery, Member
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteLedger"]
+__all__ = [
+    "APPLICATION_ID",
+    "CHUNK_ROWS",
+    "MIGRATIONS",
+    "HeldTuple",
+    "PreparedChunk",
+    "RecordRow",
+    "SQLiteLedger",
+    "held_row",
+    "record_row",
+]
 
 #: ``PRAGMA application_id`` of a peertrain ledger ("PTRN").
 APPLICATION_ID = 0x5054524E
@@ -79,7 +92,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_CHUNK = 5000
+#: Rows stored per step of an import (memory stays bounded by a few chunks).
+CHUNK_ROWS = 5000
+#: Records inserted per sorted run (about 300 bytes each while they wait).
+RUN_ROWS = 200_000
 
 
 def _now_text(when: dt.datetime) -> str:
@@ -304,7 +320,26 @@ class SQLiteLedger:
         ``cursor`` (``(source, position)``) is stored in the same transaction; ``voided`` record
         ids of ``source`` are removed after the rows are stored (see :class:`~peertrain.ledger.Ledger`).
         """
-        counts = {"rows_read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "unmatched": 0}
+        return self.import_prepared(
+            source=source, profile=profile, file_name=file_name, file_hash=file_hash, imported_at=imported_at,
+            chunks=_prepare(rows, source), cursor=cursor, voided=voided,
+        )
+
+    def import_prepared(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[PreparedChunk],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
+    ) -> Batch:
+        """:meth:`import_batch` for rows already laid out as the ledger stores them (the importer's
+        fast path): one batch, one transaction, the chunks stored in order."""
+        counts = {"rows_read": 0, "imported": 0, "not_completed": 0, "duplicates": 0, "rejected": 0, "unmatched": 0}
         with self._transaction():
             inserted = self._db.execute(
                 "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) "
@@ -312,17 +347,13 @@ class SQLiteLedger:
                 (source, profile, file_name, file_hash, _now_text(imported_at)),
             )
             batch_id = int(inserted.lastrowid or 0)
-            iterator = iter(rows)
-            while chunk := list(islice(iterator, _CHUNK)):
-                self._store_chunk(batch_id, source, chunk, counts)
-            not_completed = self._db.execute(
-                "SELECT count(*) FROM records WHERE batch_id = ? AND status != 'completed'", (batch_id,)
-            ).fetchone()[0]
+            self._store_all(batch_id, source, file_name, chunks, counts)
             self._db.execute(
                 "UPDATE batches SET rows_read = ?, imported = ?, not_completed = ?, duplicates = ?, "
                 "rejected = ?, unmatched = ? WHERE id = ?",
                 (
-                    counts["rows_read"], counts["imported"], not_completed, counts["duplicates"],
+                    counts["rows_read"], counts["imported"] + counts["not_completed"], counts["not_completed"],
+                    counts["duplicates"],
                     counts["rejected"], counts["unmatched"], batch_id,
                 ),
             )
@@ -364,45 +395,82 @@ class SQLiteLedger:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"retracted:{batch_id}",)).fetchone()
         return [] if row is None else [str(v) for v in json.loads(row[0])]
 
-    def _store_chunk(
-        self, batch_id: int, source: str, chunk: list[Record | RejectedRow | UnmatchedRow], counts: dict[str, int]
+    def _store_all(
+        self, batch_id: int, source: str, file_name: str, chunks: Iterable[PreparedChunk], counts: dict[str, int]
     ) -> None:
-        records, rejected, unmatched = [], [], []
-        for row in chunk:
-            if isinstance(row, Record):
-                records.append((
-                    row.id, batch_id, row.member, row.course, row.on.isoformat() if row.on else None, row.status,
-                    None if row.hours is None else str(row.hours), row.delivery, row.provider,
-                    source, row.record_id, row.origin,
-                ))
-            elif isinstance(row, RejectedRow):
-                rejected.append(
-                    (batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw), ensure_ascii=False))
-                )
+        """Store the chunks in input order; records are gathered into runs and inserted sorted.
+
+        Inserting a run of records in key order into the B-tree touches each page once instead of
+        at random (about 15% of the insert time, measured; a run of :data:`RUN_ROWS` records holds
+        some 60 MB while it waits). The outcome is the same: without a source record id the only
+        key a record can collide on is its id, so among records with one id the first in input
+        order is inserted (the sort is stable) and the rest are duplicates, as in input order.
+        A run holding a record with a source record id (which can collide with another record on
+        either key) is inserted in input order.
+        """
+        run = PreparedChunk()
+        for chunk in chunks:
+            self._store_others(batch_id, source, chunk, counts)
+            run.completed += chunk.completed
+            run.others += chunk.others
+            if len(run.completed) + len(run.others) >= RUN_ROWS:
+                self._store_records(batch_id, source, file_name, run, counts)
+                run = PreparedChunk()
+        self._store_records(batch_id, source, file_name, run, counts)
+
+    def _store_records(
+        self, batch_id: int, source: str, file_name: str, run: PreparedChunk, counts: dict[str, int]
+    ) -> None:
+        """Insert a run of records. The batch's source and file name are written into the
+        statement (text bound to a statement is copied for every row); an origin given as a row
+        number is the file name, a colon and the number."""
+        db = self._db
+        literal = "\x00" not in source and "\x00" not in file_name  # SQL text cannot hold a NUL
+        if literal:
+            origin_sql = f"CASE WHEN typeof(?10) = 'integer' THEN {_sql_text(file_name + ':')} || ?10 ELSE ?10 END"
+            source_sql = _sql_text(source)
+        else:
+            origin_sql, source_sql = "?10", "?11"
+        insert = (
+            f"INSERT OR IGNORE INTO records VALUES (?1, {batch_id:d}, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {source_sql}, ?9, "
+            f"{origin_sql})"
+        )
+        for rows, column in ((run.completed, "imported"), (run.others, "not_completed")):
+            if not any(row[8] is not None for row in rows):
+                rows.sort(key=itemgetter(0))
+            before = db.total_changes
+            if literal:
+                db.executemany(insert, rows)
             else:
-                unmatched.append((
-                    batch_id, source, f"{row.file}:{row.row}", row.reason, row.fingerprint,
-                    json.dumps(row.values, ensure_ascii=False, sort_keys=True),
-                ))
+                db.executemany(
+                    insert,
+                    ((*r[:9], f"{file_name}:{r[9]}" if isinstance(r[9], int) else r[9], source) for r in rows),
+                )
+            inserted = db.total_changes - before
+            counts[column] += inserted
+            counts["duplicates"] += len(rows) - inserted
+
+    def _store_others(self, batch_id: int, source: str, chunk: PreparedChunk, counts: dict[str, int]) -> None:
+        """Store a chunk's held and rejected rows, and count its rows."""
         db = self._db
         before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
-        inserted = db.total_changes - before
-        before = db.total_changes
         db.executemany(
-            "INSERT OR IGNORE INTO held (batch_id, source, origin, reason, fingerprint, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            unmatched,
+            f"INSERT OR IGNORE INTO held (batch_id, source, origin, reason, fingerprint, payload) "
+            f"VALUES ({batch_id:d}, ?, ?, ?, ?, ?)",
+            chunk.held,
         )
         held = db.total_changes - before
         db.executemany(
-            "INSERT INTO rejected (batch_id, file, row, field, reason, raw) VALUES (?, ?, ?, ?, ?, ?)", rejected
+            "INSERT INTO rejected (batch_id, file, row, field, reason, raw) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw), ensure_ascii=False))
+                for row in chunk.rejected
+            ],
         )
-        counts["rows_read"] += len(chunk)
-        counts["imported"] += inserted
+        counts["rows_read"] += chunk.rows
         counts["unmatched"] += held
-        counts["rejected"] += len(rejected)
-        counts["duplicates"] += (len(records) - inserted) + (len(unmatched) - held)
+        counts["rejected"] += len(chunk.rejected)
+        counts["duplicates"] += len(chunk.held) - held
 
     # -- batches --------------------------------------------------------------------------
 
@@ -498,6 +566,73 @@ class SQLiteLedger:
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when sound)."""
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+@define
+class PreparedChunk:
+    """Consecutive input rows of one import, laid out for storing (see :func:`record_row`).
+
+    ``completed`` and ``others`` hold the records with status completed and the rest (their keys
+    never collide: a record id and a source record key both include the status), in input order;
+    ``held`` holds the unmatched rows (:func:`held_row`), ``rows`` counts every input row.
+    """
+
+    rows: int = 0
+    completed: list[RecordRow] = Factory(list)
+    others: list[RecordRow] = Factory(list)
+    rejected: list[RejectedRow] = Factory(list)
+    held: list[HeldTuple] = Factory(list)
+
+    def add(self, row: Record | RejectedRow | UnmatchedRow, source: str) -> None:
+        """Add one row of any kind (the general path; the importer's fast path appends tuples)."""
+        self.rows += 1
+        if isinstance(row, Record):
+            (self.completed if row.status == "completed" else self.others).append(record_row(row))
+        elif isinstance(row, RejectedRow):
+            self.rejected.append(row)
+        else:
+            self.held.append(held_row(row, source))
+
+
+#: A record as the ``records`` table stores it, without the batch id and the source (the batch's):
+#: id, member, course, date, status, hours, delivery, provider, record id, origin -- the origin's
+#: text, or the row number in the batch's file.
+RecordRow = tuple[str, str, str, str | None, str, str | None, str | None, str | None, str | None, str | int]
+
+
+#: A held row as the ``held`` table stores it, without the batch id: source, origin, reason,
+#: fingerprint, payload (the values as JSON, keys sorted).
+HeldTuple = tuple[str, str, str, str, str]
+
+
+def held_row(row: UnmatchedRow, source: str) -> HeldTuple:
+    """How an :class:`UnmatchedRow` of ``source`` is stored."""
+    payload = json.dumps(row.values, ensure_ascii=False, sort_keys=True)
+    return (source, f"{row.file}:{row.row}", row.reason, row.fingerprint, payload)
+
+
+def record_row(record: Record) -> RecordRow:
+    """How a :class:`Record` is stored (its batch gives the source)."""
+    return (
+        record.id, record.member, record.course, record.on.isoformat() if record.on else None, record.status,
+        None if record.hours is None else str(record.hours), record.delivery, record.provider,
+        record.record_id, record.origin,
+    )
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as an SQL string literal (quotes doubled; the caller rules out NUL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
+    """The rows in chunks of :data:`CHUNK_ROWS`, drawn lazily."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, CHUNK_ROWS)):
+        chunk = PreparedChunk()
+        for row in batch:
+            chunk.add(row, source)
+        yield chunk
 
 
 def _statements(script: str) -> list[str]:
