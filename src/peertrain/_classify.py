@@ -157,13 +157,7 @@ class _Classifier:
     def _unmatched(
         self, values: dict[str, str | None], file: str, row: int, member: str | None, course: Course | None
     ) -> UnmatchedRow:
-        missing = []
-        if member is None:
-            who = values.get("email") or values.get("portal_user_id") or values.get("name")
-            missing.append(f"unknown person {who!r}")
-        if course is None:
-            what = values.get("course_title") or values.get("course_id")
-            missing.append(f"unknown course {what!r}")
+        missing = _missing(values, member is None, course is None)
         payload = json.dumps(values, sort_keys=True, ensure_ascii=False)
         fingerprint = hashlib.sha256(payload.encode()).hexdigest()
         # A course named by the importer is in course_id: a rematch must find that one.
@@ -188,13 +182,7 @@ class _Classifier:
         given, is their JSON as ``json.dumps(values, sort_keys=True, ensure_ascii=False)``
         writes it (the fast path fills :data:`_HELD_JSON` with parts it has remembered).
         """
-        missing = []
-        if member is None:
-            who = values.get("email") or values.get("portal_user_id") or values.get("name")
-            missing.append(f"unknown person {who!r}")
-        if course is None:
-            what = values.get("course_title") or values.get("course_id")
-            missing.append(f"unknown course {what!r}")
+        missing = _missing(values, member is None, course is None)
         payload = json.dumps(values, sort_keys=True, ensure_ascii=False) if text is None else text
         fingerprint = hashlib.sha256(payload.encode()).hexdigest()
         # Sorted, "match_courses" and "match_people" come right before "name" (a key, not text:
@@ -341,3 +329,14 @@ def _record(values: dict[str, str | None], member: str, course: Course, origin: 
 def _first_mapped(profile: Profile, fields: Sequence[str]) -> str:
     return next((f for f in fields if f in profile.fields), fields[0])
 
+
+def _missing(values: dict[str, str | None], no_person: bool, no_course: bool) -> list[str]:
+    """Why a row is held: the unknown person and/or course, as the row names them."""
+    missing = []
+    if no_person:
+        who = values.get("email") or values.get("portal_user_id") or values.get("name")
+        missing.append(f"unknown person {who!r}")
+    if no_course:
+        what = values.get("course_title") or values.get("course_id")
+        missing.append(f"unknown course {what!r}")
+    return missing
