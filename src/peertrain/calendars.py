@@ -26,30 +26,33 @@ Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains ea
 - **Text** is stored as given, except that CR LF and CR become LF and other control characters
   (which RFC 5545 TEXT cannot hold) are dropped; it is escaped as RFC 5545 says (a literal
   backslash-N stays text) and folded.
+
+This module holds the feeds (:class:`Feed`, :class:`FeedOptions`), the deadlines a feed shows and
+:func:`build_feed`; beside it are :mod:`peertrain._ical_props` (writing properties: text, UIDs,
+the shared property-value cache), :mod:`peertrain._cal_sessions` (the sessions' events) and
+:mod:`peertrain._cal_deadlines` (what one deadline event says).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
-from icalendar import Alarm, Calendar, Component, Event, Timezone, vDuration, vRecur, vText
-from icalendar.timezone import tzp
+from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
+from peertrain._cal_deadlines import _all_day, _deadline, _deadline_description, _requirement_courses, _subject
+from peertrain._cal_sessions import session_events
+from peertrain._ical_props import NAMESPACE, _put, _uid, clean_text
 from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult
 from peertrain.errors import InputError
-from peertrain.model import Completion, Course, Function, Member
+from peertrain.model import Completion, Function, Member
 from peertrain.output import Privacy
-from peertrain.requirements import AllOf, AnyOf, Certificate, NOf, Requirement, RulePack
+from peertrain.requirements import RulePack
 from peertrain.sessions import Schedule, Session
-from peertrain.verdict import Status, Verdict
 
 __all__ = [
     "DEFAULT_ALARM_DAYS",
@@ -67,9 +70,6 @@ __all__ = [
     "session_events",
 ]
 
-#: The namespace of every UID peertrain makes (a fixed value: changing it would duplicate every
-#: event in every subscribed calendar).
-NAMESPACE = uuid.UUID("0b7f1c2e-5d1a-5b4e-9a53-7e2f6c1d8a40")
 PRODID = "-//peertrain//peertrain calendar feed//EN"
 #: Alarm and reminder offsets, in days before a deadline.
 DEFAULT_ALARM_DAYS: tuple[int, ...] = (90, 30, 7)
@@ -77,18 +77,6 @@ DEFAULT_ALARM_DAYS: tuple[int, ...] = (90, 30, 7)
 DEFAULT_REFRESH = dt.timedelta(hours=12)
 #: The stamp of a deadline whose member has no completion and no join date.
 _FALLBACK_STAMP = dt.date(2000, 1, 1)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean_text(text: str) -> str:
-    """Text as a calendar can hold it: CR LF and lone CR become LF; other control characters
-    (forbidden in RFC 5545 TEXT) are removed. Everything else (commas, semicolons, backslashes,
-    emoji, any length) is kept and escaped by icalendar."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _uid(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
 
 
 # -- feeds ------------------------------------------------------------------------------------
@@ -172,140 +160,6 @@ def person_label(member: Member, privacy: Privacy) -> str:
     return member.id
 
 
-# -- sessions ---------------------------------------------------------------------------------
-
-
-class _Text(vText):
-    """A TEXT value escaped exactly as RFC 5545 (3.3.11) says. (icalendar's own escaping first
-    turns a backslash followed by ``N`` into a line break, so ``\\N`` in a name would not
-    survive.) Line ends are already LF (:func:`clean_text`)."""
-
-    def to_ical(self) -> bytes:
-        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-        return text.encode("utf-8")
-
-
-_PROPERTY_TYPES: dict[str, Any] = {}
-_PROPERTY_VALUES: dict[tuple[Any, ...], Any] = {}
-
-
-def _put(component: Component, name: str, value: Any) -> None:
-    """What ``component.add(name, value)`` does for a single-valued property whose type follows
-    from its name alone (text, integer, date or date-time), without ``add``'s type inference,
-    which is most of the time a large feed takes to build; text is escaped by :class:`_Text`."""
-    # Equal date-times in different zones are equal (and hash alike) in Python, but they are
-    # written differently: the zone is part of the key, as is the type.
-    key = (name, type(value), getattr(value, "tzinfo", None), value)
-    try:
-        prop = _PROPERTY_VALUES.get(key)
-    except TypeError:  # an unhashable value: made afresh
-        kind = _PROPERTY_TYPES.get(name) or Component.types_factory.for_property(name)
-        component[name] = (_Text if kind is vText else kind)(value)
-        return
-    if prop is None:
-        kind = _PROPERTY_TYPES.get(name)
-        if kind is None:
-            kind = Component.types_factory.for_property(name)
-            kind = _PROPERTY_TYPES[name] = _Text if kind is vText else kind
-        prop = kind(value)
-        if len(_PROPERTY_VALUES) >= 50_000:
-            _PROPERTY_VALUES.clear()
-        # Feeds repeat values (stamps, statuses, dates); property objects are never changed after
-        # they are made, so one instance serves every event that has the same value.
-        _PROPERTY_VALUES[key] = prop
-    component[name] = prop
-
-
-def _stamp(event: Event, when: dt.datetime, sequence: int) -> None:
-    utc = tzp.localize_utc(when)  # as Component.add stores DTSTAMP and LAST-MODIFIED
-    _put(event, "dtstamp", utc)
-    _put(event, "last-modified", utc)
-    _put(event, "sequence", sequence)
-
-
-def _hours(value: Decimal) -> str:
-    return f"{value:f}"
-
-
-def _session_description(session: Session, course: Course) -> str:
-    lines = [f"Course: {course.title} ({course.id})" + (f", {_hours(course.hours)} h" if course.hours else "")]
-    lines.append(f"Provider: {session.provider or course.provider}")
-    if session.capacity is not None:
-        lines.append(f"Capacity: {session.capacity} seats")
-    if session.description:
-        lines.append("")
-        lines.append(session.description)
-    return clean_text("\n".join(lines))
-
-
-def _session_event(
-    session: Session, course: Course, uid: str, summary: str, span: tuple[dt.datetime, dt.datetime], *,
-    cancelled: bool,
-) -> Event:
-    start, end = span
-    event = Event()
-    _put(event, "uid", uid)
-    _stamp(event, session.updated, session.revision)
-    _put(event, "summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
-    _put(event, "dtstart", start.replace(tzinfo=session.zone))
-    _put(event, "dtend", end.replace(tzinfo=session.zone))
-    if session.location:
-        _put(event, "location", clean_text(session.location))
-    _put(event, "description", _session_description(session, course))
-    _put(event, "status", "CANCELLED" if cancelled else "CONFIRMED")
-    return event
-
-
-def session_events(
-    schedule: Schedule, catalogue: Catalogue, sessions: Iterable[Session] | None = None
-) -> list[Event]:
-    """The VEVENTs of ``sessions`` (default: all of the schedule's), in schedule order.
-
-    A one-off session is one event per day block (``(day 1 of 2)`` in the summary when there are
-    several); a recurring one is a master event with an RRULE, followed by one overridden,
-    ``STATUS:CANCELLED`` instance per cancelled date.
-    """
-    events: list[Event] = []
-    for session in schedule.sessions if sessions is None else sessions:
-        course = catalogue.course(session.course)
-        title = session.title or course.title
-        if session.rrule is None:
-            count = len(session.blocks)
-            for i, block in enumerate(session.blocks, start=1):
-                day = block.start.date()
-                uid = _uid(schedule.id, "session", session.id) if count == 1 else _uid(
-                    schedule.id, "session", session.id, day.isoformat()
-                )
-                summary = title if count == 1 else f"{title} (day {i} of {count})"
-                cancelled = session.cancelled or day in session.cancelled_dates
-                span = (block.start, block.end)
-                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled))
-            continue
-        uid = _uid(schedule.id, "session", session.id)
-        block = session.blocks[0]
-        master = _session_event(session, course, uid, title, (block.start, block.end), cancelled=session.cancelled)
-        rule = vRecur.from_ical(session.rrule)
-        until = session.until_utc()
-        if until is not None:
-            rule["UNTIL"] = [until]
-        if session.count is not None:
-            rule["COUNT"] = [session.count]
-        master.add("rrule", rule)
-        events.append(master)
-        if session.cancelled:
-            continue
-        if not session.cancelled_dates:
-            continue
-        length = session.duration
-        starts = {o.date(): o for o in session.occurrences(until=max(session.cancelled_dates))}
-        for day in session.cancelled_dates:
-            start = starts[day]
-            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True)
-            instance.add("recurrence-id", start.replace(tzinfo=session.zone))
-            events.append(instance)
-    return events
-
-
 # -- deadlines --------------------------------------------------------------------------------
 
 
@@ -317,71 +171,6 @@ def member_stamps(members: Iterable[Member], completions: Iterable[Completion], 
         if completion.completed_on <= as_of and completion.completed_on > latest.get(completion.member, dt.date.min):
             latest[completion.member] = completion.completed_on
     return {m.id: latest.get(m.id) or m.joined_on or _FALLBACK_STAMP for m in members}
-
-
-def _deadline(verdict: Verdict) -> tuple[str, dt.date] | None:
-    """``(verb, day)`` of the deadline a verdict shows, or ``None`` when it has none."""
-    if verdict.status is Status.LAPSED:
-        return ("lapsed", verdict.lapses_on) if verdict.lapses_on else None
-    if verdict.status is Status.NOT_MET:
-        return ("overdue", verdict.due_on + dt.timedelta(days=1)) if verdict.due_on else None
-    if verdict.lapses_on is None:
-        return None
-    return ("due" if verdict.status is Status.GRACE else "lapses", verdict.lapses_on)
-
-
-def _subject(verdict: Verdict, verb: str) -> str:
-    """What lapses: the part of a compound requirement that lapses that day, else its title."""
-    for part in verdict.parts if verb == "lapses" else ():
-        if part.lapses_on is not None and part.lapses_on == verdict.lapses_on and part.status.compliant:
-            return part.title
-    return verdict.title
-
-
-def _requirement_courses(req: Requirement) -> list[str]:
-    ids: list[str] = []
-    if isinstance(req, AllOf | AnyOf):
-        for part in req.of:
-            ids += _requirement_courses(part)
-        return ids
-    if isinstance(req, Certificate | NOf):
-        ids += req.courses
-    ids += sorted(req.counts.courses)
-    return ids
-
-
-def _course_line(course: Course) -> str:
-    hours = f", {_hours(course.hours)} h" if course.hours else ""
-    return f"- {course.title} ({course.id}; {course.provider}{hours})"
-
-
-def _deadline_description(verdict: Verdict, verb: str, req: Requirement | None, catalogue: Catalogue) -> str:
-    lines = [f"Requirement: {verdict.key}: {verdict.title}"]
-    if verb in ("lapses", "due") and verdict.due_on is not None:
-        lines.append(f"Train by: {verdict.due_on.isoformat()}")
-    ids = list(verdict.shortfall.courses) if not verdict.status.compliant else []
-    if not ids and req is not None:
-        ids = _requirement_courses(req)
-    courses = [catalogue.courses[i] for i in dict.fromkeys(ids) if i in catalogue.courses]
-    if courses:
-        lines.append("Courses that would satisfy it:")
-        lines += [_course_line(c) for c in courses]
-    if verdict.citation:
-        lines.append(f"Source: {verdict.citation}")
-    return clean_text("\n".join(lines))
-
-
-def _all_day(uid: str, day: dt.date, summary: str, description: str, stamp: dt.datetime) -> Event:
-    event = Event()
-    _put(event, "uid", uid)
-    _stamp(event, stamp, 0)
-    _put(event, "summary", clean_text(summary))
-    _put(event, "dtstart", day)
-    _put(event, "dtend", day + dt.timedelta(days=1))
-    _put(event, "description", description)
-    _put(event, "transp", "TRANSPARENT")
-    event.add("categories", ["Training deadline"])
-    return event
 
 
 def deadline_events(

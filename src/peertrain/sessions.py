@@ -24,6 +24,9 @@ A multi-day session gives ``days = [{start = ..., end = ...}, ...]`` instead of 
 Everything is validated when read; a problem is a :class:`~peertrain.errors.CatalogError` naming
 the file and the key (``sessions[2].cancelled_dates[0]``). The models here do no I/O and read no
 clock: ``updated`` and ``revision`` are the data's own.
+
+The checks and conversions of the models' fields (ids, zones, times, counts) are in
+:mod:`peertrain._session_fields`; the RRULE subset a session may hold (:func:`parse_rrule`) is here.
 """
 
 from __future__ import annotations
@@ -39,52 +42,27 @@ from typing import Any
 from attrs import field, frozen
 from dateutil import rrule as _rrule
 
+from peertrain._session_fields import (
+    _ident,
+    _local,
+    _non_negative,
+    _opt_positive,
+    _opt_text,
+    _utc,
+    _zone,
+)
 from peertrain.catalog import Catalogue
 from peertrain.errors import CatalogError
 from peertrain.loading import read_toml
 
 __all__ = ["DayBlock", "Schedule", "Session", "load_schedule", "parse_schedule"]
 
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: RRULE parts a session may use; UNTIL and COUNT are given as the ``until`` / ``count`` keys.
 _RRULE_PARTS = frozenset(
     {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "BYMONTHDAY", "BYSETPOS", "BYWEEKNO", "BYYEARDAY", "WKST"}
 )
 #: Occurrences expanded at most when checking ``cancelled_dates`` of an open-ended rule.
 _MAX_EXPANSION_YEARS = 50
-
-
-def _ident(_inst: object, attribute: Any, value: str) -> None:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError(
-            f"{attribute.name} must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
-            f"got {value!r}"
-        )
-
-
-def _zone(_inst: object, attribute: Any, value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(f"{attribute.name} {value!r} is not an IANA time zone such as America/Chicago") from None
-
-
-def _opt_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"expected text, got {value!r}")
-    return value.strip() or None
-
-
-def _local(_inst: object, attribute: Any, value: dt.datetime) -> None:
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"{attribute.name} must be a local date-time such as 2026-01-13T09:00:00, got {value!r}")
-    if value.tzinfo is not None:
-        raise ValueError(
-            f"{attribute.name} must be a local time without an offset (the session's timezone says where), "
-            f"got {value.isoformat()}"
-        )
 
 
 @frozen
@@ -100,16 +78,6 @@ class DayBlock:
             raise ValueError(f"end {value.isoformat()} is not after start {self.start.isoformat()}")
 
 
-def _utc(value: Any) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"updated must be a date-time with an offset such as 2026-06-20T14:00:00Z, got {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            f"updated must carry an offset (Z or ±HH:MM) so it means one instant, got {value.isoformat()}"
-        )
-    return value.astimezone(dt.UTC).replace(microsecond=0)
-
-
 def _blocks(value: Sequence[DayBlock]) -> tuple[DayBlock, ...]:
     return tuple(value)
 
@@ -119,16 +87,6 @@ def _dates(value: Sequence[dt.date]) -> tuple[dt.date, ...]:
         if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
             raise TypeError(f"expected dates (YYYY-MM-DD), got {day!r}")
     return tuple(sorted(set(value)))
-
-
-def _non_negative(_inst: object, attribute: Any, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
-
-
-def _opt_positive(_inst: object, attribute: Any, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-        raise ValueError(f"{attribute.name} must be a whole number > 0, got {value!r}")
 
 
 def parse_rrule(text: str) -> str:

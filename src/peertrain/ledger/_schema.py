@@ -1,0 +1,87 @@
+"""The SQLite ledger file's layout, for :mod:`peertrain.ledger.sqlite` (which re-exports the
+public names): its application id, the schema as migrations, how a time is stored, and the
+``BEGIN IMMEDIATE`` transaction every write runs in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from peertrain.ledger import LedgerError
+
+#: ``PRAGMA application_id`` of a peertrain ledger ("PTRN").
+APPLICATION_ID = 0x5054524E
+
+#: The schema, as migrations: the file's ``user_version`` is how many have been applied.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the ledger
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE members (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, agency TEXT NOT NULL DEFAULT '',
+        roles TEXT NOT NULL, functions TEXT NOT NULL, joined_on TEXT,
+        email TEXT UNIQUE, portal_user_id TEXT UNIQUE
+    );
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY, source TEXT NOT NULL, profile TEXT NOT NULL,
+        file_name TEXT NOT NULL, file_hash TEXT NOT NULL, imported_at TEXT NOT NULL,
+        rows_read INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL DEFAULT 0,
+        not_completed INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0, unmatched INTEGER NOT NULL DEFAULT 0,
+        retracted_at TEXT
+    );
+    CREATE TABLE records (
+        id TEXT PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
+        member_id TEXT NOT NULL, course_id TEXT NOT NULL, on_date TEXT,
+        status TEXT NOT NULL, hours TEXT, delivery TEXT, provider TEXT,
+        source TEXT NOT NULL, record_id TEXT, origin TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX records_source_record ON records(source, record_id, status)
+        WHERE record_id IS NOT NULL;
+    CREATE TABLE held (
+        id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
+        source TEXT NOT NULL, origin TEXT NOT NULL, reason TEXT NOT NULL,
+        fingerprint TEXT NOT NULL, payload TEXT NOT NULL, UNIQUE (source, fingerprint)
+    );
+    CREATE TABLE rejected (
+        id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
+        file TEXT NOT NULL, row INTEGER NOT NULL, field TEXT, reason TEXT NOT NULL,
+        raw TEXT NOT NULL
+    );
+    CREATE INDEX rejected_batch ON rejected(batch_id);
+    """,
+    # 2: where incremental pulls from an LRS or LMS left off, per source
+    """
+    CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+)
+
+
+def _now_text(when: dt.datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("timestamps stored in the ledger must be time-zone aware")
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # e.g. another import holds the write lock
+            raise LedgerError(f"the ledger is busy or cannot be written ({exc}); try again") from None
+
+    def __exit__(self, exc_type: object, _exc: object, _tb: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")
