@@ -192,13 +192,7 @@ def test_the_engine_shortcuts_give_what_the_scan_gives(member, rows, chosen, as_
         Completion(id=f"C{i}", member=member.id, course=c, completed_on=on, hours=h, delivery=d)
         for i, (c, on, h, d) in enumerate(rows)
     ]
-    fast = check_compliance([member], completions, chosen, as_of, catalogue=CATALOGUE)
-    engine.SHORTCUTS = False
-    try:
-        slow = check_compliance([member], completions, chosen, as_of, catalogue=CATALOGUE)
-    finally:
-        engine.SHORTCUTS = True
-    assert fast == slow
+    assert_shortcuts_agree(member, completions, chosen, as_of)
 
 
 DEMO = curricula_dir() / "demo"
@@ -381,13 +375,7 @@ def test_periodic_shortcuts_give_what_the_scan_gives(member, rows, requirement, 
         Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
     ]
     pack = RulePack(id="p", title="P", version="1", citation="c", grace_months=grace, requirements=[requirement])
-    fast = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
-    engine.SHORTCUTS = False
-    try:
-        slow = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
-    finally:
-        engine.SHORTCUTS = True
-    assert fast == slow
+    assert_shortcuts_agree(member, completions, [pack], as_of)
 
 
 @st.composite
@@ -406,10 +394,15 @@ def test_composite_shortcuts_give_what_the_scan_gives(member, rows, pack, as_of)
     completions = [
         Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
     ]
-    fast = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+    assert_shortcuts_agree(member, completions, [pack], as_of)
+
+
+def assert_shortcuts_agree(member, completions, packs, as_of):
+    """The engine's shortcuts give the verdicts its full scan gives (engine.SHORTCUTS off)."""
+    fast = check_compliance([member], completions, packs, as_of, catalogue=CATALOGUE)
     engine.SHORTCUTS = False
     try:
-        slow = check_compliance([member], completions, [pack], as_of, catalogue=CATALOGUE)
+        slow = check_compliance([member], completions, packs, as_of, catalogue=CATALOGUE)
     finally:
         engine.SHORTCUTS = True
     assert fast == slow
