@@ -291,8 +291,14 @@ def test_retract_removes_a_batch_and_the_file_can_be_imported_again(
     with closing(open_ledger(ledger_file)) as ledger:
         xml_records = [r.id for r, batch in ledger.records() if batch == 2]
     status, out, err = run(capsys, "ledger", "retract", "--ledger", ledger_file, "1")
-    assert (status, err) == (0, "")
+    assert status == 0
     assert out == "Retracted batch 1 (cops-portal-transcript.csv): 12 record(s) removed.\n"
+    # The XML transcript repeated three of batch 1's records; the ledger kept them once, under batch 1.
+    assert err == (
+        "peertrain: warning: later batch(es) 2 (transcript.xml) counted rows as duplicates; any that were "
+        "records of the retracted batch are gone with it. Import those files again to restore them (an "
+        "import never adds a record twice).\n"
+    )
     with closing(open_ledger(ledger_file)) as ledger:
         assert [r.id for r, _ in ledger.records()] == xml_records
         assert {h.batch for h in ledger.held()} == {2}
@@ -306,6 +312,41 @@ def test_retract_removes_a_batch_and_the_file_can_be_imported_again(
         "rejected": "0", "unmatched": "3",
     }
     assert "already imported" not in out
+
+
+def test_retract_warning_and_reimport_restore_the_shared_records(
+    ledger_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After batch 1 is retracted, the three records the XML transcript shared with it are gone;
+    importing the XML again, as the warning says, brings exactly those three back."""
+    run(capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, COPS_CSV)
+    run(capsys, "import", "--profile", "xml-transcript", "--ledger", ledger_file, SAMPLES / "transcript.xml")
+    with closing(open_ledger(ledger_file)) as ledger:
+        before = {r.id for r, batch in ledger.records() if batch == 2}
+    run(capsys, "ledger", "retract", "--ledger", ledger_file, "1")
+    status, out, _ = run(capsys, "import", "--profile", "xml-transcript", "--ledger", ledger_file,
+                         SAMPLES / "transcript.xml")
+    assert status == 0
+    assert summaries(out)[0] | {"file": ""} == {
+        # 5 records still there and the 2 rows batch 2 holds as unmatched are duplicates.
+        "file": "", "batch": "3", "read": "10", "imported": "3", "not_completed": "1", "duplicates": "7",
+        "rejected": "0", "unmatched": "0",
+    }
+    with closing(open_ledger(ledger_file)) as ledger:
+        restored = {r.id for r, batch in ledger.records() if batch == 3}
+        assert len(restored) == 3
+        assert not restored & before
+        assert {r.id for r, _ in ledger.records()} == before | restored
+
+
+def test_retract_without_later_duplicates_gives_no_warning(
+    ledger_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a later live batch that counted duplicates is named."""
+    run(capsys, "import", "--profile", "xml-transcript", "--ledger", ledger_file, SAMPLES / "transcript.xml")
+    status, out, err = run(capsys, "ledger", "retract", "--ledger", ledger_file, "1")
+    assert (status, err) == (0, "")
+    assert out == "Retracted batch 1 (transcript.xml): 8 record(s) removed.\n"
 
 
 def test_retract_errors(ledger_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

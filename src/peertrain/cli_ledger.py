@@ -19,7 +19,7 @@ from typing import Any
 
 from peertrain.errors import InputError
 from peertrain.importer import import_file, rematch
-from peertrain.ledger import Ledger, LedgerError, Outcome, open_ledger
+from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
 from peertrain.loading import load_bundled_catalogue
 from peertrain.profiles import bundled_profile_ids, load_profile
 from peertrain.tables import read_roster, safe_cell
@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             removed = sum(1 for _, batch_id in ledger.records() if batch_id == args.batch)
             batch = ledger.retract(args.batch, dt.datetime.now(dt.UTC))
             print(f"Retracted batch {batch.id} ({batch.file_name}): {removed} record(s) removed.")
+            _warn_shared(ledger.batches(), batch, removed)
         elif command == "rejects":
             text = rejects_csv(ledger, args.batch)
             if args.output:
@@ -138,6 +139,24 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(text)
     return 0
+
+
+def _warn_shared(batches: list[Batch], retracted: Batch, removed: int) -> None:
+    """Say which later live batches may have held some of the removed records as duplicates.
+
+    The ledger stores each record once, under the batch that brought it first; a later batch that
+    had the same record counted it as a duplicate and does not keep it. Those records are gone
+    with the retracted batch until the later files are imported again.
+    """
+    later = [b for b in batches if b.id > retracted.id and b.retracted_at is None and b.counts.duplicates]
+    if removed and later:
+        names = ", ".join(f"{b.id} ({b.file_name})" for b in later)
+        print(
+            f"peertrain: warning: later batch(es) {names} counted rows as duplicates; any that were records "
+            "of the retracted batch are gone with it. Import those files again to restore them "
+            "(an import never adds a record twice).",
+            file=sys.stderr,
+        )
 
 
 def _catalogue(extra: list[Path]) -> Any:
