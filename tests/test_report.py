@@ -381,6 +381,18 @@ def test_cli_demo_sources_and_bad_output_folder(tmp_path: Path, capsys: Any) -> 
     assert "folder does not exist" in capsys.readouterr().err
 
 
+def test_cli_refuses_to_write_html_into_a_pdf_file(tmp_path: Path, capsys: Any) -> None:
+    """-o report.pdf would be HTML under a PDF name: refused, pointing at how to print."""
+    target = tmp_path / "report.pdf"
+    assert main(["report", "--demo", "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"peertrain: error: {target}: peertrain writes the report as HTML, CSV or JSON; for a PDF write HTML "
+        "and print it (a browser's Print, or headless Chromium: see docs/reports.md)\n"
+    )
+    assert not target.exists()
+
+
 def test_cli_with_a_ledger_lists_its_import_batches(tmp_path: Path, capsys: Any) -> None:
     ledger = tmp_path / "team.db"
     assert main(["ledger", "init", str(ledger), "--timezone", "America/Chicago",

@@ -99,6 +99,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``report``; returns the exit status (0 once the report is written)."""
     if args.output is not None and not args.output.parent.is_dir():
         raise InputError(str(args.output), "cannot be written: its folder does not exist")
+    if args.output is not None and args.format is None and args.output.suffix.lower() == ".pdf":
+        raise InputError(
+            str(args.output),
+            "peertrain writes the report as HTML, CSV or JSON; for a PDF write HTML and print it "
+            "(a browser's Print, or headless Chromium: see docs/reports.md)",
+        )
     inputs = load_inputs(args, args.subparser)
     result = evaluate(inputs, args.due_within)
     for warning in [*inputs.notes, *result.warnings]:
