@@ -181,3 +181,37 @@ def test_secrets_never_reach_logs_errors_or_the_ledger(team_ledger, caplog, tmp_
     for place in (str(caught.value), caplog.text, stored, repr(caught.value)):
         assert PASSWORD not in place
     assert PASSWORD.encode() not in text
+
+
+@pytest.mark.parametrize(
+    ("secret", "text", "expected"),
+    [
+        # A one-letter password must not mangle the message around it...
+        ("x", "xapi source 'lrs': GET http://127.0.0.1:9/xAPI/statements", None),
+        # ...but stands redacted where it stands alone, also percent-encoded.
+        ("x", "token=x&user=y", "token=***&user=y"),
+        ("a b", "password a%20b rejected", "password *** rejected"),
+        # A long secret is redacted wherever it appears, inside other text too.
+        ("s3cretPassw0rd", "invalid tokens3cretPassw0rdEND", "invalid token***END"),
+    ],
+)
+def test_redaction_of_short_and_long_secrets(secret, text, expected):
+    client = HttpClient("test", secrets=[secret])
+    try:
+        assert client.redact(text) == (text if expected is None else expected)
+    finally:
+        client.close()
+
+
+def test_a_short_password_does_not_mangle_the_connection_error(team_ledger):
+    """The error of a pull with the password 'x' names the source and URL intact."""
+    source = xapi_source("http://127.0.0.1:9", page_size=100, policy=FAST)
+    client = HttpClient(
+        "xapi source 'pinelake-lrs'", auth=("peertrain", "x"), policy=FAST, secrets=["x"], sleep=lambda _s: None,
+    )
+    with pytest.raises(PullError) as caught:
+        pull_xapi(team_ledger, source, catalogue_with_lrs_courses(), now=NOW, client=client)
+    assert str(caught.value).startswith(
+        "xapi source 'pinelake-lrs': GET http://127.0.0.1:9/xAPI/statements: cannot connect"
+    )
+    assert_nothing_stored(team_ledger)

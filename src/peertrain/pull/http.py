@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,10 @@ class PullError(PeertrainError):
 
 class AuthError(PullError):
     """The learning system rejected the credentials (HTTP 401/403, or Moodle's invalid token)."""
+
+
+#: Secrets this long or shorter are redacted only where they stand alone (see HttpClient.redact).
+SHORT_SECRET = 7
 
 
 @frozen
@@ -116,10 +121,18 @@ class HttpClient:
         self.close()
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret replaced by ``***``."""
+        """``text`` with every secret replaced by ``***``.
+
+        A secret of :data:`SHORT_SECRET` characters or fewer is replaced only where it stands
+        alone (not inside a longer word or number), so that a one-letter password does not turn
+        ``xapi`` into ``***api``; a longer one is replaced wherever it appears.
+        """
         for secret in self._secrets:
-            text = text.replace(secret, "***")
-            text = text.replace(urllib.parse.quote(secret, safe=""), "***")
+            for form in dict.fromkeys((secret, urllib.parse.quote(secret, safe=""))):
+                if len(form) > SHORT_SECRET:
+                    text = text.replace(form, "***")
+                else:
+                    text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(form)}(?![0-9A-Za-z])", "***", text)
         return text
 
     def get_json(self, url: str, params: Mapping[str, str] | None = None) -> Any:
