@@ -8,12 +8,11 @@ import logging
 
 import pytest
 
-from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir
 from peertrain.pull import AuthError, MoodleSource, PullError, RetryPolicy, Secret, pull_moodle
-from peertrain.tables import read_roster
-from pull_fixtures import catalogue_with_lrs_courses
+from pull_fixtures import catalogue_with_lrs_courses, team_ledger
 from pull_server import LocalServer, Reply, Request
+
+__all__ = ["team_ledger"]  # a fixture
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 TOKEN = "0123456789abcdef-moodle-token"
@@ -91,12 +90,10 @@ def moodle_source(url, courses=("GCI-2025", 102, "FIRE-1")) -> MoodleSource:
 
 
 @pytest.fixture
-def ledger(tmp_path, monkeypatch):
+def ledger(team_ledger, monkeypatch):
+    """The demo team's ledger (shared with the xAPI tests), with the Moodle token in the environment."""
     monkeypatch.setenv("PEERTRAIN_TEST_MOODLE_TOKEN", TOKEN)
-    opened = open_ledger(tmp_path / "team.db", create_timezone="America/Chicago")
-    opened.put_members(read_roster(curricula_dir() / "demo" / "roster.csv"))
-    yield opened
-    opened.close()
+    return team_ledger
 
 
 def test_completions_are_pulled_and_mapped_exactly(ledger):
