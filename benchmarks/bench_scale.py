@@ -10,8 +10,14 @@ member_id`` over the same completed records. Targets (issue 6): ratio <= 3, peak
     python benchmarks/bench_scale.py --members 5000 --completions 200000
 
 Generating the ledger is not measured. The evaluation runs in a child process so that its peak
-RSS is its own. For reference it also reports how long merely reading the ledger's rows into
-Python (``Ledger.completions_by_member``, no evaluation) takes.
+RSS is its own. For reference it also reports how long two things that are much less than an
+evaluation take:
+
+- merely reading the ledger's rows into Python (``Ledger.completions_by_member``, no evaluation);
+- one SQL pass computing, per member, only the sums and latest dates the 12 requirements need to
+  say whether each is met on the as-of date (no lapse dates, no lapsed-or-never-met, no "30 hours
+  within some 12 months", no evidence, no verdicts): the least an evaluator pushed down into
+  SQLite would have to compute.
 """
 
 from __future__ import annotations
@@ -226,6 +232,78 @@ def floor(path: Path) -> float:
     return elapsed
 
 
+def pushdown_sql() -> str:
+    """One SELECT computing, per member, the figures that say whether each requirement of
+    :data:`PACK` is met on :data:`AS_OF` (and nothing more), the catalogue's values written in."""
+    from peertrain.loading import load_bundled_catalogue
+
+    catalogue = load_bundled_catalogue()
+    ids = sorted({c[0] for c in COURSES})
+    courses = {cid: catalogue.course(cid) for cid in ids}
+
+    def listed(names: object) -> str:
+        return "(" + ", ".join(f"'{n}'" for n in sorted(names)) + ")"  # type: ignore[attr-defined]
+
+    hours = "CASE course_id " + " ".join(
+        f"WHEN '{cid}' THEN {c.hours}" for cid, c in courses.items() if c.hours is not None
+    ) + " ELSE 0 END"
+    credit = f"(CASE WHEN hours IS NOT NULL THEN CAST(hours AS REAL) ELSE {hours} END)"
+    online = listed(cid for cid, c in courses.items() if c.delivery and c.delivery.value == "online")
+    in_person = f"coalesce(delivery, CASE WHEN course_id IN {online} THEN 'online' ELSE 'in_person' END) = 'in_person'"
+    approved = {"Agency", "ICISF", "QPR Institute", "Johns Hopkins", "LivingWorks"}
+    by_approved = listed(cid for cid, c in courses.items() if c.provider in approved)
+
+    def covering(topic: str) -> str:
+        return listed(cid for cid, c in courses.items() if topic in c.topics)
+
+    d = f"'{AS_OF.isoformat()}'"
+    this_year, last_year = f"'{AS_OF.year}-01-01'", f"'{AS_OF.year - 1}-01-01'"
+    quarter = dt.date(AS_OF.year, 3 * ((AS_OF.month - 1) // 3) + 1, 1)
+    previous = dt.date(quarter.year - (quarter.month == 1), (quarter.month - 4) % 12 + 1, 1)
+    since = {m: f"'{dt.date(AS_OF.year - m // 12, AS_OF.month, AS_OF.day).isoformat()}'" for m in (12, 24, 36)}
+    figures = [
+        # rolling-24, suicide-prevention: hours inside the rolling window
+        f"SUM(CASE WHEN on_date > {since[24]} AND on_date <= {d} THEN {credit} END)",
+        f"SUM(CASE WHEN on_date > {since[12]} AND on_date <= {d} AND course_id IN "
+        f"{covering('suicide-prevention')} THEN {credit} END)",
+        # annual: approved and in-person hours, this calendar year and the last
+        *(f"SUM(CASE WHEN on_date >= {start} AND on_date < {end} AND {where} THEN {credit} END)"
+          for start, end in ((this_year, f"'{AS_OF.isoformat()}~'"), (last_year, this_year))
+          for where in (f"course_id IN {by_approved}", in_person)),
+        # certificates (mhfa, gci in person, rps) and the any_of of two PFA certificates: latest date
+        f"MAX(CASE WHEN course_id = 'mhfa-ps' AND on_date <= {d} THEN on_date END)",
+        f"MAX(CASE WHEN course_id IN ('icisf-agci', 'icisf-gci') AND on_date <= {d} AND {in_person} THEN on_date END)",
+        *(f"MAX(CASE WHEN course_id = '{cid}' AND on_date <= {d} THEN on_date END)"
+          for cid in ("cop2cop-rps", "jh-pfa", "nctsn-pfa-online")),
+        # icisf-two: the latest date of each ICISF course
+        *(f"MAX(CASE WHEN course_id = '{cid}' AND on_date > {since[36]} AND on_date <= {d} THEN on_date END)"
+          for cid in ("icisf-agci", "icisf-aic", "icisf-gci")),
+        # topics: the latest date each topic was covered
+        *(f"MAX(CASE WHEN course_id IN {covering(t)} AND on_date <= {d} THEN on_date END)"
+          for t in ("crisis-response", "self-care", "suicide-prevention")),
+        # quarterly: sessions this quarter and the last
+        *(f"SUM(CASE WHEN course_id IN ('mn-pasb-quarterly', 'team-quarterly') AND on_date >= '{start}' "
+          f"AND on_date < '{end}' THEN 1 END)"
+          for start, end in ((quarter, f"{AS_OF.isoformat()}~"), (previous, quarter))),
+        # foundation: ASIST held, CIT hours
+        f"MAX(CASE WHEN course_id = 'asist' AND on_date <= {d} THEN on_date END)",
+        f"SUM(CASE WHEN course_id = 'cit-40' AND on_date <= {d} THEN {credit} END)",
+    ]
+    return (f"SELECT member_id, {', '.join(figures)} FROM records WHERE status = 'completed' "
+            "GROUP BY member_id")
+
+
+def pushdown(path: Path) -> float:
+    """Seconds for :func:`pushdown_sql` on the ledger at ``path``."""
+    db = sqlite3.connect(path)
+    began = time.perf_counter()
+    groups = db.execute(pushdown_sql()).fetchall()
+    elapsed = time.perf_counter() - began
+    db.close()
+    assert groups
+    return elapsed
+
+
 CHILD = """
 import resource, sys, time
 from pathlib import Path
@@ -267,6 +345,7 @@ def main() -> None:
         pack = Path(folder) / "bench.toml"
         pack.write_text(PACK, encoding="utf-8")
         low = min(floor(ledger) for _ in range(3))
+        least = min(pushdown(ledger) for _ in range(3))
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(ledger), str(pack), AS_OF.isoformat()],
             check=True, capture_output=True, text=True,
@@ -279,6 +358,8 @@ def main() -> None:
     print(f"peertrain stream_compliance:    {elapsed:7.2f} s  ({verdicts:,.0f} verdicts for {members:,.0f} members, "
           f"{failing:,.0f} out of compliance, {warnings:,.0f} warnings)")
     print(f"reading the rows into Python alone: {reading:7.2f} s  ({reading / low:.1f} x the floor; for reference)")
+    print(f"one SQL pass with only what 'met on the as-of date' needs:  {least:7.2f} s  "
+          f"({least / low:.1f} x the floor; for reference)")
     print(f"ratio to floor: {elapsed / low:.1f}  (target <= 3)")
     print(f"peak RSS of the evaluation: {rss_kb / 1024:.0f} MB  (target < 500 MB)")
 
