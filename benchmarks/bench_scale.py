@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 AS_OF = dt.date(2026, 11, 15)
@@ -241,8 +243,8 @@ def pushdown_sql() -> str:
     ids = sorted({c[0] for c in COURSES})
     courses = {cid: catalogue.course(cid) for cid in ids}
 
-    def listed(names: object) -> str:
-        return "(" + ", ".join(f"'{n}'" for n in sorted(names)) + ")"  # type: ignore[attr-defined]
+    def listed(names: Iterable[str]) -> str:
+        return "(" + ", ".join(f"'{n}'" for n in sorted(names)) + ")"
 
     hours = "CASE course_id " + " ".join(
         f"WHEN '{cid}' THEN {c.hours}" for cid, c in courses.items() if c.hours is not None
@@ -250,7 +252,7 @@ def pushdown_sql() -> str:
     credit = f"(CASE WHEN hours IS NOT NULL THEN CAST(hours AS REAL) ELSE {hours} END)"
     online = listed(cid for cid, c in courses.items() if c.delivery and c.delivery.value == "online")
     in_person = f"coalesce(delivery, CASE WHEN course_id IN {online} THEN 'online' ELSE 'in_person' END) = 'in_person'"
-    approved = {"Agency", "ICISF", "QPR Institute", "Johns Hopkins", "LivingWorks"}
+    approved = set(tomllib.loads(PACK)["pack"]["approved_providers"])
     by_approved = listed(cid for cid, c in courses.items() if c.provider in approved)
 
     def covering(topic: str) -> str:
@@ -267,8 +269,9 @@ def pushdown_sql() -> str:
         f"SUM(CASE WHEN on_date > {since[12]} AND on_date <= {d} AND course_id IN "
         f"{covering('suicide-prevention')} THEN {credit} END)",
         # annual: approved and in-person hours, this calendar year and the last
-        *(f"SUM(CASE WHEN on_date >= {start} AND on_date < {end} AND {where} THEN {credit} END)"
-          for start, end in ((this_year, f"'{AS_OF.isoformat()}~'"), (last_year, this_year))
+        *(f"SUM(CASE WHEN {period} AND {where} THEN {credit} END)"
+          for period in (f"on_date >= {this_year} AND on_date <= {d}",
+                         f"on_date >= {last_year} AND on_date < {this_year}")
           for where in (f"course_id IN {by_approved}", in_person)),
         # certificates (mhfa, gci in person, rps) and the any_of of two PFA certificates: latest date
         f"MAX(CASE WHEN course_id = 'mhfa-ps' AND on_date <= {d} THEN on_date END)",
@@ -282,9 +285,9 @@ def pushdown_sql() -> str:
         *(f"MAX(CASE WHEN course_id IN {covering(t)} AND on_date <= {d} THEN on_date END)"
           for t in ("crisis-response", "self-care", "suicide-prevention")),
         # quarterly: sessions this quarter and the last
-        *(f"SUM(CASE WHEN course_id IN ('mn-pasb-quarterly', 'team-quarterly') AND on_date >= '{start}' "
-          f"AND on_date < '{end}' THEN 1 END)"
-          for start, end in ((quarter, f"{AS_OF.isoformat()}~"), (previous, quarter))),
+        *(f"SUM(CASE WHEN course_id IN ('mn-pasb-quarterly', 'team-quarterly') AND {period} THEN 1 END)"
+          for period in (f"on_date >= '{quarter}' AND on_date <= {d}",
+                         f"on_date >= '{previous}' AND on_date < '{quarter}'")),
         # foundation: ASIST held, CIT hours
         f"MAX(CASE WHEN course_id = 'asist' AND on_date <= {d} THEN on_date END)",
         f"SUM(CASE WHEN course_id = 'cit-40' AND on_date <= {d} THEN {credit} END)",
