@@ -326,9 +326,9 @@ def test_bad_rule_pack_syntax(capsys: pytest.CaptureFixture[str]) -> None:
     path = DATA / "packs" / "syntax-error.toml"
     status, _, err = run(capsys, "check", "--demo", "--rules", str(path))
     assert status == 2
-    assert one_line_error(err) == (
-        f"{path}: not valid TOML: Expected ']]' at the end of an array declaration (at line 7, column 15)"
-    )
+    line = one_line_error(err)
+    assert line.startswith(f"{path}: not valid TOML: ")  # then tomllib's words, which vary by Python
+    assert "line 7" in line
 
 
 def test_missing_roster_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_team) -> None:

@@ -41,6 +41,8 @@ _DOCTYPE = (
 
 
 def _decode_head(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as Windows tools write
+        head = head[3:]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return head.decode("utf-16", errors="replace")
     if head.startswith((b"<\x00", b"\x00<")):
