@@ -147,14 +147,16 @@ def test_importing_the_same_file_again_says_so(ledger_file: Path, capsys: pytest
 
 
 def test_moodle_import_with_course(ledger_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A Moodle report imported with --course given as a catalogue alias ('GCI')."""
+    """A Moodle report imported with --course given as a catalogue alias ('GCI') that agrees with
+    the course its file name names; the course is printed before the counts."""
     status, out, _ = run(
         capsys, "import", "--profile", "moodle-completion-csv", "--course", "GCI", "--ledger", ledger_file,
-        SAMPLES / "moodle-completion-gci.csv",
+        SAMPLES / "moodle" / "completion-gci.csv",
     )
     assert status == 0
+    assert out.splitlines()[0] == "completion-gci.csv: course icisf-gci (Group Crisis Intervention)"
     assert summaries(out) == [{
-        "file": "moodle-completion-gci.csv", "batch": "1", "read": "10", "imported": "8", "not_completed": "3",
+        "file": "completion-gci.csv", "batch": "1", "read": "10", "imported": "8", "not_completed": "3",
         "duplicates": "0", "rejected": "0", "unmatched": "2",
     }]
     with closing(open_ledger(ledger_file)) as ledger:
@@ -179,28 +181,34 @@ def test_import_with_an_unknown_profile_is_an_error(ledger_file: Path, capsys: p
     )
 
 
-def test_moodle_without_course_is_an_error(ledger_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The Moodle profile has no course column: without --course, exit 2 saying so, nothing stored."""
-    status, _, err = run(
-        capsys, "import", "--profile", "moodle-completion-csv", "--ledger", ledger_file,
-        SAMPLES / "moodle-completion-gci.csv",
-    )
+def test_moodle_report_whose_course_cannot_be_told_is_an_error(
+    ledger_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Moodle report renamed so that its name names no course, and no --course: exit 2 naming
+    the file and both ways to say the course; nothing stored."""
+    renamed = tmp_path / "report.csv"
+    shutil.copyfile(SAMPLES / "moodle" / "completion-gci.csv", renamed)
+    status, _, err = run(capsys, "import", "--profile", "moodle-completion-csv", "--ledger", ledger_file, renamed)
     assert status == 2
-    assert one_error_line(err) == (
-        "--course: profile 'moodle-completion-csv' has no course column: name the course with --course"
-    )
+    line = one_error_line(err)
+    assert line.startswith(f"{renamed}: cannot tell which course this report is about")
+    assert "--course" in line
+    assert "--catalog" in line
     with closing(open_ledger(ledger_file)) as ledger:
         assert ledger.batches() == []
 
 
 def test_unknown_course_option_is_an_error(ledger_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--course must name a catalogue course."""
+    """--course must name a catalogue course; the error says how to add one."""
     status, _, err = run(
         capsys, "import", "--profile", "moodle-completion-csv", "--course", "Basket Weaving", "--ledger",
-        ledger_file, SAMPLES / "moodle-completion-gci.csv",
+        ledger_file, SAMPLES / "moodle" / "completion-gci.csv",
     )
     assert status == 2
-    assert one_error_line(err) == "--course: 'Basket Weaving' is not a course id, title or alias in the catalogue"
+    assert one_error_line(err) == (
+        "--course: 'Basket Weaving' is not a course id, title or alias in the catalogue "
+        "(courses of your own are added with --catalog FILE; see docs/catalogue.md)"
+    )
 
 
 def test_a_missing_export_is_an_error_before_anything_is_imported(
@@ -415,7 +423,7 @@ HOSTILE_NAMES = [
 def hostile_export(folder: Path) -> Path:
     """An export whose rejected rows (bad dates) carry formula-like text in the first cell."""
     rows = "".join(
-        f'"{name.replace(chr(34), chr(34) * 2)}",x@y.example,Pine Lake PD,QPR,X,,31/12/2024,Completed,1,\r\n'
+        f'"{name.replace(chr(34), chr(34) * 2)}",x@y.example,Pine Lake PD,QPR,X,,31.12.2024,Completed,1,\r\n'
         for name in HOSTILE_NAMES
     )
     path = folder / "hostile.csv"
@@ -432,7 +440,7 @@ def parse_rejects(text: str) -> list[list[str]]:
 
 def expected_cells(name: str) -> str:
     """What the 'cells' column must hold for a hostile row: neutralised with a leading quote."""
-    return "'" + " | ".join([name, "x@y.example", "Pine Lake PD", "QPR", "X", "", "31/12/2024", "Completed", "1", ""])
+    return "'" + " | ".join([name, "x@y.example", "Pine Lake PD", "QPR", "X", "", "31.12.2024", "Completed", "1", ""])
 
 
 def test_reject_report_neutralises_formulas(
@@ -453,7 +461,7 @@ def test_reject_report_neutralises_formulas(
     assert status == 0
     assert from_command == from_import
     reason = (
-        "'31/12/2024' is not a date in ISO 8601 or any format the profile declares ('%m/%d/%Y', "
+        "'31.12.2024' is not a date in ISO 8601 or any format the profile declares ('%m/%d/%Y', "
         "'%m/%d/%Y %I:%M %p', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M')"
     )
     assert parse_rejects(from_command) == [
@@ -493,7 +501,7 @@ def test_check_evaluates_the_ledger(ledger_file: Path, capsys: pytest.CaptureFix
         ("cops-portal-csv", "cops-portal-transcript.csv", []),
         ("cops-portal-xlsx", "cops-portal-transcript.xlsx", []),
         ("xml-transcript", "transcript.xml", []),
-        ("moodle-completion-csv", "moodle-completion-gci.csv", ["--course", "icisf-gci"]),
+        ("moodle-completion-csv", "moodle/completion-gci.csv", []),
     ):
         status, _, _ = run(capsys, "import", "--profile", profile, *extra, "--ledger", ledger_file, SAMPLES / name)
         assert status == 0

@@ -37,6 +37,7 @@ from peertrain.exports import _xmlfile as xmlfile
 from peertrain.exports.values import (
     EPOCH_1900,
     EPOCH_1904,
+    DateOrderError,
     clean_email,
     clean_text,
     excel_serial_to_datetime,
@@ -244,19 +245,19 @@ def test_cops_xlsx_sample():
 
 def test_moodle_sample():
     """The Moodle GCI report: 10 rows; criteria columns ignored; empty "Course complete" is None."""
-    found = rows(SAMPLES / "moodle-completion-gci.csv", MOODLE)
+    found = rows(SAMPLES / "moodle" / "completion-gci.csv", MOODLE)
     assert [r.number for r in found] == list(range(2, 12))
     assert found[0].values == {
         "portal_user_id": "10231",
         "name": "Dana Whitfield",
         "email": "dana.whitfield@pinelake.example",
-        "completed_on": "Tuesday, 4 February 2025, 4:40 PM",
+        "completed_on": "4/02/25, 16:40",
     }
     assert found[2].values["completed_on"] is None
     assert MOODLE.status_of(None, False).value == "in_progress"
     assert parse_date(found[0].values["completed_on"], MOODLE, CHICAGO) == D(2025, 2, 4)
     tom = found[3]
-    assert tom.values["completed_on"] == "Tuesday, 4 February 2025, 11:50 PM"
+    assert tom.values["completed_on"] == "4/02/25, 23:50"
     assert parse_date(tom.values["completed_on"], MOODLE, CHICAGO) == D(2025, 2, 4)
     assert parse_date(tom.values["completed_on"], MOODLE, NEW_YORK) == D(2025, 2, 5)
     assert len(found[0].raw) == 10
@@ -525,14 +526,30 @@ def test_month_first_and_day_first_as_declared():
 
 
 def test_value_valid_in_no_declared_format_is_refused():
-    """13/04/2025 is not month-first; 04-13-2025 fits no format; the reason lists the formats."""
-    with pytest.raises(ValueError, match=r"'13/04/2025' is not a date .*'%m/%d/%Y'"):
-        parse_date("13/04/2025", COPS, CHICAGO)
-    day_first = attrs.evolve(COPS, date_formats=["%d/%m/%Y"])
-    with pytest.raises(ValueError, match="not a date"):
-        parse_date("04/13/2025", day_first, CHICAGO)
+    """13.04.2025 and Feb 3rd fit no format; the reason lists the formats."""
+    with pytest.raises(ValueError, match=r"'13\.04\.2025' is not a date .*'%m/%d/%Y'") as caught:
+        parse_date("13.04.2025", COPS, CHICAGO)
+    assert not isinstance(caught.value, DateOrderError)
     with pytest.raises(ValueError, match="not a date"):
         parse_date("Feb 3rd", COPS, CHICAGO)
+
+
+def test_value_only_in_the_other_order_is_a_date_order_error():
+    """13/04/2025 fits a month-first profile only day-first, 04/13/2025 a day-first one only
+    month-first: a DateOrderError (a ValueError) naming both formats, for either order and with a
+    time of day; a profile that declares both orders has no such error."""
+    with pytest.raises(DateOrderError, match=r"'13/04/2025' .*'%d/%m/%Y'.* '%m/%d/%Y'"):
+        parse_date("13/04/2025", COPS, CHICAGO)
+    with pytest.raises(DateOrderError, match=r"'13/04/2025 10:30 PM' .*'%d/%m/%Y %I:%M %p'"):
+        parse_date("13/04/2025 10:30 PM", COPS, CHICAGO)
+    day_first = attrs.evolve(COPS, date_formats=["%d/%m/%Y"])
+    with pytest.raises(DateOrderError, match=r"'%m/%d/%Y'.* '%d/%m/%Y'"):
+        parse_date("04/13/2025", day_first, CHICAGO)
+    both = attrs.evolve(COPS, date_formats=["%d/%m/%Y", "%m/%d/%Y"])
+    assert parse_date("04/13/2025", both, CHICAGO) == D(2025, 4, 13)
+    with pytest.raises(ValueError, match="not a date") as caught:
+        parse_date("13/13/2025", COPS, CHICAGO)
+    assert not isinstance(caught.value, DateOrderError)
 
 
 def test_two_declared_orders_that_disagree_are_ambiguous():
@@ -575,10 +592,31 @@ def test_naive_midnight_is_a_plain_date():
     assert parse_date(D(2025, 1, 1), COPS, LOS_ANGELES) == D(2025, 1, 1)
 
 
-def test_moodle_long_dates():
-    """Moodle's English date-times, with and without the weekday."""
-    assert parse_date("Monday, 3 February 2025, 10:15 AM", MOODLE, CHICAGO) == D(2025, 2, 3)
-    assert parse_date("3 February 2025", MOODLE, CHICAGO) == D(2025, 2, 3)
+def test_moodle_short_dates_are_day_first():
+    """Moodle's English strftimedatetimeshort, day first with a two-digit year, with or without
+    the day's leading zero; a month-first date does not fit it."""
+    assert parse_date("12/05/25, 14:30", MOODLE, CHICAGO) == D(2025, 5, 12)
+    assert parse_date("3/02/25, 09:05", MOODLE, CHICAGO) == D(2025, 2, 3)
+    assert parse_date("03/02/25, 09:05", MOODLE, CHICAGO) == D(2025, 2, 3)
+    assert parse_date("31/12/99, 23:30", MOODLE, CHICAGO) == D(1999, 12, 31)  # %y: 69-99 are 19xx
+    assert parse_date("31/12/25, 23:30", MOODLE, NEW_YORK) == D(2026, 1, 1)  # Chicago 23:30 is NY 00:30
+    with pytest.raises(DateOrderError):
+        parse_date("05/13/25, 09:00", MOODLE, CHICAGO)
+
+
+def test_moodle_excel_download_reads_like_the_csv_one():
+    """The "Excel-compatible" download (UTF-16LE with a BOM, tabs) gives the same rows as the
+    same report downloaded as CSV; its accents are read."""
+    found = rows(SAMPLES / "moodle" / "completion-aic.csv", MOODLE)
+    assert [(r.number, r.values["portal_user_id"], r.values["completed_on"]) for r in found] == [
+        (2, "10233", "11/03/25, 16:30"),
+        (3, "10377", None),
+        (4, "10244", "13/03/25, 08:15"),
+        (5, "30570", "11/03/25, 16:20"),
+    ]
+    assert found[3].values["name"] == "Zoë Lefèvre-Ångström"
+    assert len(found[0].raw) == 9
+    assert parse_date(found[2].values["completed_on"], MOODLE, CHICAGO) == D(2025, 3, 13)
 
 
 @pytest.mark.parametrize("value", [None, "", "   ", dt.time(10, 0), dt.timedelta(days=1), ["2025-01-01"]])
@@ -901,7 +939,7 @@ SAMPLE_BYTES = [
         "cops-portal-transcript.csv",
         "cops-portal-transcript.xlsx",
         "transcript.xml",
-        "moodle-completion-gci.csv",
+        "moodle/completion-gci.csv",
     )
 ]
 

@@ -98,7 +98,13 @@ COPS_1252_ROWS = [
 ]
 # fmt: on
 
-MOODLE_HEADER = [
+# Moodle's course completion report (report/completion/index.php), as Moodle writes it: ID, Name,
+# the site's identity fields, two columns per activity criterion (its state, and "<activity> -
+# Completion date"), one per other criterion, then "Course complete". Every date is written with
+# the language pack's strftimedatetimeshort, in English "%d/%m/%y, %H:%M", and Moodle drops the
+# day's leading zero ("4/02/25, 16:40" is 4 February 2025). The file is named after the course's
+# short name: completion-<short name>.csv.
+MOODLE_GCI_HEADER = [
     "ID",
     "Name",
     "Email address",
@@ -113,15 +119,14 @@ MOODLE_HEADER = [
 
 
 def moodle_time(when: dt.datetime | None) -> str:
-    """A time as Moodle's English locale writes it: ``Monday, 3 February 2025, 10:15 AM``."""
+    """A time as Moodle's English language pack writes it in reports: ``4/02/25, 16:40``."""
     if when is None:
         return ""
-    hour = when.hour % 12 or 12
-    return f"{when:%A}, {when.day} {when:%B %Y}, {hour}:{when:%M} {when:%p}"
+    return f"{when.day}/{when:%m/%y, %H:%M}"
 
 
 def moodle_row(user_id: str, name: str, email: str, days: list[dt.datetime | None]) -> list[str]:
-    """One report row: three criteria (two days of attendance, a skills check), then completion."""
+    """One report row: the activity criteria (state and date each), then course completion."""
     cells = [user_id, name, email]
     for when in days:
         cells += ["Completed" if when else "Not completed", moodle_time(when)]
@@ -133,7 +138,8 @@ def _t(day: int, hour: int, minute: int, month: int = 2) -> dt.datetime:
     return dt.datetime(2025, month, day, hour, minute)  # noqa: DTZ001 - wall-clock times in the report
 
 
-MOODLE_ROWS = [
+# Course short name "GCI": completion-gci.csv, the "Download in CSV format" (UTF-8, commas).
+MOODLE_GCI_ROWS = [
     moodle_row(
         "10231",
         "Dana Whitfield",
@@ -164,6 +170,39 @@ MOODLE_ROWS = [
         "30561", "Priya Shah", "priya.shah@riverbend.example", [_t(3, 9, 8), _t(4, 9, 9), _t(4, 17, 5)]
     ),
 ]
+
+# Course short name "AIC": completion-aic.csv, the "Download in Excel-compatible format" (UTF-16LE
+# with a byte-order mark, tab-separated). Two activity criteria, an accent in one of them, and a
+# criterion of another kind ("Self completion"): one column, its date.
+MOODLE_AIC_HEADER = [
+    "ID", "Name", "Email address",
+    "Crisis theory", "Crisis theory - Completion date",
+    "Skills check (rôle-play)", "Skills check (rôle-play) - Completion date",
+    "Self completion",
+    "Course complete",
+]
+
+
+def moodle_aic_row(user_id: str, name: str, email: str, days: list[dt.datetime | None]) -> list[str]:
+    """Two activities (state and date each), self completion (a date), course completion."""
+    first, second, self_completed = days
+    cells = [user_id, name, email]
+    for when in (first, second):
+        cells += ["Completed" if when else "Not completed", moodle_time(when)]
+    complete = self_completed if all(days) else None
+    return [*cells, moodle_time(self_completed), moodle_time(complete)]
+
+
+MOODLE_AIC_ROWS = [
+    moodle_aic_row("10233", "Chris Dahl", "chris.dahl@pinelake.example",
+                   [_t(10, 9, 0, 3), _t(11, 15, 55, 3), _t(11, 16, 30, 3)]),
+    moodle_aic_row("10377", "Sarah Nguyen", "sarah.nguyen@pinelake.example", [_t(10, 9, 2, 3), None, None]),
+    moodle_aic_row("10244", "Marcus Reyes", "marcus.reyes@pinelake.example",
+                   [_t(10, 9, 1, 3), _t(11, 16, 5, 3), _t(13, 8, 15, 3)]),
+    moodle_aic_row("30570", "Zoë Lefèvre-Ångström", "zoe.lefevre@riverbend.example",
+                   [_t(10, 9, 4, 3), _t(11, 16, 0, 3), _t(11, 16, 20, 3)]),
+]
+
 
 XML_TRANSCRIPT = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -343,9 +382,14 @@ def main() -> None:
         csv_text(COPS_HEADER, COPS_1252_ROWS, blank_tail=1).encode("cp1252")
     )
     write_xlsx(HERE / "cops-portal-transcript.xlsx")
-    (HERE / "moodle-completion-gci.csv").write_bytes(
-        csv_text(MOODLE_HEADER, MOODLE_ROWS, blank_tail=0).encode("utf-8")
+    moodle = HERE / "moodle"
+    moodle.mkdir(exist_ok=True)
+    (moodle / "completion-gci.csv").write_bytes(
+        csv_text(MOODLE_GCI_HEADER, MOODLE_GCI_ROWS, blank_tail=0).encode("utf-8")
     )
+    excel = io.StringIO()
+    csv.writer(excel, delimiter="\t", lineterminator="\r\n").writerows([MOODLE_AIC_HEADER, *MOODLE_AIC_ROWS])
+    (moodle / "completion-aic.csv").write_bytes(excel.getvalue().encode("utf-16"))  # little-endian, with a BOM
     (HERE / "transcript.xml").write_bytes(XML_TRANSCRIPT.encode("utf-8"))
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from peertrain.catalog import Catalogue, normalise_name
 from peertrain.exports import RawRow
-from peertrain.exports.values import clean_email, clean_text, parse_date, parse_hours
+from peertrain.exports.values import DateOrderError, clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import HeldTuple
 from peertrain.model import PLAUSIBLE_YEARS, Course, Delivery, Member
-from peertrain.profiles import Profile, RowStatus
+from peertrain.profiles import ExportFormat, Profile, RowStatus
 
 
 def person_key(name: str | None, agency: str | None = None) -> str | None:
@@ -90,6 +90,16 @@ class _RejectedError(Exception):
         self.field, self.reason = field, reason
 
 
+class DateOrderRefusedError(Exception):
+    """A row's date shows the whole file in the other day/month order: the file is refused
+    (:func:`~peertrain.importer.import_file` turns this into an ``ExportError`` naming the file)."""
+
+    def __init__(self, row: int, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.row, self.field, self.reason = row, field, reason
+
+
+_REPEATED_HEADER = "repeats the header row (the column names again), not a record"
 _CACHE_LIMIT = 100_000
 # Keys of a held row's values keeping the profile's matching orders (comma-separated), so that a
 # rematch matches the row as its import would have; absent from rows held by earlier versions.
@@ -139,7 +149,12 @@ class _Classifier:
             person, member = self._person(tuple(get(f) for f in _PERSON_FIELDS))
             course_values, course = self._course(tuple(get(f) for f in _COURSE_FIELDS))
         except _RejectedError as reject:
+            if self._repeats_header(raw):
+                return RejectedRow(raw.source, raw.number, None, _REPEATED_HEADER, raw.raw)
             return RejectedRow(raw.source, raw.number, reject.field, reject.reason, raw.raw)
+        except DateOrderRefusedError as refusal:
+            refusal.row = raw.number
+            raise
         provider, record_id = clean_text(get("provider")), clean_text(get("record_id"))
         origin = f"{raw.source}:{raw.number}"
         if member is not None and course is not None:
@@ -153,6 +168,16 @@ class _Classifier:
             "record_id": record_id,
         }
         return self._unmatched(values, raw.source, raw.number, member, course)
+
+    def _repeats_header(self, raw: RawRow) -> bool:
+        """Whether a row holds the column names again (exports pasted together, a header per
+        page): every mapped column's cell is its own name. XML records have no header."""
+        if self.profile.format is ExportFormat.XML:
+            return False
+        mapped = [(field, column) for field, column in self.profile.fields.items() if column]
+        return bool(mapped) and all(
+            clean_text(raw.values.get(field)) == clean_text(column) for field, column in mapped
+        )
 
     def _unmatched(
         self, values: dict[str, str | None], file: str, row: int, member: str | None, course: Course | None
@@ -209,6 +234,8 @@ class _Classifier:
         if found is None:
             try:
                 found = parse_date(value, self.profile, self.zone, epoch=epoch)
+            except DateOrderError as exc:  # not remembered: the file stops here
+                raise DateOrderRefusedError(0, field, str(exc)) from None
             except ValueError as exc:
                 found = str(exc)
             except OverflowError:  # 9999-12-31 11 PM in New York is in the year 10000 in UTC

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peertrain.errors import InputError
-from peertrain.importer import import_file, rematch
+from peertrain.importer import courses_of_reports, import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
 from peertrain.loading import load_bundled_catalogue
 from peertrain.profiles import bundled_profile_ids, load_profile
@@ -52,7 +52,8 @@ def add_commands(commands: Any) -> None:
                      help=f"import profile id or TOML file (bundled: {', '.join(bundled_profile_ids())})")
     imp.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
     imp.add_argument("--course", metavar="COURSE",
-                     help="catalogue course of every row, for exports with no course column (Moodle)")
+                     help="the catalogue course of a report with no course column (Moodle), for one file; "
+                          "Moodle's file names (completion-<short name>.csv) name the course without it")
     imp.add_argument("--catalog", action="append", type=Path, default=[], metavar="FILE",
                      help="an extra course catalogue TOML file (repeatable)")
     imp.add_argument("--rejects", type=Path, metavar="FILE.csv",
@@ -204,17 +205,24 @@ def _import(args: argparse.Namespace) -> int:
     if args.course:
         course = catalogue.find(args.course)
         if course is None:
-            raise InputError("--course", f"{args.course!r} is not a course id, title or alias in the catalogue")
-    elif profile.course_from == "option":
-        raise InputError("--course", f"profile {profile.id!r} has no course column: name the course with --course")
+            raise InputError(
+                "--course",
+                f"{args.course!r} is not a course id, title or alias in the catalogue "
+                "(courses of your own are added with --catalog FILE; see docs/catalogue.md)",
+            )
     for path in args.exports:
         if not path.is_file():
             raise InputError(str(path), "no such file")
+    # One course per report for profiles without a course column (Moodle), decided before storing.
+    by_name = profile.course_from == "option"
+    courses = courses_of_reports(args.exports, catalogue, course) if by_name else [course] * len(args.exports)
     rejected_batches: list[int] = []
     with _opened(args.ledger) as ledger:
-        for path in args.exports:
+        for path, report_course in zip(args.exports, courses, strict=True):
+            if by_name and report_course is not None:
+                print(f"{path.name}: course {report_course.id} ({report_course.title})")
             with _progress(path.name) as tick:
-                result = import_file(ledger, profile, path, catalogue, course=course, progress=tick)
+                result = import_file(ledger, profile, path, catalogue, course=report_course, progress=tick)
             c = result.batch.counts
             print(
                 f"{path.name}: batch {result.batch.id}: {c.rows_read} rows read = {c.imported} imported "

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from attrs import frozen
@@ -23,6 +25,7 @@ from attrs import frozen
 from peertrain._classify import (
     _HELD_COURSES,
     _HELD_PEOPLE,
+    DateOrderRefusedError,
     People,
     _Classifier,
     _find_course,
@@ -31,14 +34,20 @@ from peertrain._classify import (
 )
 from peertrain._fastcsv import _FastCSV
 from peertrain.catalog import Catalogue
-from peertrain.exports import iter_rows
+from peertrain.errors import InputError
+from peertrain.exports import ExportError, iter_rows
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
 from peertrain.model import Course
 from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 
-__all__ = ["ImportResult", "People", "file_sha256", "import_file", "person_key", "rematch"]
+__all__ = [
+    "ImportResult", "People", "course_of_report", "courses_of_reports", "file_sha256", "import_file",
+    "moodle_file_name", "person_key", "rematch",
+]
 
+#: `` (1)``, `` (2)``: what a browser adds to the name of a second download of the same file.
+_DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
 
@@ -62,10 +71,83 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def moodle_file_name(short_name: str) -> str:
+    """The name Moodle gives a course's completion report download: ``completion-`` and the
+    course's short name, lower-cased, every byte other than ``a-z 0-9 -`` made ``_`` (so
+    ``"ICISF GCI"`` gives ``completion-icisf_gci``; an accented letter, two bytes, gives ``__``)."""
+    folded = re.sub(rb"[^a-z0-9-]", b"_", short_name.lower().encode("utf-8"))
+    return "completion-" + folded.decode("ascii")
+
+
+def course_of_report(path: str | os.PathLike[str], catalogue: Catalogue) -> Course | None:
+    """The catalogue course a Moodle completion report is about, read off its file name.
+
+    Moodle names the download ``completion-<short name>.csv`` (see :func:`moodle_file_name`); a
+    browser may add `` (1)`` to a second download. The name matches a course when one of the
+    course's id, title or aliases gives that file name. ``None`` when no course does; an
+    :class:`~peertrain.errors.InputError` when two courses do.
+    """
+    stem = _DOWNLOAD_COPY.sub("", Path(path).stem).lower()
+    if not stem.startswith("completion-"):
+        return None
+    found = {
+        course.id: course
+        for course in catalogue
+        for name in (course.id, course.title, *course.aliases)
+        if moodle_file_name(name) == stem
+    }
+    if len(found) > 1:
+        raise InputError(
+            str(path), f"the file name fits the courses {', '.join(sorted(found))}: name the course with --course"
+        )
+    return next(iter(found.values()), None)
+
+
+def courses_of_reports(
+    paths: Sequence[str | os.PathLike[str]], catalogue: Catalogue, course: Course | None = None
+) -> list[Course]:
+    """The course of each report of a profile with ``course_from = "option"`` (one course per
+    file), decided for every file before anything is stored.
+
+    A file's course comes from its name (:func:`course_of_report`), or from ``course`` (the
+    command line's ``--course``) when a single file is given. Refused with an
+    :class:`~peertrain.errors.InputError` naming the file: a name that names another course than
+    ``course``; one ``course`` for several files whose names do not name it; a file whose course
+    cannot be told.
+    """
+    courses = []
+    for path in paths:
+        named = course_of_report(path, catalogue)
+        if named is not None and course is not None and named.id != course.id:
+            raise InputError(
+                str(path),
+                f"the file name says the report is about {named.id!r} ({named.title}), but --course says "
+                f"{course.id!r}; nothing was imported. Check the file, or leave out --course",
+            )
+        if named is None and course is not None and len(paths) > 1:
+            raise InputError(
+                str(path),
+                f"--course {course.id!r} would credit {len(paths)} reports to one course, but a Moodle report "
+                "covers one course and this file's name does not name one; nothing was imported. Import each "
+                "report with its own --course, or keep Moodle's file names (completion-<short name>.csv)",
+            )
+        found = named or course
+        if found is None:
+            raise InputError(
+                str(path),
+                "cannot tell which course this report is about: its name is not Moodle's "
+                "completion-<short name>.csv for a catalogue course id, title or alias; nothing was imported. "
+                "Name the course with --course (one file at a time), or add the short name as an alias "
+                "in a catalogue given with --catalog",
+            )
+        courses.append(found)
+    return courses
+
+
 def import_file(
     ledger: Ledger,
     profile: Profile,
-    path: Path,
+    path: str | os.PathLike[str],
     catalogue: Catalogue,
     *,
     course: Course | None = None,
@@ -79,16 +161,43 @@ def import_file(
     Raises :class:`~peertrain.errors.PeertrainError` subclasses for unreadable files; then
     nothing of the file is stored.
     """
-    when = now or dt.datetime.now(dt.UTC)
+    path = Path(path)
     file_hash = file_sha256(path)
     earlier = ledger.batch_with_hash(profile.source, file_hash)
+    try:
+        batch = _import(
+            ledger, profile, path, catalogue, course=course, when=now or dt.datetime.now(dt.UTC), file_hash=file_hash,
+            progress=progress,
+        )
+    except DateOrderRefusedError as refusal:
+        raise ExportError(
+            str(path),
+            f"{refusal.reason}. Nothing of the file was stored. If the file is written that way, set "
+            f"date_formats in profile {profile.id!r} to that order (see docs/profiles.md)",
+            row=refusal.row,
+            field=refusal.field,
+        ) from None
+    return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
+
+
+def _import(
+    ledger: Ledger,
+    profile: Profile,
+    path: Path,
+    catalogue: Catalogue,
+    *,
+    course: Course | None,
+    when: dt.datetime,
+    file_hash: str,
+    progress: Callable[[int], None] | None,
+) -> Batch:
+    """The file's rows stored as one batch (one transaction: an exception stores nothing)."""
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
     if _FAST_CSV and isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
-        batch = ledger.import_prepared(
+        return ledger.import_prepared(
             source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
             chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
         )
-        return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 
     def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:
         count = 0
@@ -100,11 +209,10 @@ def import_file(
         if progress is not None:
             progress(count)
 
-    batch = ledger.import_batch(
+    return ledger.import_batch(
         source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
         rows=rows(),
     )
-    return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 
 
 def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:

@@ -148,6 +148,45 @@ def _fast_parse(pattern: re.Pattern[str], text: str) -> dt.datetime | None:
         return None
 
 
+def _read(text: str, fmt: str) -> dt.datetime | None:
+    """``strptime(text, fmt)`` (by the fast parser where it can), or ``None`` for no match."""
+    fast = _fast_format(fmt)
+    if fast is not None:
+        return _fast_parse(fast, text)
+    try:
+        return dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - naive means source_timezone
+    except ValueError:
+        return None
+
+
+class DateOrderError(ValueError):
+    """A text date that fits the profile's formats only with day and month swapped.
+
+    One such value shows that the whole file is written in the other order (``21/05/2025`` under
+    ``%m/%d/%Y``); its other dates would be read wrongly without a word, so the importer refuses
+    the file rather than the row.
+    """
+
+
+class _WrongOrder(str):
+    """The reason :func:`_parse_text` gives for a value in the other day/month order."""
+
+    __slots__ = ()
+
+
+@functools.lru_cache(maxsize=256)
+def _swapped_formats(formats: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(format, the same with %d and %m exchanged)`` for each format with both, unless the
+    profile declares that order too."""
+    pairs = []
+    for fmt in formats:
+        if "%d" in fmt and "%m" in fmt:
+            swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+            if swapped not in formats:
+                pairs.append((fmt, swapped))
+    return tuple(pairs)
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zoneinfo.ZoneInfo) -> dt.date | str:
     """The date a text means, or the reason it means none (cached: exceptions would not be)."""
@@ -162,16 +201,9 @@ def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zonein
         pass
     found: list[tuple[str, dt.date]] = []
     for fmt in formats:
-        fast = _fast_format(fmt)
-        if fast is not None:
-            parsed = _fast_parse(fast, text)
-            if parsed is None:
-                continue
-        else:
-            try:
-                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - naive means source_timezone
-            except ValueError:
-                continue
+        parsed = _read(text, fmt)
+        if parsed is None:
+            continue
         day = _to_date(parsed, source_zone, agency)
         if not found:
             found.append((fmt, day))
@@ -182,6 +214,13 @@ def _parse_text(text: str, formats: tuple[str, ...], source: str, agency: zonein
             )
     if found:
         return found[0][1]
+    for fmt, swapped in _swapped_formats(formats):
+        if _read(text, swapped) is not None:
+            return _WrongOrder(
+                f"{text!r} reads only with day and month the other way round ({swapped!r}), but the "
+                f"profile reads {fmt!r}: the file's dates are in the other order, so every date in it "
+                "with a day of 12 or less would be read wrong"
+            )
     tried = ", ".join(repr(f) for f in formats)
     return f"{text!r} is not a date in ISO 8601 or any format the profile declares ({tried or 'none'})"
 
@@ -214,6 +253,8 @@ def parse_date(
     if not text:
         raise ValueError("is empty")
     result = _parse_text(text, profile.date_formats, profile.source_timezone, agency_tz)
+    if isinstance(result, _WrongOrder):
+        raise DateOrderError(result)
     if isinstance(result, str):
         raise ValueError(result)
     return result

@@ -41,6 +41,7 @@ from peertrain.exports._datereader import DateReader
 from peertrain.exports._dates import (  # noqa: F401 - the epochs and the parser's parts are still imported from here
     EPOCH_1900,
     EPOCH_1904,
+    DateOrderError,
     _fast_format,
     _fast_parse,
     _parse_text,
@@ -49,7 +50,10 @@ from peertrain.exports._dates import (  # noqa: F401 - the epochs and the parser
 )
 from peertrain.profiles import Profile
 
-__all__ = ["DateReader", "clean_email", "clean_text", "excel_serial_to_datetime", "parse_date", "parse_hours"]
+__all__ = [
+    "DateOrderError", "DateReader", "clean_email", "clean_text", "excel_serial_to_datetime", "parse_date",
+    "parse_hours",
+]
 
 _CEU_HOURS = Decimal(10)
 _HOURS_TEXT = re.compile(r"\+?(?:\d{1,7}(?:\.\d{0,6})?|\.\d{1,6})")
