@@ -487,8 +487,12 @@ def test_serial_60_says_why():
 
 
 def test_excel_serial_dates_1904():
-    """1904 system: serial 0 is 1904-01-01 and 43830 is 2024-01-01 (45292 - 1462)."""
-    assert parse_date(0, COPS_XLSX, CHICAGO, epoch=EPOCH_1904) == D(1904, 1, 1)
+    """1904 system: 43830 is 2024-01-01 (45292 - 1462) and 1 is 1904-01-02; serial 0 (a zero or
+    empty cell formatted as a date) is refused, as it is in the 1900 system."""
+    assert parse_date(1, COPS_XLSX, CHICAGO, epoch=EPOCH_1904) == D(1904, 1, 2)
+    for zero in (0, 0.5, -1):
+        with pytest.raises(ValueError, match="1904 date system"):
+            parse_date(zero, COPS_XLSX, CHICAGO, epoch=EPOCH_1904)
     assert parse_date(43830, COPS_XLSX, CHICAGO, epoch=EPOCH_1904) == D(2024, 1, 1)
     assert parse_date(60, COPS_XLSX, CHICAGO, epoch=EPOCH_1904) == D(1904, 3, 1)
 

@@ -18,9 +18,11 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 import peertrain.importer
 from peertrain.catalog import Catalogue
@@ -31,7 +33,7 @@ from peertrain.importer import course_of_report, courses_of_reports, import_file
 from peertrain.ledger import open_ledger
 from peertrain.loading import curricula_dir
 from peertrain.model import Course
-from test_import import CATALOGUE, COPS, COPS_HEADER, MOODLE, NOW, SAMPLES, counts, new_ledger, record_ids
+from test_import import CATALOGUE, COPS, COPS_HEADER, COPS_XLSX, MOODLE, NOW, SAMPLES, counts, new_ledger, record_ids
 
 MOODLE_SAMPLES = SAMPLES / "moodle"
 GCI, AIC = CATALOGUE.courses["icisf-gci"], CATALOGUE.courses["icisf-aic"]
@@ -332,3 +334,28 @@ def test_a_repeated_header_row_is_named_as_such(tmp_path: Path) -> None:
         assert (rejected.row, rejected.field) == (3, None)
         assert rejected.reason == "repeats the header row (the column names again), not a record"
 
+
+
+# -- a zero in a 1904-system workbook -------------------------------------------------------------
+
+
+def test_serial_zero_in_a_1904_workbook_is_rejected_not_a_1904_completion(tmp_path: Path) -> None:
+    """A 1904-system workbook whose date cell holds 0 (an empty formula result): the row is
+    rejected naming the field, as in a 1900 workbook, and no completion on 1904-01-01 is stored."""
+    for epoch in (CALENDAR_MAC_1904, None):
+        workbook = openpyxl.Workbook()
+        if epoch is not None:
+            workbook.epoch = epoch
+        sheet = workbook.active
+        assert sheet is not None
+        sheet.append(COPS_HEADER)
+        sheet.append(["Tom Baker", "tom.baker@pinelake.example", "Pine Lake PD", "QPR", "PS-X", None, 0, "Completed",
+                      1, None])
+        path = tmp_path / f"zero-{'1904' if epoch else '1900'}.xlsx"
+        workbook.save(path)
+        with closing(new_ledger(tmp_path / f"{path.stem}.db")) as ledger:
+            result = import_file(ledger, COPS_XLSX, path, CATALOGUE, now=NOW)
+            assert counts(result.batch.counts) == (1, 0, 0, 0, 1, 0)
+            ((_, rejected),) = ledger.rejected()
+            assert (rejected.row, rejected.field) == (2, "completed_on")
+            assert record_ids(ledger) == []

@@ -101,6 +101,23 @@ def test_utf16_big_endian_is_rejected(write: Write) -> None:
     assert input_error(lambda: read_roster(path)).message == "is UTF-16 text; save it as 'CSV UTF-8' instead"
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"member_id,name\nA,Ann\x00\x01\x02\xff\n", "is not text: it holds a NUL byte (byte 20)"),
+        (bytes(range(256)) * 4, "is not text: it holds a NUL byte (byte 0)"),
+        (b"PK\x03\x04\x14\x00\x00\x00", "is a zip file (an Excel workbook?), not CSV text"),
+    ],
+    ids=["nul-in-text", "binary", "workbook"],
+)
+def test_binary_or_nul_containing_csv_is_not_called_utf16(write: Write, content: bytes, expected: str) -> None:
+    """A binary file, a workbook, or text with a stray NUL is refused for what it is, not as UTF-16."""
+    path = write("roster.csv", content)
+    message = input_error(lambda: read_roster(path)).message
+    assert message.startswith(expected)
+    assert "UTF-16" not in message
+
+
 # -- layout: quoting, blank rows, header spelling -------------------------------------------------
 
 

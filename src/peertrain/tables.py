@@ -71,6 +71,27 @@ def safe_cell(value: object) -> str:
     return text
 
 
+def _refuse_non_text(path: Path, raw: bytes) -> None:
+    """Refuse UTF-16 (Excel's "Unicode text": a byte-order mark, or NUL between ASCII letters), a
+    workbook or other zip, and any other file with NUL bytes, saying what it looks like."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(str(path), "is UTF-16 text; save it as 'CSV UTF-8' instead")
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(str(path), "is a zip file (an Excel workbook?), not CSV text; save it as 'CSV UTF-8'")
+    nul = raw.find(b"\x00")
+    if nul < 0:
+        return
+    head = raw[:4096]
+    halves = (head[0::2], head[1::2])
+    if any(len(half) >= 2 and half.count(0) == len(half) for half in halves) and not all(
+        half.count(0) for half in halves
+    ):
+        raise InputError(str(path), "is UTF-16 text; save it as 'CSV UTF-8' instead")
+    raise InputError(
+        str(path), f"is not text: it holds a NUL byte (byte {nul}), as binary files do; save it as 'CSV UTF-8'"
+    )
+
+
 def _decode(path: Path) -> str:
     try:
         raw = path.read_bytes()
@@ -78,9 +99,7 @@ def _decode(path: Path) -> str:
         raise InputError(str(path), "no such file") from None
     except OSError as exc:
         raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
-    # UTF-16 (Excel's "Unicode text") starts with a byte-order mark, or at least has NUL bytes.
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
-        raise InputError(str(path), "is UTF-16 text; save it as 'CSV UTF-8' instead")
+    _refuse_non_text(path, raw)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -26,7 +26,8 @@ def excel_serial_to_datetime(serial: float, epoch: dt.datetime | None = None) ->
 
     ``epoch`` is the workbook's (openpyxl's ``wb.epoch``): 1899-12-30 means the 1900 system (the
     default), 1904-01-01 the 1904 system. Raises :class:`ValueError` for serial 60 of the 1900
-    system (the 29 February 1900 that never was), serials before day 1 and after 9999-12-31.
+    system (the 29 February 1900 that never was), serials before day 1 (serial 0 is a zero or
+    empty cell, in either system) and after 9999-12-31.
     """
     if isinstance(serial, bool) or not isinstance(serial, int | float):
         raise ValueError(f"{serial!r} is not an Excel serial date")
@@ -40,8 +41,10 @@ def excel_serial_to_datetime(serial: float, epoch: dt.datetime | None = None) ->
     if millis == 86_400_000:  # a fraction that rounds up to the next midnight
         day, millis = day + 1, 0
     if system_1904:
-        if not 0 <= day <= _LAST_SERIAL - 1462:
-            raise ValueError(f"serial date {serial!r} is outside the 1904 date system")
+        # Serial 0 is the epoch itself, which is what an empty or zero cell formatted as a date
+        # shows: refused, as serial 0 is in the 1900 system, rather than read as 1 January 1904.
+        if not 1 <= day <= _LAST_SERIAL - 1462:
+            raise ValueError(f"serial date {serial!r} is outside Excel's 1904 date system's dates (1 = 1904-01-02)")
         start = EPOCH_1904
     else:
         if day == 60:
