@@ -61,7 +61,7 @@ def test_hours_in_one_span_show_what_counted_and_the_short_minimum(demo):
     assert "  window: 2023-11-20 to 2024-11-19" in lines
     assert "  - C-1101: mn-psc-classroom on 2024-10-08, 12 h, completions.csv:62 -> counted" in lines
     assert "  - C-1102: mn-psc-online on 2024-11-19, 18 h, completions.csv:63 -> counted" in lines
-    assert any("(in person 12 of 16 h)" in line for line in lines if line.startswith("  verdict: not_met"))
+    assert any("(12 h in person, 16 needed)" in line for line in lines if line.startswith("  verdict: not_met"))
 
 
 def test_periodic_rule_shows_the_sessions_outside_this_quarter(demo):

@@ -413,7 +413,7 @@ class TestPeriodic:
         assert v.window_start == D(2026, 7, 1)
         assert v.window_end == D(2029, 6, 30)
         assert "the period 2023-07-01 to 2026-06-30 was short (48 of 48 h" in v.explanation
-        assert "autism 0 of 4 h" in v.explanation
+        assert "; 0 h autism, 4 needed;" in v.explanation
 
     def test_licence_cycle_without_a_join_date_was_never_met(self):
         """The same records without a join date: every earlier period binds and none was met."""

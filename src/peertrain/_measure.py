@@ -49,7 +49,7 @@ def _measure(req: Requirement, credits: Sequence[Credit], ctx: _Ctx, span: Span 
         parts = []
         for minimum in req.minimums:
             got = sum((c.hours for c in credits if _matches(minimum.counts, c, ctx.pack.approved_providers)), ZERO)
-            parts.append(f"{minimum.label} {_fmt(got)} of {_fmt(minimum.hours)} h")
+            parts.append(f"{_fmt(got)} h {minimum.label}, {_fmt(minimum.hours)} needed")
             if got < minimum.hours:
                 minimum_shorts.append(MinimumShortfall(minimum.label, minimum.hours - got))
         needed = max(short, sum((m.hours for m in minimum_shorts), ZERO))
