@@ -61,6 +61,7 @@ from peertrain._ics_read import (
 )
 from peertrain._ics_recur import MAX_OCCURRENCES, _series
 from peertrain._ics_write import schedule_toml
+from peertrain._types import StrPath
 from peertrain.catalog import Catalogue, normalise_name
 from peertrain.errors import CatalogError, IcsError
 from peertrain.loading import read_toml
@@ -106,7 +107,7 @@ class CourseMap:
     timezones: Mapping[str, str] = field(factory=dict)
 
 
-def load_mapping(path: Path, catalogue: Catalogue) -> CourseMap:
+def load_mapping(path: StrPath, catalogue: Catalogue) -> CourseMap:
     """The mapping in a TOML file (``[uids]``, ``[titles]``, ``[timezones]``), checked against
     ``catalogue``."""
     return parse_mapping(read_toml(path), catalogue, source=str(path))
@@ -193,7 +194,7 @@ class IcsImport:
 
 
 def read_ics_sessions(
-    path: Path,
+    path: StrPath,
     catalogue: Catalogue,
     *,
     provider: str,
@@ -203,6 +204,7 @@ def read_ics_sessions(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> IcsImport:
     """The sessions in an ``.ics`` file (see :func:`parse_ics_sessions`)."""
+    path = Path(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:

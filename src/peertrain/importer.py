@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from peertrain._classify import (
     person_key,
 )
 from peertrain._fastcsv import _FastCSV
+from peertrain._types import StrPath
 from peertrain.catalog import Catalogue
 from peertrain.errors import InputError
 from peertrain.exports import ExportError, iter_rows
@@ -62,10 +62,10 @@ class ImportResult:
     same_file_as: int | None = None
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: StrPath) -> str:
     """The SHA-256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with Path(path).open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -79,7 +79,7 @@ def moodle_file_name(short_name: str) -> str:
     return "completion-" + folded.decode("ascii")
 
 
-def course_of_report(path: str | os.PathLike[str], catalogue: Catalogue) -> Course | None:
+def course_of_report(path: StrPath, catalogue: Catalogue) -> Course | None:
     """The catalogue course a Moodle completion report is about, read off its file name.
 
     Moodle names the download ``completion-<short name>.csv`` (see :func:`moodle_file_name`); a
@@ -104,7 +104,7 @@ def course_of_report(path: str | os.PathLike[str], catalogue: Catalogue) -> Cour
 
 
 def courses_of_reports(
-    paths: Sequence[str | os.PathLike[str]], catalogue: Catalogue, course: Course | None = None
+    paths: Sequence[StrPath], catalogue: Catalogue, course: Course | None = None
 ) -> list[Course]:
     """The course of each report of a profile with ``course_from = "option"`` (one course per
     file), decided for every file before anything is stored.
@@ -147,7 +147,7 @@ def courses_of_reports(
 def import_file(
     ledger: Ledger,
     profile: Profile,
-    path: str | os.PathLike[str],
+    path: StrPath,
     catalogue: Catalogue,
     *,
     course: Course | None = None,

@@ -7,6 +7,7 @@ a :class:`~peertrain.errors.CatalogError` naming the file and the key.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 
 import cattrs
 
+from peertrain._types import StrPath
 from peertrain.catalog import Catalogue, Track, normalise_name
 from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
@@ -64,8 +66,9 @@ def curricula_dir() -> Path:
     return data_dir() / "curricula"
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: StrPath) -> dict[str, Any]:
     """A TOML file as data, numbers with decimals read exactly; errors name the file."""
+    path = Path(path)
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle, parse_float=Decimal)
@@ -88,11 +91,11 @@ def _structure(data: Any, cls: Any, source: str) -> Any:
         raise CatalogError(source, key, message) from None
 
 
-def load_catalogue(paths: Iterable[Path]) -> Catalogue:
+def load_catalogue(paths: Iterable[StrPath]) -> Catalogue:
     """A catalogue from TOML files, each with ``[[courses]]`` and/or ``[[tracks]]`` tables."""
     courses: list[tuple[str, str, Course]] = []
     tracks: list[tuple[str, str, Track]] = []
-    for path in paths:
+    for path in map(Path, paths):
         data = read_toml(path)
         unknown = set(data) - {"courses", "tracks"}
         if unknown:
@@ -150,7 +153,7 @@ def _table_list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
     return value
 
 
-def load_bundled_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
+def load_bundled_catalogue(extra: Iterable[StrPath] = ()) -> Catalogue:
     """The catalogue that ships with peertrain (``curricula/courses.toml`` and ``tracks.toml``),
     plus the courses and tracks of any ``extra`` catalogue files (which may not reuse a bundled
     course id, title or alias)."""
@@ -176,13 +179,13 @@ def resolve_pack(name: str) -> Path:
     )
 
 
-def load_pack(name: str | Path, catalogue: Catalogue) -> RulePack:
+def load_pack(name: StrPath, catalogue: Catalogue) -> RulePack:
     """The rule pack in a TOML file (or bundled, by id), checked against ``catalogue``.
 
     The file has a ``[pack]`` table and ``[[requirements]]`` tables. Every course and track a
     requirement names must be in the catalogue.
     """
-    path = resolve_pack(str(name))
+    path = resolve_pack(os.fspath(name))
     data = read_toml(path)
     unknown = set(data) - {"pack", "requirements"}
     if unknown:

@@ -46,6 +46,7 @@ import cattrs
 from attrs import field, frozen
 from lxml import etree
 
+from peertrain._types import StrPath
 from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
 from peertrain.loading import data_dir, read_toml
@@ -257,7 +258,7 @@ def bundled_profile_ids() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
-def load_profile(name: str | Path) -> Profile:
+def load_profile(name: StrPath) -> Profile:
     """A profile by bundled id (``cops-portal-csv``) or path to a TOML file; errors name the key."""
     path = Path(name)
     if not (path.suffix == ".toml" or path.exists()):

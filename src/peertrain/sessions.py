@@ -36,7 +36,6 @@ import itertools
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from attrs import field, frozen
@@ -51,6 +50,7 @@ from peertrain._session_fields import (
     _utc,
     _zone,
 )
+from peertrain._types import StrPath
 from peertrain.catalog import Catalogue
 from peertrain.errors import CatalogError
 from peertrain.loading import read_toml
@@ -278,7 +278,7 @@ _SESSION_KEYS = frozenset(
 _FIELD_OF_MESSAGE = re.compile(r"^(\w+):? ")
 
 
-def load_schedule(path: Path, catalogue: Catalogue) -> Schedule:
+def load_schedule(path: StrPath, catalogue: Catalogue) -> Schedule:
     """The schedule in a TOML file, every course id checked against ``catalogue``."""
     return parse_schedule(read_toml(path), catalogue, source=str(path))
 

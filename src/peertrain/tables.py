@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from peertrain._types import StrPath
 from peertrain.catalog import Catalogue
 from peertrain.errors import InputError
 from peertrain.model import (
@@ -155,7 +156,8 @@ class _Row:
             raise self.fail(column, str(exc)) from None
 
 
-def _rows(path: Path, known: Sequence[str], required: Sequence[str]) -> Iterator[_Row]:
+def _rows(path: StrPath, known: Sequence[str], required: Sequence[str]) -> Iterator[_Row]:
+    path = Path(path)
     text = _decode(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     source = str(path)
@@ -198,7 +200,7 @@ def _rows(path: Path, known: Sequence[str], required: Sequence[str]) -> Iterator
         yield _Row(source, number, dict(zip(columns, record, strict=False)))
 
 
-def read_roster(path: Path) -> list[Member]:
+def read_roster(path: StrPath) -> list[Member]:
     """Members from a roster CSV (columns: ``member_id``, ``name``, and optional ``agency``,
     ``roles``, ``functions``, ``joined_on``, ``email``, ``portal_user_id``; lists separated by
     ``;``). Member ids and emails must be unique."""
@@ -253,7 +255,7 @@ def _hours(row: _Row) -> Any:
 
 
 def read_completions(
-    path: Path, catalogue: Catalogue, members: Sequence[Member] | None = None
+    path: StrPath, catalogue: Catalogue, members: Sequence[Member] | None = None
 ) -> list[Completion]:
     """Completions from a completions CSV.
 
@@ -262,6 +264,7 @@ def read_completions(
     ``completion_id`` is optional: without it a completion's id is ``member/course/date``. If
     ``members`` is given, every ``member_id`` must be one of them.
     """
+    path = Path(path)
     known = {m.id for m in members} if members is not None else None
     result: list[Completion] = []
     ids: dict[str, int] = {}
@@ -301,9 +304,10 @@ def read_completions(
     return result
 
 
-def read_waivers(path: Path, members: Sequence[Member] | None = None) -> list[Waiver]:
+def read_waivers(path: StrPath, members: Sequence[Member] | None = None) -> list[Waiver]:
     """Exemptions and equivalencies from a CSV (see ``docs/cli.md``). Each waiver's ``source``
     is ``file:row``, so later checks (:func:`check_waivers`) can name the row."""
+    path = Path(path)
     known = {m.id for m in members} if members is not None else None
     result: list[Waiver] = []
     required = ("member_id", "pack", "requirement", "kind", "granted_by", "granted_on", "reason")

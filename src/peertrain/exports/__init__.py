@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from peertrain._types import StrPath
 from peertrain.exports._base import (
     MAX_XLSX_BYTES,
     MAX_XLSX_ENTRIES,
@@ -66,7 +67,7 @@ class ExportReader:
     drawn (or the file turned out to have none). Iterating a reader twice reads the file twice.
     """
 
-    def __init__(self, path: Path, profile: Profile, *, limits: Limits | None = None) -> None:
+    def __init__(self, path: StrPath, profile: Profile, *, limits: Limits | None = None) -> None:
         self.path = Path(path)
         self.profile = profile
         self.limits = limits
@@ -91,12 +92,12 @@ class ExportReader:
         return self.info.delimiter
 
 
-def open_export(path: Path, profile: Profile, *, limits: Limits | None = None) -> ExportReader:
+def open_export(path: StrPath, profile: Profile, *, limits: Limits | None = None) -> ExportReader:
     """A reader for the export at ``path``; nothing is read until it is iterated."""
     return ExportReader(path, profile, limits=limits)
 
 
-def iter_rows(path: Path, profile: Profile, *, limits: Limits | None = None) -> Iterator[RawRow]:
+def iter_rows(path: StrPath, profile: Profile, *, limits: Limits | None = None) -> Iterator[RawRow]:
     """The rows of the export at ``path`` read with ``profile``, streamed (see the module docs).
 
     Raises :class:`ExportError` (during iteration) when the file cannot be read at all.

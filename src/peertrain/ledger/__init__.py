@@ -23,6 +23,7 @@ from typing import Protocol
 
 from attrs import frozen
 
+from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
 from peertrain.model import Completion, Member
 
@@ -257,7 +258,7 @@ class Ledger(Protocol):
         ...
 
 
-def open_ledger(path: Path | str, *, create_timezone: str | None = None) -> Ledger:
+def open_ledger(path: StrPath, *, create_timezone: str | None = None) -> Ledger:
     """Open a ledger file, migrating it forward if its schema is older.
 
     With ``create_timezone`` a missing file is created for an agency in that zone; without it a
