@@ -114,7 +114,7 @@ class Sources:
     moodle: Mapping[str, MoodleSource]
 
 
-_COMMON = {"verify_tls", "connect_timeout", "read_timeout", "retries"}
+_COMMON = {"verify_tls", "connect_timeout", "read_timeout", "retries", "deadline", "max_response_mb"}
 _XAPI_KEYS = {"endpoint", "username", "password", "verbs", "hours_extension", "page_size", *_COMMON}
 _MOODLE_KEYS = {"url", "token", "courses", "user_id", *_COMMON}
 
@@ -167,6 +167,8 @@ class _Table:
             connect_timeout=self.number("connect_timeout", 10),
             read_timeout=self.number("read_timeout", 60),
             attempts=int(self.number("retries", 4)) + 1,
+            deadline=self.number("deadline", 120),
+            max_bytes=int(self.number("max_response_mb", 64) * 1024 * 1024),
         )
         return {"verify_tls": verify, "policy": policy}
 
