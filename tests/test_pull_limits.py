@@ -90,7 +90,7 @@ def test_slow_headers_count_against_the_deadline(team_ledger):
     policy = RetryPolicy(connect_timeout=2, read_timeout=5, attempts=3, backoff=0.01, deadline=0.5)
     with LocalServer(lambda _r: Reply(json={"statements": []}, delay=1.5)) as server:
         start = time.monotonic()
-        with pytest.raises(PullError, match="deadline of 0.5 s"):
+        with pytest.raises(PullError, match=r"deadline of 0\.5 s"):
             pull(team_ledger, server.url, policy)
         assert time.monotonic() - start < 1.4
     assert len(server.log) == 1
@@ -155,3 +155,19 @@ def test_a_moodle_error_echoing_the_token_is_redacted(team_ledger, monkeypatch):
     assert TOKEN not in message
     assert len(message) < 400
     assert team_ledger.batches() == []
+
+
+def test_a_rejected_statement_echoing_the_password_is_stored_redacted(team_ledger, tmp_path):
+    """A rejected statement keeps its JSON as evidence: any form of the password in it is ***."""
+    statement = {"id": "00000000-0000-4000-8000-000000000099", "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "actor": {"objectType": "Agent", "name": f"{PASSWORD} {BASIC}"}, "object": {"id": "urn:x"},
+                 "stored": "2026-11-20T08:00:01Z"}
+    with LocalServer(lambda _r: Reply(json={"statements": [statement]})) as server:
+        result = pull(team_ledger, server.url)
+    assert result.batch.counts.rejected == 1
+    [(_, row)] = team_ledger.rejected()
+    assert "*** ***" in row.raw[0]
+    team_ledger.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("team.db*"))
+    for form in FORMS:
+        assert form.encode() not in stored

@@ -177,7 +177,7 @@ def _user_row(
             collected.skipped += 1  # rejected by an earlier pull, and still the same
             return None
         return RejectedRow(file, number, "timecompleted", "completed, but no criterion has a completion time",
-                           (json.dumps(status, sort_keys=True)[:2000],))
+                           (moodle.http.redact(json.dumps(status, sort_keys=True))[:2000],))
     latest[course_id] = max(latest.get(course_id, when), when)
     record_id = f"{course_id}/{user_id}"
     if record_id in known:

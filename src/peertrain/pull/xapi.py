@@ -164,8 +164,10 @@ def _hours(statement: dict[str, Any], extension: str | None) -> Decimal | str | 
 
 
 class _Classifier:
-    def __init__(self, source: XapiSource, roster: Roster, catalogue: Catalogue, zone: str) -> None:
-        self.source, self.roster, self.catalogue = source, roster, catalogue
+    def __init__(
+        self, source: XapiSource, roster: Roster, catalogue: Catalogue, zone: str, redact: Callable[[str], str]
+    ) -> None:
+        self.source, self.roster, self.catalogue, self.redact = source, roster, catalogue, redact
         self.zone = zoneinfo.ZoneInfo(zone)
         self.file = source.key
 
@@ -174,7 +176,8 @@ class _Classifier:
         file = f"{self.file} statement {sid or '?'}"
 
         def reject(field: str, reason: str) -> RejectedRow:
-            raw = json.dumps(statement, ensure_ascii=False, sort_keys=True)[:_RAW]
+            # Redacted before it is cut and stored: a statement may echo the credentials.
+            raw = self.redact(json.dumps(statement, ensure_ascii=False, sort_keys=True))[:_RAW]
             return RejectedRow(file, number, field, reason, (raw,))
 
         if not sid:
@@ -216,12 +219,12 @@ def pull_xapi(
     """Pull the statements stored since the source's cursor into the ledger, as one batch."""
     since = ledger.cursor(source.key)
     since_time = _parse_time(since) if since else None
-    classify = _Classifier(source, Roster(ledger.members()), catalogue, ledger.timezone())
     collected = Collected(cursor=since)
     latest = since_time
     pages: list[str] = []
     http = client or client_for(source)
     try:
+        classify = _Classifier(source, Roster(ledger.members()), catalogue, ledger.timezone(), http.redact)
         for statement in fetch_statements(
             http, source, since=since, until=cursor_text(until) if until else None, progress=progress, pages=pages
         ):
