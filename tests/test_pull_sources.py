@@ -195,3 +195,11 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path, value, kind):
     assert str(caught.value).endswith(f"field 'xapi.a.password': must be text, got {kind}")
     for part in ("31415926535", "3.14159", "true", "hunter2", "1979"):
         assert part not in str(caught.value).rsplit(": ", 1)[1]
+
+
+def test_an_endpoint_with_an_invalid_port_is_refused_at_load(tmp_path):
+    """An origin that cannot be read (a port out of range) is refused when the file is read."""
+    path = tmp_path / "sources.toml"
+    path.write_text('[xapi.a]\nendpoint = "https://lrs.example:99999/"\nusername = "u"\npassword = "env:PEERTRAIN_X"\n')
+    with pytest.raises(InputError, match=r"field 'xapi\.a\.endpoint': must be an http:// or https:// URL"):
+        load_sources(path)

@@ -33,7 +33,7 @@ from attrs import field, frozen
 from peertrain.errors import InputError
 from peertrain.loading import read_toml
 from peertrain.pull.http import RetryPolicy, safe_url
-from peertrain.pull.safety import plain_http_refusal
+from peertrain.pull.safety import origin, plain_http_refusal
 from peertrain.pull.secret import Secret, reference_problem
 
 __all__ = ["MoodleSource", "Secret", "Sources", "XapiSource", "load_sources"]
@@ -138,7 +138,7 @@ class _Table:
     def url(self, name: str) -> str:
         value = self.text(name)
         parts = urllib.parse.urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or origin(value) is None:
             raise self.fail(name, f"must be an http:// or https:// URL, got {safe_url(value)!r}")
         if parts.username or parts.password:
             raise self.fail(name, "must not carry a user or password: use the source's credential keys")
