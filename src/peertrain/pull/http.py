@@ -321,7 +321,7 @@ class HttpClient:
         if status == 429 or status >= 500:
             raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
         body = self._body(where, response, deadline)
-        if status >= 400 or not 200 <= status < 300:
+        if not 200 <= status < 300:
             quote = self.excerpt(body.decode("utf-8", "replace"))
             reason = self.excerpt(response.reason or "")
             raise self._fail(PullError, f"{where}: HTTP {status} {reason}".rstrip() + (f": {quote}" if quote else ""))
