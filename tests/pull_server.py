@@ -2,7 +2,8 @@
 
 ``with LocalServer(handler) as server:`` serves on an ephemeral port in a thread; ``handler``
 gets each :class:`Request` and returns a :class:`Reply` (status, JSON or raw body, headers, an
-optional delay before answering, or a body cut short). Every request is kept in ``server.log``.
+optional delay before answering, a body cut short, or a body sent piece by piece without end in
+sight). Every request is kept in ``server.log``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ class Request:
 @frozen
 class Reply:
     """What to answer: ``json`` (serialised) or ``body`` bytes; ``cut`` sends only that many bytes
-    of the body while announcing all of it (a connection broken mid-answer)."""
+    of the body while announcing all of it (a connection broken mid-answer); ``repeat`` sends
+    ``body`` that many times, ``pace`` seconds apart, with no length announced (a body that goes on
+    and on, or trickles), stopping early when the client hangs up."""
 
     status: int = 200
     json: Any = None
@@ -45,6 +48,8 @@ class Reply:
     headers: dict[str, str] = field(factory=dict)
     delay: float = 0.0
     cut: int | None = None
+    repeat: int = 0
+    pace: float = 0.0
 
 
 class LocalServer:
@@ -53,6 +58,8 @@ class LocalServer:
     def __init__(self, handler: Callable[[Request], Reply]) -> None:
         self.handler = handler
         self.log: list[Request] = []
+        #: Body bytes sent by ``repeat`` replies.
+        self.sent = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,6 +81,9 @@ class LocalServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 data = reply.body if reply.body is not None else json.dumps(reply.json).encode()
+                if reply.repeat:
+                    self._stream(reply, data)
+                    return
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -89,6 +99,23 @@ class LocalServer:
                     pass
                 if reply.cut is not None:
                     self.close_connection = True
+
+            def _stream(self, reply: Reply, data: bytes) -> None:
+                self.close_connection = True
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Connection", "close")
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    for _ in range(reply.repeat):
+                        self.wfile.write(data)
+                        self.wfile.flush()
+                        outer.sent += len(data)
+                        time.sleep(reply.pace)
+                except OSError:  # the client hung up: what the limits are for
+                    pass
 
             do_GET = do_POST = _serve  # noqa: N815 - http.server's naming
 

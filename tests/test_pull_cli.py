@@ -36,10 +36,10 @@ def write_sources(tmp_path, text):
 
 def test_pull_moodle_from_the_command_line(tmp_path, ledger_file, monkeypatch, capsys):
     """A Moodle pull prints one summary with the counts and the cursor; the second finds nothing."""
-    monkeypatch.setenv("COPS_TOKEN", TOKEN)
+    monkeypatch.setenv("PEERTRAIN_TEST_COPS_TOKEN", TOKEN)
     with LocalServer(MoodleSite()) as server:
-        sources = write_sources(tmp_path, f'[moodle.cops]\nurl = "{server.url}"\ntoken = "env:COPS_TOKEN"\n'
-                                          'courses = ["GCI-2025", 102]\n')
+        sources = write_sources(tmp_path, f'[moodle.cops]\nurl = "{server.url}"\n'
+                                          'token = "env:PEERTRAIN_TEST_COPS_TOKEN"\ncourses = ["GCI-2025", 102]\n')
         argv = ["pull", "moodle", "--source", "cops", "--ledger", str(ledger_file), "--sources", str(sources)]
         assert main(argv) == 0
         first = capsys.readouterr().out
@@ -58,7 +58,7 @@ def test_pull_moodle_from_the_command_line(tmp_path, ledger_file, monkeypatch, c
 def test_sources_file_from_the_environment_and_unknown_names(tmp_path, ledger_file, monkeypatch, capsys):
     """PEERTRAIN_SOURCES names the file; an unknown source lists the declared ones, in one line."""
     sources = write_sources(tmp_path, '[xapi.a]\nendpoint = "http://127.0.0.1:9/"\nusername = "u"\n'
-                                      'password = "env:X"\n')
+                                      'password = "env:PEERTRAIN_X"\n')
     monkeypatch.setenv("PEERTRAIN_SOURCES", str(sources))
     assert main(["pull", "xapi", "--source", "b", "--ledger", str(ledger_file)]) == 2
     err = capsys.readouterr().err
@@ -74,22 +74,23 @@ def test_sources_file_from_the_environment_and_unknown_names(tmp_path, ledger_fi
     [
         ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "hunter2-literal"\n',
          "field 'xapi.a.password': must be a reference 'env:VARIABLE' or 'file:PATH', not the secret itself"),
-        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:NOT_SET_ANYWHERE"\n',
-         "xapi.a.password: the environment variable NOT_SET_ANYWHERE is not set (or empty)"),
+        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:PEERTRAIN_NOT_SET_ANYWHERE"\n',
+         "xapi.a.password: the environment variable PEERTRAIN_NOT_SET_ANYWHERE is not set (or empty)"),
         ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "file:missing"\n',
          "xapi.a.password: cannot read the secret file"),
-        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:X"\nretries = -1\n',
+        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:PEERTRAIN_X"\nretries = -1\n',
          "field 'xapi.a.retries': must be a number > 0, got -1"),
-        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:X"\nverb = []\n',
+        ('[xapi.a]\nendpoint = "https://x/"\nusername = "u"\npassword = "env:PEERTRAIN_X"\nverb = []\n',
          "field 'xapi.a.verb': unknown key"),
-        ('[moodle.a]\nurl = "https://x/"\ntoken = "env:X"\ncourses = []\n',
+        ('[moodle.a]\nurl = "https://x/"\ntoken = "env:PEERTRAIN_X"\ncourses = []\n',
          "field 'moodle.a.courses': must be a list of Moodle course short names"),
-        ('[moodle.a]\nurl = "https://x/"\ntoken = "env:X"\ncourses = [1]\nuser_id = "email"\n',
+        ('[moodle.a]\nurl = "https://x/"\ntoken = "env:PEERTRAIN_X"\ncourses = [1]\nuser_id = "email"\n',
          "field 'moodle.a.user_id': must be id, idnumber or username"),
         ('[canvas.a]\nurl = "https://x/"\n', "field 'canvas': unknown kind of source"),
-        ('[xapi.a]\nendpoint = "lrs.example/xAPI"\nusername = "u"\npassword = "env:X"\n',
+        ('[xapi.a]\nendpoint = "lrs.example/xAPI"\nusername = "u"\npassword = "env:PEERTRAIN_X"\n',
          "field 'xapi.a.endpoint': must be an http:// or https:// URL, got 'lrs.example/xAPI'"),
-        ('[xapi.a]\nendpoint = "https://u:hunter2-literal@lrs.example/"\nusername = "u"\npassword = "env:X"\n',
+        ('[xapi.a]\nendpoint = "https://u:hunter2-literal@lrs.example/"\nusername = "u"\n'
+         'password = "env:PEERTRAIN_X"\n',
          "field 'xapi.a.endpoint': must not carry a user or password"),
     ],
 )
@@ -106,7 +107,7 @@ def test_bad_sources_are_one_line_errors_without_the_secret(tmp_path, ledger_fil
 
 def test_until_is_for_xapi_only_and_needs_an_offset(tmp_path, ledger_file, capsys):
     """--until takes an ISO time with an offset, and applies to xapi sources."""
-    sources = write_sources(tmp_path, '[moodle.a]\nurl = "https://x/"\ntoken = "env:X"\ncourses = [1]\n')
+    sources = write_sources(tmp_path, '[moodle.a]\nurl = "https://x/"\ntoken = "env:PEERTRAIN_X"\ncourses = [1]\n')
     base = ["pull", "moodle", "--source", "a", "--ledger", str(ledger_file), "--sources", str(sources)]
     with pytest.raises(SystemExit):
         main([*base, "--until", "2026-01-01T00:00:00Z"])

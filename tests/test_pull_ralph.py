@@ -198,6 +198,7 @@ def test_wrong_password_is_a_clear_error(ralph, team_ledger, monkeypatch):
 def test_the_command_line_pulls_from_ralph(ralph, tmp_path, monkeypatch, capsys):
     """'peertrain pull xapi' with a sources file whose password is a file reference."""
     (tmp_path / "lrs-password").write_text(PASSWORD + "\n")
+    (tmp_path / "lrs-password").chmod(0o600)  # a secret file readable by others is refused
     (tmp_path / "sources.toml").write_text(
         f'[xapi.pinelake-lrs]\nendpoint = "{ralph.url}/xAPI/"\nusername = "peertrain"\n'
         'password = "file:lrs-password"\nhours_extension = "https://peertrain.example/xapi/extensions/contact-hours"\n'

@@ -44,8 +44,8 @@ def add_commands(commands: Any) -> None:
         description=(
             "Pull what is new since the last pull from one learning system into the ledger, as one "
             "batch stored with the source's cursor (all or nothing). Sources, with references to "
-            "their credentials (env:NAME or file:PATH, never the secret itself), are declared in a "
-            "TOML file; see docs/pull.md."
+            "their credentials (env:PEERTRAIN_NAME, or file:PATH beside the sources file; never the "
+            "secret itself), are declared in a TOML file; see docs/pull.md."
         ),
     )
     parser.add_argument("kind", choices=["xapi", "moodle"], help="the kind of learning system")

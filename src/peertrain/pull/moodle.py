@@ -53,7 +53,8 @@ class MoodleClient:
         self.source = source
         self._token = source.token.value()
         self.http = http or HttpClient(
-            f"moodle source {source.name!r}", policy=source.policy, verify=source.verify_tls, secrets=[self._token]
+            f"moodle source {source.name!r}", policy=source.policy, verify=source.verify_tls, secrets=[self._token],
+            origin=source.url,
         )
         self.url = source.url.rstrip("/") + "/webservice/rest/server.php"
         self.calls = 0
@@ -70,7 +71,8 @@ class MoodleClient:
         answer = self.http.post_json(self.url, data)
         if isinstance(answer, dict) and "exception" in answer:
             code = str(answer.get("errorcode") or answer.get("exception"))
-            message = self.http.redact(str(answer.get("message") or "").strip())
+            code = self.http.excerpt(code)
+            message = self.http.excerpt(str(answer.get("message") or ""))
             error = AuthError if code in _AUTH_ERRORS else PullError
             hint = "; check the token and that it may call this function" if error is AuthError else ""
             raise error(f"{self.http.label}: Moodle refused {function}: {code}: {message}{hint}")
@@ -175,7 +177,7 @@ def _user_row(
             collected.skipped += 1  # rejected by an earlier pull, and still the same
             return None
         return RejectedRow(file, number, "timecompleted", "completed, but no criterion has a completion time",
-                           (json.dumps(status, sort_keys=True)[:2000],))
+                           (moodle.http.redact(json.dumps(status, sort_keys=True))[:2000],))
     latest[course_id] = max(latest.get(course_id, when), when)
     record_id = f"{course_id}/{user_id}"
     if record_id in known:

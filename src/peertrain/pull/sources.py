@@ -8,19 +8,20 @@ password = "env:PEERTRAIN_LRS_PASSWORD"      # or "file:secrets/lrs-password"
 
 [moodle.cops-portal]
 url = "https://portal.example.org"
-token = "file:/etc/peertrain/moodle-token"
+token = "file:secrets/moodle-token"          # in this file's folder, chmod 600
 courses = ["GCI-2025", 42]                     # Moodle short names or ids
 ```
 
-Secrets are *references*, never values: ``env:NAME`` (an environment variable) or ``file:PATH``
-(a file, relative to the TOML file; one trailing newline is ignored). A literal secret is refused,
-so the config file can be shared and committed without leaking anything. Secrets are read only
-when a pull starts, and no repr, message or log line shows them.
+Secrets are *references*, never values: ``env:PEERTRAIN_NAME`` (an environment variable whose name
+starts with ``PEERTRAIN_``) or ``file:PATH`` (a file in the TOML file's folder or below it, owned by
+you and ``chmod 600``; one trailing newline is ignored); see :mod:`peertrain.pull.secret`. A literal
+secret is refused, so the config file can be shared and committed without leaking anything.
+Secrets are read only when a pull starts, and no repr, message or log line shows them. Endpoints
+with credentials must be ``https://`` unless the host is loopback.
 """
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from collections.abc import Mapping
 from decimal import Decimal
@@ -32,6 +33,8 @@ from attrs import field, frozen
 from peertrain.errors import InputError
 from peertrain.loading import read_toml
 from peertrain.pull.http import RetryPolicy, safe_url
+from peertrain.pull.safety import origin, plain_http_refusal
+from peertrain.pull.secret import Secret, reference_problem
 
 __all__ = ["MoodleSource", "Secret", "Sources", "XapiSource", "load_sources"]
 
@@ -39,33 +42,6 @@ COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
 FAILED = "http://adlnet.gov/expapi/verbs/failed"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
-
-
-@frozen
-class Secret:
-    """A reference to a secret (``env:NAME`` or ``file:PATH``); :meth:`value` reads it."""
-
-    reference: str
-    base: Path = field(default=Path(), repr=False)
-    where: str = field(default="", repr=False)
-
-    def value(self) -> str:
-        """The secret itself; an :class:`InputError` naming the reference (never the value) if missing."""
-        kind, _, name = self.reference.partition(":")
-        if kind == "env":
-            text = os.environ.get(name)
-            if not text:
-                raise InputError(self.where, f"the environment variable {name} is not set (or empty)")
-            return text
-        path = Path(name).expanduser()
-        path = path if path.is_absolute() else self.base / path
-        try:
-            text = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
-        except OSError as exc:
-            raise InputError(self.where, f"cannot read the secret file {path} ({exc.strerror})") from None
-        if not text:
-            raise InputError(self.where, f"the secret file {path} is empty")
-        return text
 
 
 @frozen
@@ -114,9 +90,24 @@ class Sources:
     moodle: Mapping[str, MoodleSource]
 
 
-_COMMON = {"verify_tls", "connect_timeout", "read_timeout", "retries"}
+_COMMON = {"verify_tls", "connect_timeout", "read_timeout", "retries", "deadline", "max_response_mb"}
 _XAPI_KEYS = {"endpoint", "username", "password", "verbs", "hours_extension", "page_size", *_COMMON}
 _MOODLE_KEYS = {"url", "token", "courses", "user_id", *_COMMON}
+
+
+def _kind(value: object) -> str:
+    """What a TOML value is, in words, without its value."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float | Decimal):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return "empty text" if isinstance(value, str) else "a date or time"
 
 
 class _Table:
@@ -128,10 +119,14 @@ class _Table:
     def fail(self, name: str, message: str) -> InputError:
         return InputError(str(self.path), message, field=f"{self.key}.{name}")
 
-    def text(self, name: str, default: str | None = None) -> str:
+    def text(self, name: str, default: str | None = None, *, secret: bool = False) -> str:
         value = self.data.get(name, default)
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, "is required text" if name not in self.data else f"must be text, got {value!r}")
+            if name not in self.data:
+                raise self.fail(name, "is required text")
+            # A secret's value is never echoed, only its type: it may be the secret itself.
+            shown = _kind(value) if secret else repr(value)
+            raise self.fail(name, f"must be text, got {shown}")
         return value.strip()
 
     def number(self, name: str, default: float) -> float:
@@ -143,18 +138,20 @@ class _Table:
     def url(self, name: str) -> str:
         value = self.text(name)
         parts = urllib.parse.urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or origin(value) is None:
             raise self.fail(name, f"must be an http:// or https:// URL, got {safe_url(value)!r}")
         if parts.username or parts.password:
             raise self.fail(name, "must not carry a user or password: use the source's credential keys")
+        refusal = plain_http_refusal(value)
+        if refusal is not None:
+            raise self.fail(name, refusal)
         return value
 
     def secret(self, name: str) -> Secret:
-        ref = self.text(name)
-        kind, _, rest = ref.partition(":")
-        if kind not in ("env", "file") or not rest:
-            # Never echo the value: it may be the secret itself.
-            raise self.fail(name, "must be a reference 'env:VARIABLE' or 'file:PATH', not the secret itself")
+        ref = self.text(name, secret=True)
+        problem = reference_problem(ref)  # never echoes the value: it may be the secret itself
+        if problem is not None:
+            raise self.fail(name, problem)
         return Secret(ref, self.path.parent, f"{self.path}: {self.key}.{name}")
 
     def common(self) -> dict[str, Any]:
@@ -167,6 +164,8 @@ class _Table:
             connect_timeout=self.number("connect_timeout", 10),
             read_timeout=self.number("read_timeout", 60),
             attempts=int(self.number("retries", 4)) + 1,
+            deadline=self.number("deadline", 120),
+            max_bytes=int(self.number("max_response_mb", 64) * 1024 * 1024),
         )
         return {"verify_tls": verify, "policy": policy}
 

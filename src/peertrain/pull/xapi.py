@@ -34,7 +34,8 @@ from typing import Any
 from peertrain.catalog import Catalogue
 from peertrain.exports.values import clean_email
 from peertrain.ledger import Ledger, Record, RejectedRow
-from peertrain.pull.http import HttpClient, PullError
+from peertrain.pull.http import HttpClient, PullError, safe_url
+from peertrain.pull.safety import origin
 from peertrain.pull.sources import COMPLETED, FAILED, PASSED, VOIDED, XapiSource
 from peertrain.pull.sync import Collected, PullResult, Roster, Row, Who, find_course, held_row, store
 
@@ -52,7 +53,7 @@ def client_for(source: XapiSource) -> HttpClient:
     return HttpClient(
         f"xapi source {source.name!r}", auth=(source.username, password),
         headers={"X-Experience-API-Version": XAPI_VERSION}, policy=source.policy, verify=source.verify_tls,
-        secrets=[password],
+        secrets=[password], origin=source.endpoint,
     )
 
 
@@ -91,7 +92,14 @@ def fetch_statements(
         if not more or not isinstance(more, str) or not statements:
             return
         # ``more`` is relative to the LRS (usually an absolute path): resolve it against the endpoint.
-        url, params = urllib.parse.urljoin(_base(source.endpoint), more), None
+        url, params = urllib.parse.urljoin(_base(source.endpoint), more.strip()), None
+        if origin(url) != origin(source.endpoint):
+            # The credentials go with every request: never to a server the LRS merely names.
+            raise PullError(client.redact(
+                f"{client.label}: the LRS's 'more' link points to {safe_url(url)}, not to the endpoint's own "
+                "origin (scheme, host, port): not followed, so that the credentials stay with the LRS; "
+                "nothing of this pull was stored"
+            ))
         if url in seen_pages:
             raise PullError(f"{client.label}: the LRS sent the same 'more' link twice; stopping")
         seen_pages.add(url)
@@ -156,8 +164,10 @@ def _hours(statement: dict[str, Any], extension: str | None) -> Decimal | str | 
 
 
 class _Classifier:
-    def __init__(self, source: XapiSource, roster: Roster, catalogue: Catalogue, zone: str) -> None:
-        self.source, self.roster, self.catalogue = source, roster, catalogue
+    def __init__(
+        self, source: XapiSource, roster: Roster, catalogue: Catalogue, zone: str, redact: Callable[[str], str]
+    ) -> None:
+        self.source, self.roster, self.catalogue, self.redact = source, roster, catalogue, redact
         self.zone = zoneinfo.ZoneInfo(zone)
         self.file = source.key
 
@@ -166,7 +176,8 @@ class _Classifier:
         file = f"{self.file} statement {sid or '?'}"
 
         def reject(field: str, reason: str) -> RejectedRow:
-            raw = json.dumps(statement, ensure_ascii=False, sort_keys=True)[:_RAW]
+            # Redacted before it is cut and stored: a statement may echo the credentials.
+            raw = self.redact(json.dumps(statement, ensure_ascii=False, sort_keys=True))[:_RAW]
             return RejectedRow(file, number, field, reason, (raw,))
 
         if not sid:
@@ -208,12 +219,12 @@ def pull_xapi(
     """Pull the statements stored since the source's cursor into the ledger, as one batch."""
     since = ledger.cursor(source.key)
     since_time = _parse_time(since) if since else None
-    classify = _Classifier(source, Roster(ledger.members()), catalogue, ledger.timezone())
     collected = Collected(cursor=since)
     latest = since_time
     pages: list[str] = []
     http = client or client_for(source)
     try:
+        classify = _Classifier(source, Roster(ledger.members()), catalogue, ledger.timezone(), http.redact)
         for statement in fetch_statements(
             http, source, since=since, until=cursor_text(until) if until else None, progress=progress, pages=pages
         ):
