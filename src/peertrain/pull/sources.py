@@ -30,6 +30,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from peertrain._types import StrPath
 from peertrain.errors import InputError
 from peertrain.loading import read_toml
 from peertrain.pull.http import RetryPolicy, safe_url
@@ -206,8 +207,9 @@ def _moodle(table: _Table, name: str) -> MoodleSource:
     )
 
 
-def load_sources(path: Path) -> Sources:
+def load_sources(path: StrPath) -> Sources:
     """Read a sources TOML file (``[xapi.NAME]`` and ``[moodle.NAME]`` tables)."""
+    path = Path(path)
     data = read_toml(path)
     for kind in data:
         if kind not in ("xapi", "moodle"):
