@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from peertrain._files import write_text
 from peertrain.errors import InputError
 from peertrain.importer import import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         elif command == "rejects":
             text = rejects_csv(ledger, args.batch)
             if args.output:
-                args.output.write_text(text, encoding="utf-8-sig", newline="")
+                write_text(args.output, text, encoding="utf-8-sig")
             else:
                 sys.stdout.write(text)
     return 0
@@ -229,7 +230,7 @@ def _import(args: argparse.Namespace) -> int:
             elif c.rejected:
                 print(f"  see them with: peertrain ledger rejects --ledger {args.ledger} --batch {result.batch.id}")
         if rejected_batches:  # every file's rejects of this run in one report
-            args.rejects.write_text(rejects_csv(ledger, rejected_batches), encoding="utf-8-sig", newline="")
+            write_text(args.rejects, rejects_csv(ledger, rejected_batches), encoding="utf-8-sig")
     return 0
 
 
