@@ -160,9 +160,14 @@ def test_atomic_write_keeps_the_target_when_the_writer_fails(tmp_path: Path) -> 
     """An exception while writing leaves the old content in place and removes the temporary file."""
     target = tmp_path / "report.html"
     target.write_text("old", encoding="utf-8")
-    with pytest.raises(RuntimeError), atomic_write(target) as handle:
-        handle.write("half of the new")
-        raise RuntimeError("stop")
+
+    def fail_half_way() -> None:
+        with atomic_write(target) as handle:
+            handle.write("half of the new")
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        fail_half_way()
     assert target.read_text(encoding="utf-8") == "old"
     assert listing(tmp_path) == {"report.html"}
 
@@ -201,7 +206,8 @@ def test_the_ledger_and_its_wal_and_shm_are_private_under_umask_022(
             reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
             assert main(["import", "--profile", "cops-portal-csv", "--ledger", str(ledger), str(COPS_CSV)]) == 0
             wal, shm = Path(f"{ledger}-wal"), Path(f"{ledger}-shm")
-            assert wal.exists() and shm.exists()
+            assert wal.exists()
+            assert shm.exists()
             assert mode(wal) == mode(shm) == 0o600
         finally:
             reader.close()

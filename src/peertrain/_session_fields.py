@@ -7,7 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
+
+from peertrain.model import refuse_control_characters
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -27,12 +30,27 @@ def _zone(_inst: object, attribute: Any, value: str) -> None:
         raise ValueError(f"{attribute.name} {value!r} is not an IANA time zone such as America/Chicago") from None
 
 
-def _opt_text(value: Any) -> str | None:
+def _one_line(name: str) -> Callable[[Any], str | None]:
+    """The converter of the one-line text field ``name`` (a title, a location, a provider): no
+    control characters at all; blank is ``None``. Its errors start with ``name``."""
+
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"{name}: expected text, got {value!r}")
+        return refuse_control_characters(value.strip(), name) or None
+
+    return convert
+
+
+def _opt_paragraphs(value: Any) -> str | None:
+    """Text of several lines (a description): line breaks and tabs, but no other control character."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"expected text, got {value!r}")
-    return value.strip() or None
+        raise TypeError(f"description: expected text, got {value!r}")
+    return refuse_control_characters(value.strip(), "description", allow="\t\n\r") or None
 
 
 def _local(_inst: object, attribute: Any, value: dt.datetime) -> None:

@@ -46,14 +46,16 @@ from peertrain._session_fields import (
     _ident,
     _local,
     _non_negative,
+    _one_line,
+    _opt_paragraphs,
     _opt_positive,
-    _opt_text,
     _utc,
     _zone,
 )
 from peertrain.catalog import Catalogue
 from peertrain.errors import CatalogError
 from peertrain.loading import read_toml
+from peertrain.model import refuse_control_characters
 
 __all__ = ["DayBlock", "Schedule", "Session", "load_schedule", "parse_schedule"]
 
@@ -142,10 +144,10 @@ class Session:
     timezone: str = field(validator=_zone)
     blocks: tuple[DayBlock, ...] = field(converter=_blocks)
     updated: dt.datetime = field(converter=_utc)
-    title: str | None = field(default=None, converter=_opt_text)
-    location: str | None = field(default=None, converter=_opt_text)
-    provider: str | None = field(default=None, converter=_opt_text)
-    description: str | None = field(default=None, converter=_opt_text)
+    title: str | None = field(default=None, converter=_one_line("title"))
+    location: str | None = field(default=None, converter=_one_line("location"))
+    provider: str | None = field(default=None, converter=_one_line("provider"))
+    description: str | None = field(default=None, converter=_opt_paragraphs)
     capacity: int | None = field(default=None, validator=_opt_positive)
     rrule: str | None = field(default=None, converter=_opt_rrule)
     until: dt.date | None = None
@@ -256,6 +258,7 @@ class Schedule:
     def _named(self, _attribute: Any, value: str) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ValueError("name must not be blank")
+        refuse_control_characters(value, "name")
 
     @sessions.validator
     def _unique(self, _attribute: Any, value: tuple[Session, ...]) -> None:
@@ -325,7 +328,7 @@ def _build(make: Any, source: str, key: str) -> Any:
     except (ValueError, TypeError) as exc:
         message = str(exc)
         match = _FIELD_OF_MESSAGE.match(message)
-        field_name = match.group(1) if match and match.group(1) in _SESSION_KEYS else ""
+        field_name = match.group(1) if match and match.group(1) in _SESSION_KEYS | _SCHEDULE_KEYS else ""
         where = f"{key}.{field_name}" if field_name else key
         raise CatalogError(source, where, message) from None
 
