@@ -27,7 +27,7 @@ from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 from peertrain.errors import InputError
 
-__all__ = ["PRIVATE_MODE", "atomic_write", "create_private", "shown", "write_bytes", "write_text"]
+__all__ = ["PRIVATE_MODE", "atomic_write", "create_private", "printable", "shown", "write_bytes", "write_text"]
 
 #: The mode of every file peertrain creates: read and write for its owner only.
 PRIVATE_MODE = 0o600
@@ -36,8 +36,16 @@ PRIVATE_MODE = 0o600
 def shown(path: os.PathLike[str] | str | bytes) -> str:
     """``path`` as text that can always be printed or stored: bytes that are not UTF-8 (kept by
     Python as lone surrogates, e.g. ``b'caf\\xe9.csv'`` on Linux) appear as ``\\xe9``."""
-    text = os.fsdecode(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return printable(os.fsdecode(path))
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a file name) written as backslash
+    escapes, so that it can be printed, encoded as UTF-8 or stored."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @overload

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from peertrain import __version__
-from peertrain._files import atomic_write, write_text
+from peertrain._files import atomic_write, printable, write_text
 from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
-        print(f"peertrain: error: {exc}", file=sys.stderr)
+        print(f"peertrain: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from peertrain._files import write_text
+from peertrain._files import shown, write_text
 from peertrain.errors import InputError
 from peertrain.importer import import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
@@ -210,15 +210,15 @@ def _import(args: argparse.Namespace) -> int:
         raise InputError("--course", f"profile {profile.id!r} has no course column: name the course with --course")
     for path in args.exports:
         if not path.is_file():
-            raise InputError(str(path), "no such file")
+            raise InputError(shown(path), "no such file")
     rejected_batches: list[int] = []
     with _opened(args.ledger) as ledger:
         for path in args.exports:
-            with _progress(path.name) as tick:
+            with _progress(shown(path.name)) as tick:
                 result = import_file(ledger, profile, path, catalogue, course=course, progress=tick)
             c = result.batch.counts
             print(
-                f"{path.name}: batch {result.batch.id}: {c.rows_read} rows read = {c.imported} imported "
+                f"{shown(path.name)}: batch {result.batch.id}: {c.rows_read} rows read = {c.imported} imported "
                 f"({c.not_completed} not completed, recorded without credit) + {c.duplicates} duplicate + "
                 f"{c.rejected} rejected + {c.unmatched} held as unmatched."
             )
@@ -226,9 +226,10 @@ def _import(args: argparse.Namespace) -> int:
                 print(f"  (the same file was already imported as batch {result.same_file_as})")
             if c.rejected and args.rejects:
                 rejected_batches.append(result.batch.id)
-                print(f"  rejected rows written to {args.rejects}")
+                print(f"  rejected rows written to {shown(args.rejects)}")
             elif c.rejected:
-                print(f"  see them with: peertrain ledger rejects --ledger {args.ledger} --batch {result.batch.id}")
+                ledger_name = shown(args.ledger)
+                print(f"  see them with: peertrain ledger rejects --ledger {ledger_name} --batch {result.batch.id}")
         if rejected_batches:  # every file's rejects of this run in one report
             write_text(args.rejects, rejects_csv(ledger, rejected_batches), encoding="utf-8-sig")
     return 0

@@ -30,6 +30,7 @@ from peertrain._classify import (
     person_key,
 )
 from peertrain._fastcsv import _FastCSV
+from peertrain._files import shown
 from peertrain.catalog import Catalogue
 from peertrain.exports import iter_rows
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
@@ -85,8 +86,8 @@ def import_file(
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
     if _FAST_CSV and isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
         batch = ledger.import_prepared(
-            source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
-            chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
+            source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+            imported_at=when, chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
         )
         return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 
@@ -101,8 +102,8 @@ def import_file(
             progress(count)
 
     batch = ledger.import_batch(
-        source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
-        rows=rows(),
+        source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+        imported_at=when, rows=rows(),
     )
     return ImportResult(file=path, batch=batch, same_file_as=earlier.id if earlier else None)
 

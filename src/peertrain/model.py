@@ -36,6 +36,10 @@ __all__ = [
 
 E = TypeVar("E", bound=enum.Enum)
 
+#: The longest validity a course may have (the same bound as rule packs' months,
+#: :data:`peertrain.windows.MAX_MONTHS`).
+MAX_VALIDITY_MONTHS = 1200
+
 #: Contact hours in one Continuing Education Unit (IACET: 1 CEU = 10 contact hours).
 CEU_HOURS = Decimal(10)
 
@@ -235,6 +239,8 @@ def _positive_months(_inst: object, attribute: Any, value: int | None) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{attribute.name} must be a positive whole number of months, got {value!r}")
+    if value > MAX_VALIDITY_MONTHS:
+        raise ValueError(f"{attribute.name} must be at most {MAX_VALIDITY_MONTHS} months (100 years), got {value!r}")
 
 
 # -- the records ------------------------------------------------------------------------------
