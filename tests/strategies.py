@@ -46,8 +46,9 @@ from peertrain import (
 
 # -- building blocks ------------------------------------------------------------------------------
 
-#: Any text without NUL and without surrogates (which no file encoding can hold).
-any_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
+#: Any text without surrogates (which no file encoding can hold) and without control characters
+#: (C0, DEL, C1: refused in names and text fields, which must not break the lines of a calendar).
+any_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
 
 #: Non-blank text without surrounding white space: what names and ids must be.
 names = any_text.map(str.strip).filter(bool)

@@ -121,19 +121,23 @@ def test_binary_or_nul_containing_csv_is_not_called_utf16(write: Write, content:
 # -- layout: quoting, blank rows, header spelling -------------------------------------------------
 
 
-def test_quoted_newlines_and_quotes() -> None:
-    """A quoted field may hold newlines, commas and doubled quotes; each record is one member."""
-    members = read_roster(TABLES / "roster-quoted-newline.csv")
-    assert [(m.id, m.name, m.agency) for m in members] == [
-        ("A-1", "Ann\nBee", "Pine Lake PD\nNorth Precinct"),
+def test_quoted_newlines_are_refused_commas_and_quotes_kept(write: Write) -> None:
+    """A quoted field may hold commas and doubled quotes; a line break inside a name (or any
+    cell) is refused at its row and field, since a name is written into calendars and reports."""
+    error = input_error(lambda: read_roster(TABLES / "roster-quoted-newline.csv"))
+    assert located(error)[:3] == ("roster-quoted-newline.csv", 2, "name")
+    assert "control character U+000A" in error.message
+    path = write("roster.csv", 'member_id,name,agency\nA-2,"Cy ""The Rock"" Dee","Cedar County, SO"\nA-3,Eve Fox,\n')
+    assert [(m.id, m.name, m.agency) for m in read_roster(path)] == [
         ("A-2", 'Cy "The Rock" Dee', "Cedar County, SO"),
         ("A-3", "Eve Fox", ""),
     ]
 
 
 def test_row_numbers_count_records_not_lines(write: Write) -> None:
-    """After a field with a quoted newline, rows are still numbered as a spreadsheet shows them."""
-    path = write("roster.csv", 'member_id,name\nA-1,"Ann\nBee"\nA-1,Al Cee\n')
+    """After a field with a quoted newline (here a trailing one, which is white space and stripped),
+    rows are still numbered as a spreadsheet shows them."""
+    path = write("roster.csv", 'member_id,name\nA-1,"Ann Bee\n"\nA-1,Al Cee\n')
     error = input_error(lambda: read_roster(path))
     assert located(error) == ("roster.csv", 3, "member_id", "'A-1' is already used in row 2")
 

@@ -20,6 +20,7 @@ from peertrain._classify import (
     _RejectedError,
     _remember,
 )
+from peertrain._files import shown
 from peertrain.exports import ReadInfo
 from peertrain.exports._csvfile import iter_csv_cells, raw_row
 from peertrain.exports.values import DateReader, clean_text
@@ -66,7 +67,7 @@ class _FastCSV:
     def chunks(self) -> Iterator[PreparedChunk]:  # noqa: PLR0915 - one hot loop, kept inline
         """The file's rows, classified, in chunks of ``chunk_rows`` rows."""
         profile, classify, progress = self.profile, self.classify, self.progress
-        name, source = self.path.name, profile.source
+        name, source = shown(self.path.name), profile.source
         info = ReadInfo()
         rows = iter_csv_cells(self.path, profile, info)
         first = next(rows, None)

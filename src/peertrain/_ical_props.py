@@ -12,18 +12,19 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from icalendar import Component, Event, vText
+from icalendar import Component, Event, vText, vUnknown
 from icalendar.timezone import tzp
 
 #: The namespace of every UID peertrain makes (a fixed value: changing it would duplicate every
 #: event in every subscribed calendar).
 NAMESPACE = uuid.UUID("0b7f1c2e-5d1a-5b4e-9a53-7e2f6c1d8a40")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
     """Text as a calendar can hold it: CR LF and lone CR become LF; other control characters
-    (forbidden in RFC 5545 TEXT) are removed. Everything else (commas, semicolons, backslashes,
+    (C0 but TAB, DEL and C1: forbidden in RFC 5545 TEXT; NEL would end a line for some
+    parsers) are removed. Everything else (commas, semicolons, backslashes,
     emoji, any length) is kept and escaped by icalendar."""
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
@@ -33,13 +34,33 @@ def _uid(*parts: str) -> str:
 
 
 class _Text(vText):
-    """A TEXT value escaped exactly as RFC 5545 (3.3.11) says. (icalendar's own escaping first
-    turns a backslash followed by ``N`` into a line break, so ``\\N`` in a name would not
-    survive.) Line ends are already LF (:func:`clean_text`)."""
+    """A TEXT value escaped exactly as RFC 5545 (3.3.11) says: backslash, semicolon, comma and
+    line break. (icalendar's own escaping first turns a backslash followed by ``N`` into a line
+    break, so ``\\N`` in a name would not survive.) The value goes through :func:`clean_text`
+    first, so that no CR, LF or other control character can ever reach the content line: a line
+    break in a name is the two characters ``\\n``, never a new property."""
 
     def to_ical(self) -> bytes:
-        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        text = clean_text(str(self))
+        text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
         return text.encode("utf-8")
+
+
+#: Properties that hold TEXT but that icalendar does not type as such (it writes them unescaped):
+#: RFC 7986's NAME and the calendar-wide ``X-WR-`` names. Every ``X-`` property peertrain sets
+#: with :func:`_put` is text too.
+_TEXT_PROPERTIES = frozenset({"name", "x-wr-calname", "x-wr-caldesc", "x-wr-timezone", "x-wr-relcalid"})
+
+
+def _kind(name: str) -> Any:
+    """The value type :func:`_put` makes for property ``name``: :class:`_Text` for every text one."""
+    kind = _PROPERTY_TYPES.get(name)
+    if kind is None:
+        kind = Component.types_factory.for_property(name)
+        if kind is vText or kind is vUnknown or name.lower() in _TEXT_PROPERTIES:
+            kind = _Text
+        _PROPERTY_TYPES[name] = kind
+    return kind
 
 
 _PROPERTY_TYPES: dict[str, Any] = {}
@@ -56,15 +77,10 @@ def _put(component: Component, name: str, value: Any) -> None:
     try:
         prop = _PROPERTY_VALUES.get(key)
     except TypeError:  # an unhashable value: made afresh
-        kind = _PROPERTY_TYPES.get(name) or Component.types_factory.for_property(name)
-        component[name] = (_Text if kind is vText else kind)(value)
+        component[name] = _kind(name)(value)
         return
     if prop is None:
-        kind = _PROPERTY_TYPES.get(name)
-        if kind is None:
-            kind = Component.types_factory.for_property(name)
-            kind = _PROPERTY_TYPES[name] = _Text if kind is vText else kind
-        prop = kind(value)
+        prop = _kind(name)(value)
         if len(_PROPERTY_VALUES) >= 50_000:
             _PROPERTY_VALUES.clear()
         # Feeds repeat values (stamps, statuses, dates); property objects are never changed after

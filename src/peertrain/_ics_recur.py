@@ -15,11 +15,11 @@ from attrs import evolve, field, frozen
 from icalendar import Calendar, Component, Event, vDDDLists, vRecur
 
 from peertrain._ics_event import _Context, _course, _Fields, _fields, _local, _session, _SkipError, session_id
-from peertrain.sessions import Session, parse_rrule
+from peertrain.sessions import MAX_OCCURRENCES, SESSION_FREQS, Session, parse_rrule
 
-#: The most occurrences a recurring event is expanded into (or compared over, to keep its rule).
-MAX_OCCURRENCES = 1000
-_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+# MAX_OCCURRENCES (the most occurrences a recurring event is expanded into, or compared over to
+# keep its rule) and the frequencies a session may have are those of peertrain.sessions: one bound.
+_FREQS = SESSION_FREQS
 
 _Lost = tuple[Component, str, str | None]
 

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from peertrain._files import shown
 from peertrain.errors import InputError
 
 #: The environment variable holding the secret itself.
@@ -22,6 +24,11 @@ SECRET_ENV = "PEERTRAIN_FEED_SECRET"
 SECRET_FILE_ENV = "PEERTRAIN_FEED_SECRET_FILE"
 #: The shortest secret accepted (``secrets.token_urlsafe(32)`` gives 43 characters).
 MIN_SECRET_CHARS = 32
+#: The fewest different characters a secret must hold: a rough guard against secrets that are
+#: long but guessable (``aaaa...``, ``abab...``, a row of digits). 43 random URL-safe characters
+#: hold about 31 different ones; fewer than 16 among 32 or more happens by chance with a
+#: probability far below 10^-6.
+MIN_DISTINCT_CHARS = 16
 _HOW_TO_CREATE = (
     "create one with: (umask 077; python -c \"import secrets; print(secrets.token_urlsafe(32))\" > feed-secret) "
     "and set PEERTRAIN_FEED_SECRET_FILE=feed-secret (docs/calendars.md)"
@@ -39,11 +46,15 @@ def load_secret(secret_file: Path | None = None, environ: Mapping[str, str] | No
     else ``PEERTRAIN_FEED_SECRET``. Surrounding white space (a file's final newline) is ignored.
 
     Raises :class:`~peertrain.errors.InputError` (which never shows the secret) when there is
-    none, the file cannot be read, or it is shorter than :data:`MIN_SECRET_CHARS` characters.
+    none, the file can be read by users other than its owner (group or others have any
+    permission: ``chmod 600`` it), the file cannot be read, or the secret is shorter than
+    :data:`MIN_SECRET_CHARS` characters or holds fewer than :data:`MIN_DISTINCT_CHARS` different
+    characters.
     """
     env = os.environ if environ is None else environ
     path = secret_file or (Path(env[SECRET_FILE_ENV]) if env.get(SECRET_FILE_ENV) else None)
     if path is not None:
+        _check_private(path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -63,7 +74,25 @@ def load_secret(secret_file: Path | None = None, environ: Mapping[str, str] | No
             source, f"the feed secret is too short ({len(secret)} characters, at least {MIN_SECRET_CHARS}); "
             f"{_HOW_TO_CREATE}",
         )
+    distinct = len(set(secret))
+    if distinct < MIN_DISTINCT_CHARS:
+        raise InputError(
+            source, f"the feed secret is too easy to guess ({distinct} different characters, at least "
+            f"{MIN_DISTINCT_CHARS}); {_HOW_TO_CREATE}",
+        )
     return secret.encode("utf-8")
+
+
+def _check_private(path: Path) -> None:
+    """Refuse a secret file that users other than its owner can read or write (POSIX)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reading it says why
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InputError(
+            shown(path), f"the feed secret file can be read by other users; restrict it with: chmod 600 {shown(path)}"
+        )
 
 
 def feed_token(secret: bytes, name: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from peertrain import __version__
+from peertrain._files import atomic_write, printable, write_text
 from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
-        print(f"peertrain: error: {exc}", file=sys.stderr)
+        print(f"peertrain: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
@@ -162,7 +163,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _check_ledger(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``check --ledger``: stream the verdicts member by member, in bounded memory, written as
-    they come (to ``--output`` through a temporary file, so that a failed check leaves none)."""
+    they come (to ``--output`` through :func:`~peertrain._files.atomic_write`: a new private file
+    that replaces the output only when the check is complete)."""
     inputs = load_inputs(args, parser, stream=True)
     for note in inputs.notes:
         print(f"peertrain: warning: {note}", file=sys.stderr)
@@ -176,15 +178,8 @@ def _check_ledger(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         if args.output is None:
             write_stream(sys.stdout, stream, inputs.packs, output_format=args.format, privacy=privacy)
         else:
-            partial = args.output.with_name(f".{args.output.name}.partial")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    write_stream(out, stream, inputs.packs, output_format=args.format, privacy=privacy)
-                partial.replace(args.output)
-            except OSError as exc:
-                raise InputError(str(args.output), f"cannot be written: {exc.strerror}") from None
-            finally:
-                partial.unlink(missing_ok=True)
+            with atomic_write(args.output) as out:
+                write_stream(out, stream, inputs.packs, output_format=args.format, privacy=privacy)
     finally:
         ledger.close()
     for warning in stream.warnings:
@@ -207,10 +202,7 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    try:
-        output.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(str(output), f"cannot be written: {exc.strerror}") from None
+    write_text(output, text)
 
 
 def _rules(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from peertrain._files import write_bytes
 from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH, Feed, FeedOptions, build_feed
 from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
 from peertrain.errors import InputError
@@ -123,9 +124,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
-    try:
-        args.output.write_bytes(data)
-    except OSError as exc:
-        raise InputError(str(args.output), f"cannot be written: {exc.strerror}") from None
+    write_bytes(args.output, data)
     print(f"Wrote {args.output} ({args.feed!s} feed, {len(calendar.events)} events).", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from peertrain._files import shown, write_text
 from peertrain.errors import InputError
 from peertrain.importer import courses_of_reports, import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         elif command == "rejects":
             text = rejects_csv(ledger, args.batch)
             if args.output:
-                args.output.write_text(text, encoding="utf-8-sig", newline="")
+                write_text(args.output, text, encoding="utf-8-sig")
             else:
                 sys.stdout.write(text)
     return 0
@@ -212,7 +213,7 @@ def _import(args: argparse.Namespace) -> int:
             )
     for path in args.exports:
         if not path.is_file():
-            raise InputError(str(path), "no such file")
+            raise InputError(shown(path), "no such file")
     # One course per report for profiles without a course column (Moodle), decided before storing.
     by_name = profile.course_from == "option"
     courses = courses_of_reports(args.exports, catalogue, course) if by_name else [course] * len(args.exports)
@@ -220,12 +221,12 @@ def _import(args: argparse.Namespace) -> int:
     with _opened(args.ledger) as ledger:
         for path, report_course in zip(args.exports, courses, strict=True):
             if by_name and report_course is not None:
-                print(f"{path.name}: course {report_course.id} ({report_course.title})")
-            with _progress(path.name) as tick:
+                print(f"{shown(path.name)}: course {report_course.id} ({report_course.title})")
+            with _progress(shown(path.name)) as tick:
                 result = import_file(ledger, profile, path, catalogue, course=report_course, progress=tick)
             c = result.batch.counts
             print(
-                f"{path.name}: batch {result.batch.id}: {c.rows_read} rows read = {c.imported} imported "
+                f"{shown(path.name)}: batch {result.batch.id}: {c.rows_read} rows read = {c.imported} imported "
                 f"({c.not_completed} not completed, recorded without credit) + {c.duplicates} duplicate + "
                 f"{c.rejected} rejected + {c.unmatched} held as unmatched."
             )
@@ -233,11 +234,12 @@ def _import(args: argparse.Namespace) -> int:
                 print(f"  (the same file was already imported as batch {result.same_file_as})")
             if c.rejected and args.rejects:
                 rejected_batches.append(result.batch.id)
-                print(f"  rejected rows written to {args.rejects}")
+                print(f"  rejected rows written to {shown(args.rejects)}")
             elif c.rejected:
-                print(f"  see them with: peertrain ledger rejects --ledger {args.ledger} --batch {result.batch.id}")
+                ledger_name = shown(args.ledger)
+                print(f"  see them with: peertrain ledger rejects --ledger {ledger_name} --batch {result.batch.id}")
         if rejected_batches:  # every file's rejects of this run in one report
-            args.rejects.write_text(rejects_csv(ledger, rejected_batches), encoding="utf-8-sig", newline="")
+            write_text(args.rejects, rejects_csv(ledger, rejected_batches), encoding="utf-8-sig")
     return 0
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from peertrain._files import write_text
 from peertrain.cli_data import Inputs, add_data_arguments, evaluate, load_inputs
 from peertrain.errors import InputError
 from peertrain.ledger import open_ledger
@@ -119,8 +120,5 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    try:
-        args.output.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(str(args.output), f"cannot be written: {exc.strerror}") from None
+    write_text(args.output, text)
     return 0

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from peertrain._files import write_text
 from peertrain.errors import InputError
 from peertrain.ics_sessions import load_mapping, provider_slug, read_ics_sessions, schedule_toml
 from peertrain.loading import load_bundled_catalogue
@@ -111,10 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        try:
-            args.output.write_text(text, encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise InputError(str(args.output), f"cannot be written: {exc.strerror}") from None
+        write_text(args.output, text)
         count = len(result.skipped)
         print(
             f"Wrote {args.output} ({len(schedule.sessions)} sessions; {count} event{'' if count == 1 else 's'} "

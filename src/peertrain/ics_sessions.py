@@ -59,13 +59,13 @@ from peertrain._ics_read import (
     _version,
     resolve_tzid,
 )
-from peertrain._ics_recur import MAX_OCCURRENCES, _series
+from peertrain._ics_recur import _series
 from peertrain._ics_write import schedule_toml
 from peertrain._types import StrPath
 from peertrain.catalog import Catalogue, normalise_name
 from peertrain.errors import CatalogError, IcsError
 from peertrain.loading import read_toml
-from peertrain.sessions import Schedule, Session
+from peertrain.sessions import MAX_OCCURRENCES, Schedule, Session
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

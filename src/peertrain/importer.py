@@ -32,6 +32,7 @@ from peertrain._classify import (
     person_key,
 )
 from peertrain._fastcsv import _FastCSV
+from peertrain._files import shown
 from peertrain._types import StrPath
 from peertrain.catalog import Catalogue
 from peertrain.errors import InputError
@@ -98,7 +99,7 @@ def course_of_report(path: StrPath, catalogue: Catalogue) -> Course | None:
     }
     if len(found) > 1:
         raise InputError(
-            str(path), f"the file name fits the courses {', '.join(sorted(found))}: name the course with --course"
+            shown(path), f"the file name fits the courses {', '.join(sorted(found))}: name the course with --course"
         )
     return next(iter(found.values()), None)
 
@@ -120,13 +121,13 @@ def courses_of_reports(
         named = course_of_report(path, catalogue)
         if named is not None and course is not None and named.id != course.id:
             raise InputError(
-                str(path),
+                shown(path),
                 f"the file name says the report is about {named.id!r} ({named.title}), but --course says "
                 f"{course.id!r}; nothing was imported. Check the file, or leave out --course",
             )
         if named is None and course is not None and len(paths) > 1:
             raise InputError(
-                str(path),
+                shown(path),
                 f"--course {course.id!r} would credit {len(paths)} reports to one course, but a Moodle report "
                 "covers one course and this file's name does not name one; nothing was imported. Import each "
                 "report with its own --course, or keep Moodle's file names (completion-<short name>.csv)",
@@ -134,7 +135,7 @@ def courses_of_reports(
         found = named or course
         if found is None:
             raise InputError(
-                str(path),
+                shown(path),
                 "cannot tell which course this report is about: its name is not Moodle's "
                 "completion-<short name>.csv for a catalogue course id, title or alias; nothing was imported. "
                 "Name the course with --course (one file at a time), or add the short name as an alias "
@@ -171,7 +172,7 @@ def import_file(
         )
     except DateOrderRefusedError as refusal:
         raise ExportError(
-            str(path),
+            shown(path),
             f"{refusal.reason}. Nothing of the file was stored. If the file is written that way, set "
             f"date_formats in profile {profile.id!r} to that order (see docs/profiles.md)",
             row=refusal.row,
@@ -195,8 +196,8 @@ def _import(
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
     if _FAST_CSV and isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
         return ledger.import_prepared(
-            source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
-            chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
+            source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+            imported_at=when, chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
         )
 
     def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:
@@ -210,8 +211,8 @@ def _import(
             progress(count)
 
     return ledger.import_batch(
-        source=profile.source, profile=profile.id, file_name=path.name, file_hash=file_hash, imported_at=when,
-        rows=rows(),
+        source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+        imported_at=when, rows=rows(),
     )
 
 

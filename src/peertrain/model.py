@@ -28,11 +28,17 @@ __all__ = [
     "Role",
     "Waiver",
     "WaiverKind",
+    "find_control_character",
     "hours_from_ceu",
     "parse_iso_date",
+    "refuse_control_characters",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
+
+#: The longest validity a course may have (the same bound as rule packs' months,
+#: :data:`peertrain.windows.MAX_MONTHS`).
+MAX_VALIDITY_MONTHS = 1200
 
 #: Contact hours in one Continuing Education Unit (IACET: 1 CEU = 10 contact hours).
 CEU_HOURS = Decimal(10)
@@ -134,9 +140,37 @@ def hours_from_ceu(ceu: Any) -> Decimal:
     return to_hours(to_hours(ceu) * CEU_HOURS)
 
 
+#: Control characters: C0 (including TAB, LF and CR), DEL and C1. A name, an id or any one-line
+#: text field holding one could break or inject lines into what peertrain writes (iCalendar
+#: content lines above all), so the boundary refuses them.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def find_control_character(text: str, *, allow: str = "") -> str | None:
+    """The first control character (C0, DEL or C1) of ``text`` that is not in ``allow``, written
+    ``U+000A``; ``None`` when there is none."""
+    for match in _CONTROL_CHARACTERS.finditer(text):
+        if match.group() not in allow:
+            return f"U+{ord(match.group()):04X}"
+    return None
+
+
+def refuse_control_characters(text: str, what: str, *, allow: str = "") -> str:
+    """``text``, or a :class:`ValueError` naming ``what`` when it holds a control character
+    (other than those in ``allow``)."""
+    found = find_control_character(text, allow=allow)
+    if found is not None:
+        raise ValueError(
+            f"{what} contains the control character {found}; names and text fields cannot hold line breaks, "
+            "tabs or other control characters"
+        )
+    return text
+
+
 def _nonblank(_inst: object, attribute: Any, value: str) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be text, got {value!r}")
+    refuse_control_characters(value, attribute.name)
     if not value.strip():
         raise ValueError(f"{attribute.name} must not be blank")
     if value != value.strip():
@@ -146,7 +180,7 @@ def _nonblank(_inst: object, attribute: Any, value: str) -> None:
 def _opt_text(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = refuse_control_characters(value, "text").strip()
     return value or None
 
 
@@ -154,7 +188,7 @@ def _email(value: str | None) -> str | None:
     value = _opt_text(value)
     if value is None:
         return None
-    value = value.lower()
+    value = refuse_control_characters(value.lower(), "email")
     if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or " " in value:
         raise ValueError(f"email is not an address: {value!r}")
     return value
@@ -184,7 +218,7 @@ def to_deliveries(values: Iterable[Delivery | str]) -> frozenset[Delivery]:
 def _strip(value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {value!r}")
-    return value.strip()
+    return refuse_control_characters(value, "text").strip()
 
 
 def to_names(values: Iterable[str]) -> tuple[str, ...]:
@@ -205,6 +239,8 @@ def _positive_months(_inst: object, attribute: Any, value: int | None) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{attribute.name} must be a positive whole number of months, got {value!r}")
+    if value > MAX_VALIDITY_MONTHS:
+        raise ValueError(f"{attribute.name} must be at most {MAX_VALIDITY_MONTHS} months (100 years), got {value!r}")
 
 
 # -- the records ------------------------------------------------------------------------------

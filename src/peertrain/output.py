@@ -19,6 +19,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from attrs import evolve
+
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.model import Member
@@ -58,6 +60,20 @@ def _redactor(members: Sequence[Member], privacy: Privacy) -> Callable[[str], st
     return lambda text: pattern.sub(lambda match: label[match.group(0)], text)
 
 
+#: What an exemption's reason reads at privacy ``none``.
+REASON_LEFT_OUT = "reason left out at privacy none"
+
+
+def _private(verdict: Verdict, privacy: Privacy) -> Verdict:
+    """``verdict`` as ``privacy`` may show it: at ``none``, an exemption's or equivalency's reason
+    (free text that may say why a person is exempt) is left out, as the report leaves it out."""
+    waiver = verdict.waiver
+    if privacy is not Privacy.NONE or waiver is None:
+        return verdict
+    explanation = verdict.explanation.replace(f"({waiver.reason})", f"({REASON_LEFT_OUT})")
+    return evolve(verdict, explanation=explanation, waiver=evolve(waiver, reason=REASON_LEFT_OUT))
+
+
 def _redact_all(data: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(data, str):
         return redact(data)
@@ -74,9 +90,10 @@ def to_json(
     """The verdicts as a JSON array (2-space indent, keys in a fixed order).
 
     Members appear by id. Free text that names a roster member (who granted an exemption) is
-    reduced to initials or ids at ``privacy`` ``initials`` or ``none``.
+    reduced to initials or ids at ``privacy`` ``initials`` or ``none``; at ``none`` the reasons
+    of exemptions and equivalencies are left out (:data:`REASON_LEFT_OUT`).
     """
-    data = converter.unstructure(list(result.verdicts), list[Verdict])
+    data = converter.unstructure([_private(v, privacy) for v in result.verdicts], list[Verdict])
     return json.dumps(_redact_all(data, _redactor(members, privacy)), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -97,7 +114,7 @@ def to_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_row(v, redact) for v in result.verdicts)
+    writer.writerows(_csv_row(_private(v, privacy), redact) for v in result.verdicts)
     return buffer.getvalue()
 
 
@@ -173,7 +190,7 @@ def _member_block(
         if member.functions:
             about.append(", ".join(sorted(member.functions)))
         lines = [f"{member_label(member, privacy)}  ({'; '.join(about)})"]
-        for verdict in verdicts:
+        for verdict in (_private(v, privacy) for v in verdicts):
             when = ""
             if verdict.status in (Status.DUE_SOON, Status.GRACE) and verdict.due_on:
                 when = f"due by {verdict.due_on.isoformat()}"
@@ -224,7 +241,7 @@ def write_stream(
         first = True
         for result in stream:
             for verdict in result.verdicts:
-                data = _redact_all(converter.unstructure(verdict, Verdict), redact)
+                data = _redact_all(converter.unstructure(_private(verdict, privacy), Verdict), redact)
                 text = json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\n  ")
                 out.write(("[\n  " if first else ",\n  ") + text)
                 first = False
@@ -234,7 +251,7 @@ def write_stream(
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for result in stream:
-            writer.writerows(_csv_row(v, redact) for v in result.verdicts)
+            writer.writerows(_csv_row(_private(v, privacy), redact) for v in result.verdicts)
     else:
         out.write("\n".join(_table_head(stream.as_of, packs)) + "\n")
         block = _member_block(members, privacy, width)

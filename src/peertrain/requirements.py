@@ -41,7 +41,7 @@ from peertrain.model import (
     to_names,
     to_roles,
 )
-from peertrain.windows import AllTime, Periodic, Window
+from peertrain.windows import AllTime, Periodic, Window, check_months
 
 __all__ = [
     "AllOf",
@@ -65,8 +65,8 @@ def _nonblank(_inst: object, attribute: Any, value: str) -> None:
 
 
 def _grace(_inst: object, attribute: Any, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{attribute.name} must be a whole number of months >= 0, got {value!r}")
+    if value is not None:
+        check_months(attribute.name, value, allow_zero=True)
 
 
 def _positive_int(_inst: object, attribute: Any, value: int) -> None:
@@ -229,7 +229,7 @@ class Certificate(_Base):
     @valid_months.validator
     def _months(self, _attribute: Any, value: int | None) -> None:
         if value is not None:
-            _positive_int(self, _attribute, value)
+            check_months(_attribute.name, value)
 
 
 @frozen(kw_only=True)

@@ -38,7 +38,6 @@ import argparse
 import datetime as dt
 import os
 import shlex
-import stat
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 
@@ -265,22 +264,9 @@ def app_from_args(
     if args.check_every < 0:
         parser.error("--check-every must be 0 or more seconds")
     secret = load_secret(args.secret_file, environ)
-    if args.secret_file is not None:
-        _check_private(args.secret_file)
-    elif (environ if environ is not None else os.environ).get(SECRET_FILE_ENV):
-        _check_private(Path((environ if environ is not None else os.environ)[SECRET_FILE_ENV]))
     return FeedApp(
         lambda: DataSource(args, parser), secret, fingerprint=_fingerprint(args), check_every=args.check_every
     )
-
-
-def _check_private(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError:  # pragma: no cover - it was just read
-        return
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        _warn(f"{path} can be read by other users; restrict it with: chmod 600 {path}")
 
 
 def make_app(argv: str | Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> FeedApp:

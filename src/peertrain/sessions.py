@@ -25,8 +25,9 @@ Everything is validated when read; a problem is a :class:`~peertrain.errors.Cata
 the file and the key (``sessions[2].cancelled_dates[0]``). The models here do no I/O and read no
 clock: ``updated`` and ``revision`` are the data's own.
 
-The checks and conversions of the models' fields (ids, zones, times, counts) are in
-:mod:`peertrain._session_fields`; the RRULE subset a session may hold (:func:`parse_rrule`) is here.
+The checks and conversions of the models' fields (ids, zones, times, counts, text) and the RRULE
+subset a session may hold (:func:`parse_rrule`: FREQ DAILY to YEARLY, at most
+:data:`MAX_OCCURRENCES` occurrences expanded) are in :mod:`peertrain._session_fields`.
 """
 
 from __future__ import annotations
@@ -42,28 +43,37 @@ from attrs import field, frozen
 from dateutil import rrule as _rrule
 
 from peertrain._session_fields import (
+    _MAX_EXPANSION_YEARS,
+    MAX_OCCURRENCES,
+    SESSION_FREQS,
     _ident,
     _local,
+    _location,
     _non_negative,
+    _opt_paragraphs,
     _opt_positive,
-    _opt_text,
+    _provider,
+    _title,
     _utc,
     _zone,
+    parse_rrule,
 )
 from peertrain._types import StrPath
 from peertrain.catalog import Catalogue
 from peertrain.errors import CatalogError
 from peertrain.loading import read_toml
+from peertrain.model import refuse_control_characters
 
-__all__ = ["DayBlock", "Schedule", "Session", "load_schedule", "parse_schedule"]
-
-#: RRULE parts a session may use; UNTIL and COUNT are given as the ``until`` / ``count`` keys.
-_RRULE_PARTS = frozenset(
-    {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "BYMONTHDAY", "BYSETPOS", "BYWEEKNO", "BYYEARDAY", "WKST"}
-)
-#: Occurrences expanded at most when checking ``cancelled_dates`` of an open-ended rule.
-_MAX_EXPANSION_YEARS = 50
-
+__all__ = [
+    "MAX_OCCURRENCES",
+    "SESSION_FREQS",
+    "DayBlock",
+    "Schedule",
+    "Session",
+    "load_schedule",
+    "parse_rrule",
+    "parse_schedule",
+]
 
 @frozen
 class DayBlock:
@@ -89,40 +99,6 @@ def _dates(value: Sequence[dt.date]) -> tuple[dt.date, ...]:
     return tuple(sorted(set(value)))
 
 
-def parse_rrule(text: str) -> str:
-    """A session's RRULE in a canonical form (parts upper-cased, in the order given).
-
-    Raises :class:`ValueError` for an unknown part, a missing FREQ, UNTIL or COUNT (use the
-    ``until`` and ``count`` keys), or a rule dateutil cannot read.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("rrule must be a rule such as FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU")
-    body = text.strip().removeprefix("RRULE:").removeprefix("rrule:")
-    parts: list[str] = []
-    names: set[str] = set()
-    for piece in body.split(";"):
-        name, sep, value = piece.partition("=")
-        name, value = name.strip().upper(), value.strip().upper()
-        if not sep or not name or not value:
-            raise ValueError(f"rrule part {piece!r} is not NAME=VALUE")
-        if name in ("UNTIL", "COUNT"):
-            raise ValueError(f"rrule: give {name} as the session's {name.lower()!r} key, not inside rrule")
-        if name not in _RRULE_PARTS:
-            raise ValueError(f"rrule part {name} is not supported; use: {', '.join(sorted(_RRULE_PARTS))}")
-        if name in names:
-            raise ValueError(f"rrule part {name} is given twice")
-        names.add(name)
-        parts.append(f"{name}={value}")
-    if "FREQ" not in names:
-        raise ValueError("rrule needs FREQ (e.g. FREQ=MONTHLY)")
-    canonical = ";".join(parts)
-    try:
-        _rrule.rrulestr(canonical, dtstart=dt.datetime(2000, 1, 1))  # noqa: DTZ001 - wall-clock time
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"rrule {text!r} is not a valid recurrence rule: {exc}") from None
-    return canonical
-
-
 def _opt_rrule(value: str | None) -> str | None:
     return None if value is None else parse_rrule(value)
 
@@ -142,10 +118,10 @@ class Session:
     timezone: str = field(validator=_zone)
     blocks: tuple[DayBlock, ...] = field(converter=_blocks)
     updated: dt.datetime = field(converter=_utc)
-    title: str | None = field(default=None, converter=_opt_text)
-    location: str | None = field(default=None, converter=_opt_text)
-    provider: str | None = field(default=None, converter=_opt_text)
-    description: str | None = field(default=None, converter=_opt_text)
+    title: str | None = field(default=None, converter=_title)
+    location: str | None = field(default=None, converter=_location)
+    provider: str | None = field(default=None, converter=_provider)
+    description: str | None = field(default=None, converter=_opt_paragraphs)
     capacity: int | None = field(default=None, validator=_opt_positive)
     rrule: str | None = field(default=None, converter=_opt_rrule)
     until: dt.date | None = None
@@ -227,7 +203,8 @@ class Session:
 
     def occurrences(self, until: dt.date | None = None) -> list[dt.datetime]:
         """Local start times of the occurrences (cancelled ones included), through ``until``
-        (needed for an open-ended rule; at most 50 years)."""
+        (needed for an open-ended rule; at most 50 years). Raises :class:`ValueError` when there
+        are more than :data:`MAX_OCCURRENCES` of them."""
         if self.rrule is None:
             return [b.start for b in self.blocks]
         stop = until or self.until
@@ -236,7 +213,17 @@ class Session:
         if stop is None:
             stop = self.blocks[0].start.date().replace(year=self.blocks[0].start.year + _MAX_EXPANSION_YEARS)
         limit = dt.datetime.combine(stop, dt.time(23, 59, 59))
-        return list(self.recurrence().between(self.blocks[0].start, limit, inc=True))
+        found: list[dt.datetime] = []
+        for start in self.recurrence():
+            if start > limit:
+                break
+            if len(found) == MAX_OCCURRENCES:
+                raise ValueError(
+                    f"rrule: more than {MAX_OCCURRENCES} occurrences through {stop.isoformat()}; peertrain "
+                    "expands no more (give an earlier until, or cancelled dates nearer the start)"
+                )
+            found.append(start)
+        return found
 
 
 def _sessions(value: Iterable[Session]) -> tuple[Session, ...]:
@@ -256,6 +243,7 @@ class Schedule:
     def _named(self, _attribute: Any, value: str) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ValueError("name must not be blank")
+        refuse_control_characters(value, "name")
 
     @sessions.validator
     def _unique(self, _attribute: Any, value: tuple[Session, ...]) -> None:
@@ -325,7 +313,7 @@ def _build(make: Any, source: str, key: str) -> Any:
     except (ValueError, TypeError) as exc:
         message = str(exc)
         match = _FIELD_OF_MESSAGE.match(message)
-        field_name = match.group(1) if match and match.group(1) in _SESSION_KEYS else ""
+        field_name = match.group(1) if match and match.group(1) in _SESSION_KEYS | _SCHEDULE_KEYS else ""
         where = f"{key}.{field_name}" if field_name else key
         raise CatalogError(source, where, message) from None
 

@@ -32,6 +32,7 @@ from peertrain.model import (
     Waiver,
     WaiverKind,
     _email,
+    find_control_character,
     hours_from_ceu,
     parse_iso_date,
     to_hours,
@@ -124,6 +125,12 @@ class _Row:
 
     def text(self, column: str, *, required: bool = False) -> str | None:
         value = (self.values.get(column) or "").strip()
+        found = find_control_character(value)
+        if found is not None:
+            raise self.fail(
+                column, f"contains the control character {found}; a cell cannot hold line breaks, tabs or other "
+                "control characters",
+            )
         if not value:
             if required:
                 raise self.fail(column, "is empty")

@@ -33,12 +33,14 @@ from attrs import field, frozen
 from dateutil.relativedelta import relativedelta
 
 __all__ = [
+    "MAX_MONTHS",
     "AllTime",
     "AnySpan",
     "Periodic",
     "Rolling",
     "Window",
     "add_months",
+    "check_months",
     "first_day_outside_rolling",
 ]
 
@@ -73,9 +75,24 @@ def first_day_outside_rolling(completed_on: dt.date, months: int) -> dt.date:
     return day
 
 
+#: The longest span of months a rule pack or catalogue may give (100 years): windows, validity
+#: and grace periods beyond it are mistakes, and huge values would overflow date arithmetic.
+MAX_MONTHS = 1200
+
+
+def check_months(name: str, value: object, *, allow_zero: bool = False) -> None:
+    """Refuse ``value`` unless it is a whole number of months, > 0 (or >= 0 with ``allow_zero``)
+    and at most :data:`MAX_MONTHS`; the :class:`ValueError` names ``name``."""
+    least = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "a whole number of months >= 0" if allow_zero else "a positive whole number of months"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    if value > MAX_MONTHS:
+        raise ValueError(f"{name} must be at most {MAX_MONTHS} months (100 years), got {value!r}")
+
+
 def _months(_inst: object, attribute: Any, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{attribute.name} must be a positive whole number of months, got {value!r}")
+    check_months(attribute.name, value)
 
 
 @frozen

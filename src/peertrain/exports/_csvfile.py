@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from peertrain._files import shown
 from peertrain.exports._base import ExportError, RawRow, ReadInfo, column_indexes
 from peertrain.profiles import Profile
 
@@ -78,14 +79,14 @@ def _scan(path: Path) -> tuple[str, bool, bool]:
                 except UnicodeDecodeError:
                     utf8 = False
     except OSError as exc:
-        raise ExportError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
+        raise ExportError(shown(path), f"cannot read the file: {exc.strerror or exc}") from None
     short_lines = longest_run + 2 * _CHUNK < MAX_LINE_CHARS
     if utf8:
         return "utf-8-sig", short_lines, not nul
     if cp1252:
         return "cp1252", short_lines, not nul
     raise ExportError(
-        str(path),
+        shown(path),
         "is not text peertrain can read: neither UTF-8, nor UTF-16 with a byte-order mark, nor Windows-1252",
     )
 
@@ -105,7 +106,7 @@ def _codec(profile: Profile, path: Path) -> tuple[str, bool, bool]:
     try:
         name = codecs.lookup(profile.encoding).name
     except LookupError:
-        raise ExportError(str(path), f"the profile names an unknown encoding {profile.encoding!r}") from None
+        raise ExportError(shown(path), f"the profile names an unknown encoding {profile.encoding!r}") from None
     # A UTF-8 file may still start with a byte-order mark: never let it into the first header.
     return ("utf-8-sig" if name == "utf-8" else profile.encoding), False, False
 
@@ -144,7 +145,7 @@ def _reader(lines: Iterator[str], profile: Profile, info: ReadInfo) -> Iterator[
 
 def iter_csv(path: Path, profile: Profile, info: ReadInfo) -> Iterator[RawRow]:
     """The data rows of a CSV export, streamed (see the module docs)."""
-    name = path.name
+    name = shown(path.name)
     fields: tuple[tuple[str, int], ...] = ()
     for number, cells in iter_csv_cells(path, profile, info):
         if not fields:
@@ -165,7 +166,7 @@ def iter_csv_cells(path: Path, profile: Profile, info: ReadInfo) -> Iterator[tup
     """``(row number, cells)`` of each data row that is not blank, streamed: :func:`iter_csv`
     without the :class:`RawRow` (for the importer's fast path). The header's field columns are
     in ``info.columns`` once the first row has been drawn; errors are the same as iter_csv's."""
-    where = str(path)
+    where = shown(path)
     encoding, short_lines, no_nul = _codec(profile, path)
     info.encoding = encoding
     number = 0

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from peertrain._files import shown
 from peertrain.exports._base import ExportError, Limits, RawRow, ReadInfo, column_indexes
 from peertrain.profiles import Profile
 
@@ -33,7 +34,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 def check_xlsx_zip(path: Path, limits: Limits | None = None) -> None:
     """Refuse (:class:`ExportError`) a file that is not a zip, or a zip that could be a bomb."""
     limits = limits or Limits.from_env()
-    where = str(path)
+    where = shown(path)
     try:
         with path.open("rb") as handle:
             magic = handle.read(8)
@@ -119,7 +120,7 @@ def iter_xlsx(path: Path, profile: Profile, info: ReadInfo, limits: Limits | Non
     """The data rows of the profile's worksheet (or the first), streamed; see the module docs."""
     openpyxl: Any = importlib.import_module("openpyxl")  # untyped: no stubs are installed
     read_only_sheet: Any = importlib.import_module("openpyxl.worksheet._read_only").ReadOnlyWorksheet
-    where, name = str(path), path.name
+    where, name = shown(path), shown(path.name)
     check_xlsx_zip(path, limits)
     try:
         handle = path.open("rb")

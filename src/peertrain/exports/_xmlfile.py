@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from peertrain._files import shown
 from peertrain.errors import CatalogError
 from peertrain.exports._base import ExportError, Limits, RawRow
 from peertrain.profiles import Profile
@@ -52,7 +53,7 @@ def _decode_head(head: bytes) -> str:
 
 def check_xml_prolog(path: Path) -> None:
     """Refuse (:class:`ExportError`) an XML file whose prolog has a DOCTYPE or is not XML at all."""
-    where = str(path)
+    where = shown(path)
     try:
         with path.open("rb") as handle:
             text = _decode_head(handle.read(_PROLOG_WINDOW))
@@ -158,7 +159,7 @@ def _kept_siblings(profile: Profile) -> set[str] | None:
 def iter_xml(path: Path, profile: Profile, limits: Limits | None = None) -> Iterator[RawRow]:
     """The records of an XML export, streamed; see the module docs."""
     limits = limits or Limits.from_env()
-    where = str(path)
+    where = shown(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -210,7 +211,7 @@ def _records(path: Path, profile: Profile, getters: list[tuple[str, _Getter]]) -
             remove_pis=True,
             encoding=None if profile.encoding == "auto" else profile.encoding,
         )
-        yield from _walk(context, str(path), profile, getters)
+        yield from _walk(context, shown(path), profile, getters)
 
 
 def _walk(context: Any, where: str, profile: Profile, getters: list[tuple[str, _Getter]]) -> Iterator[RawRow]:

@@ -22,6 +22,7 @@ from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 
+from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
 from peertrain.ledger._schema import APPLICATION_ID, MIGRATIONS, _now_text, _statements
@@ -60,7 +61,16 @@ class SQLiteLedger(_Tables):
         path = Path(path)
         exists = path.exists()
         if not exists and create_timezone is None:
-            raise LedgerError(f"{path}: no such ledger; create it with 'peertrain ledger init'")
+            raise LedgerError(f"{shown(path)}: no such ledger; create it with 'peertrain ledger init'")
+        if not exists:
+            # Made here, 0600 and exclusively, before SQLite creates it with the umask's mode (0644
+            # under the usual umask 022); SQLite gives the -wal and -shm files the main file's mode.
+            try:
+                create_private(path)
+            except FileExistsError:
+                raise LedgerError(f"{shown(path)}: already exists; not overwriting it") from None
+            except OSError as exc:
+                raise LedgerError(f"{shown(path)}: cannot be created: {exc.strerror or exc}") from None
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
             db.execute("PRAGMA busy_timeout = 10000")
@@ -68,14 +78,14 @@ class SQLiteLedger(_Tables):
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{path}: not a peertrain ledger ({exc})") from None
+            raise LedgerError(f"{shown(path)}: not a peertrain ledger ({exc})") from None
         if exists and tables and application != APPLICATION_ID:
             db.close()
-            raise LedgerError(f"{path}: an SQLite file, but not a peertrain ledger")
+            raise LedgerError(f"{shown(path)}: an SQLite file, but not a peertrain ledger")
         if version > len(MIGRATIONS):
             db.close()
             raise LedgerError(
-                f"{path}: ledger schema {version} is newer than this peertrain understands "
+                f"{shown(path)}: ledger schema {version} is newer than this peertrain understands "
                 f"({len(MIGRATIONS)}); upgrade peertrain"
             )
         db.execute("PRAGMA journal_mode = WAL")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from attrs import evolve
 from dateutil.relativedelta import relativedelta
 
 from peertrain.catalog import Catalogue
@@ -86,7 +87,7 @@ def build_report(
             for m in present
         ),
         packs=tuple(_pack_row(p, result) for p in packs),
-        sources=tuple(sources),
+        sources=tuple(_shown_source(s, privacy) for s in sources),
         left_out=_left_out(members, present, completions, result, privacy),
         warnings=result.warnings,
     )
@@ -209,6 +210,18 @@ def _pack_row(pack: RulePack, result: ComplianceResult) -> PackRow:
     )
 
 
+#: What the data sources show instead of a file name at privacy ``none``.
+NAME_WITHHELD = "file name withheld at privacy none"
+
+
+def _shown_source(source: Source, privacy: Privacy) -> Source:
+    """At privacy ``none`` no file name is shown (a file may be named after a person): only the
+    bundled files' names stay."""
+    if privacy is not Privacy.NONE or source.name == "bundled" or source.detail.startswith("bundled "):
+        return source
+    return evolve(source, name=f"({NAME_WITHHELD})")
+
+
 def _left_out(
     roster: Sequence[Member], present: Sequence[Member], completions: Sequence[Completion],
     result: ComplianceResult, privacy: Privacy,
@@ -223,6 +236,7 @@ def _left_out(
     elif privacy is Privacy.NONE:
         notes.append("Member names and agencies: left out of the member table; members appear by id only, "
                      "and names in recorded free text are replaced by ids.")
+        notes.append("File names of the data sources: withheld (a file may be named after a person).")
     if privacy is not Privacy.FULL and any(v.waiver for v in result.verdicts):
         notes.append("Reasons for exemptions and equivalencies: left out (shown only at privacy 'full').")
     notes.append("The parts of 'all of' / 'any of' requirements: summarised in the requirement's explanation; "
