@@ -52,6 +52,20 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
+def ledger_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A ledger file made by ``peertrain ledger init`` in America/Chicago with the demo roster
+    (the command's output is consumed)."""
+    from peertrain.cli import main
+    from peertrain.loading import curricula_dir
+
+    path = tmp_path / "team.db"
+    roster = curricula_dir() / "demo" / "roster.csv"
+    assert main(["ledger", "init", str(path), "--timezone", "America/Chicago", "--roster", str(roster)]) == 0
+    capsys.readouterr()
+    return path
+
+
+@pytest.fixture
 def write(tmp_path: Path) -> Callable[..., Path]:
     """Write text (or bytes) to a file in ``tmp_path`` and return its path.
 

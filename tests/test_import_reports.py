@@ -31,7 +31,6 @@ from peertrain.errors import InputError
 from peertrain.exports import ExportError
 from peertrain.importer import course_of_report, courses_of_reports, import_file, moodle_file_name
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir
 from peertrain.model import Course
 from test_import import CATALOGUE, COPS, COPS_HEADER, COPS_XLSX, MOODLE, NOW, SAMPLES, counts, new_ledger, record_ids
 
@@ -44,15 +43,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str
     status = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return status, out, err
-
-
-@pytest.fixture
-def ledger_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """A ledger in America/Chicago with the demo roster, made with the command line."""
-    path = tmp_path / "team.db"
-    roster = curricula_dir() / "demo" / "roster.csv"
-    assert run(capsys, "ledger", "init", path, "--timezone", "America/Chicago", "--roster", roster)[0] == 0
-    return path
 
 
 def ledger_facts(path: Path) -> tuple[list[tuple[str, str, str, dt.date | None, str]], list[tuple[str, str]], int]:

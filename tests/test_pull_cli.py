@@ -20,14 +20,6 @@ __all__ = ["team_ledger"]  # a fixture
 ROSTER = str(curricula_dir() / "demo" / "roster.csv")
 
 
-@pytest.fixture
-def ledger_file(tmp_path, capsys):
-    path = tmp_path / "team.db"
-    assert main(["ledger", "init", str(path), "--timezone", "America/Chicago", "--roster", ROSTER]) == 0
-    capsys.readouterr()
-    return path
-
-
 def write_sources(tmp_path, text):
     path = tmp_path / "sources.toml"
     path.write_text(text)

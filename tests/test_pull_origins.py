@@ -12,7 +12,6 @@ import pytest
 
 import xapi_statements as xs
 from peertrain.cli import main
-from peertrain.loading import curricula_dir
 from peertrain.pull import PullError, XapiSource, pull_moodle, pull_xapi
 from peertrain.pull.safety import is_loopback, origin
 from pull_fixtures import PASSWORD, MemoryLRS, catalogue_with_lrs_courses, team_ledger, xapi_source
@@ -213,16 +212,7 @@ def test_loopback_hosts(host, loopback):
     assert is_loopback(host) is loopback
 
 
-@pytest.fixture
-def cli_ledger(tmp_path, capsys):
-    path = tmp_path / "team.db"
-    roster = str(curricula_dir() / "demo" / "roster.csv")
-    assert main(["ledger", "init", str(path), "--timezone", "America/Chicago", "--roster", roster]) == 0
-    capsys.readouterr()
-    return path
-
-
-def test_the_command_line_reports_a_refused_redirect_in_one_line(tmp_path, cli_ledger, capsys, monkeypatch):
+def test_the_command_line_reports_a_refused_redirect_in_one_line(tmp_path, ledger_file, capsys, monkeypatch):
     """'peertrain pull' ends with status 2 and one line naming the source; nothing is printed of
     the secret, the other server receives nothing."""
     monkeypatch.setenv("PEERTRAIN_TEST_LRS_PASSWORD", PASSWORD)
@@ -230,7 +220,7 @@ def test_the_command_line_reports_a_refused_redirect_in_one_line(tmp_path, cli_l
         sources = tmp_path / "sources.toml"
         sources.write_text(f'[xapi.lrs]\nendpoint = "{lrs.url}/xAPI/"\nusername = "peertrain"\n'
                            'password = "env:PEERTRAIN_TEST_LRS_PASSWORD"\n')
-        code = main(["pull", "xapi", "--source", "lrs", "--ledger", str(cli_ledger), "--sources", str(sources)])
+        code = main(["pull", "xapi", "--source", "lrs", "--ledger", str(ledger_file), "--sources", str(sources)])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.out == ""

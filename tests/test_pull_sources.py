@@ -12,21 +12,11 @@ import pytest
 import xapi_statements as xs
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir
 from peertrain.pull import Secret, load_sources
 from pull_fixtures import PASSWORD, MemoryLRS
 from pull_server import LocalServer, Reply
 
 HOME = "/home/very-private-home-value"
-
-
-@pytest.fixture
-def ledger_file(tmp_path, capsys):
-    path = tmp_path / "team.db"
-    roster = str(curricula_dir() / "demo" / "roster.csv")
-    assert main(["ledger", "init", str(path), "--timezone", "America/Chicago", "--roster", roster]) == 0
-    capsys.readouterr()
-    return path
 
 
 @pytest.fixture
