@@ -15,6 +15,7 @@ Everything named in ``__all__`` is stable API; modules and names starting with `
 
 from __future__ import annotations
 
+from peertrain._version import __version__
 from peertrain.catalog import Catalogue, Track
 from peertrain.compliance import ComplianceResult, check_compliance, credit_completions, forecast
 from peertrain.convert import converter, make_converter
@@ -50,8 +51,6 @@ from peertrain.stream import ComplianceStream, MemberVerdicts, stream_compliance
 from peertrain.tables import read_completions, read_roster, read_waivers
 from peertrain.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AllOf",

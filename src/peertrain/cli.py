@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from peertrain import __version__
 from peertrain._files import atomic_write, printable, write_text
+from peertrain._version import __version__
 from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
