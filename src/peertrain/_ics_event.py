@@ -12,17 +12,15 @@ import datetime as dt
 import hashlib
 import re
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import frozen
 from icalendar import Calendar, Component
 
+from peertrain._ics_mapping import CourseMap
 from peertrain._ics_read import _sequence, _stamp, _text, resolve_tzid
 from peertrain.catalog import Catalogue, normalise_name
 from peertrain.sessions import DayBlock, Session
-
-if TYPE_CHECKING:
-    from peertrain.ics_sessions import CourseMap
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

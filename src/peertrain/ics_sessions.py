@@ -29,25 +29,25 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
   sessions. ``revision`` is the event's SEQUENCE, ``updated`` its LAST-MODIFIED (else DTSTAMP):
   nothing reads the clock.
 
-This module holds the public entry points, the caller's mapping and the results; the work is in
-private modules beside it: :mod:`peertrain._ics_read` (checking the file, time-zone names, reading
-properties), :mod:`peertrain._ics_event` (one event as a session, stable ids),
-:mod:`peertrain._ics_recur` (series kept or expanded) and :mod:`peertrain._ics_write` (the TOML).
+This module holds the public entry points and the results; the work is in private modules beside
+it: :mod:`peertrain._ics_mapping` (the caller's mapping), :mod:`peertrain._ics_read` (checking
+the file, time-zone names, reading properties), :mod:`peertrain._ics_event` (one event as a
+session, stable ids), :mod:`peertrain._ics_recur` (series kept or expanded) and
+:mod:`peertrain._ics_write` (the TOML).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from attrs import field, frozen
+from attrs import frozen
 from icalendar import Calendar, Component, Event
 
 from peertrain._ics_event import _Context, _SkipError, provider_slug, session_id
+from peertrain._ics_mapping import CourseMap, load_mapping, parse_mapping
 from peertrain._ics_read import (
     _broken,
     _check_structure,
@@ -62,9 +62,8 @@ from peertrain._ics_read import (
 from peertrain._ics_recur import _series
 from peertrain._ics_write import schedule_toml
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue, normalise_name
-from peertrain.errors import CatalogError, IcsError
-from peertrain.loading import read_toml
+from peertrain.catalog import Catalogue
+from peertrain.errors import IcsError
 from peertrain.sessions import MAX_OCCURRENCES, Schedule, Session
 
 __all__ = [
@@ -85,67 +84,6 @@ __all__ = [
 
 #: The largest file read (10 MiB): a provider's calendar is a few hundred kilobytes.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-
-# -- the caller's mapping ---------------------------------------------------------------------
-
-
-def _title_keys(titles: Mapping[str, str | None]) -> dict[str, str | None]:
-    return {normalise_name(k): v for k, v in titles.items()}
-
-
-@frozen
-class CourseMap:
-    """What the caller says about a provider's events.
-
-    ``uids`` and ``titles`` (keys compared like catalogue titles: case-folded, spaces collapsed)
-    give a course id, or ``None`` to ignore such events on purpose (they are still reported);
-    ``timezones`` maps a TZID the file uses to an IANA zone.
-    """
-
-    uids: Mapping[str, str | None] = field(factory=dict)
-    titles: Mapping[str, str | None] = field(factory=dict, converter=_title_keys)
-    timezones: Mapping[str, str] = field(factory=dict)
-
-
-def load_mapping(path: StrPath, catalogue: Catalogue) -> CourseMap:
-    """The mapping in a TOML file (``[uids]``, ``[titles]``, ``[timezones]``), checked against
-    ``catalogue``."""
-    return parse_mapping(read_toml(path), catalogue, source=str(path))
-
-
-def parse_mapping(data: Mapping[str, Any], catalogue: Catalogue, *, source: str = "<mapping>") -> CourseMap:
-    """A :class:`CourseMap` from TOML data: each course id must be in ``catalogue`` (``false``
-    ignores the events on purpose); each zone must be an IANA zone."""
-    for key in sorted(set(data) - {"uids", "titles", "timezones"}):
-        raise CatalogError(source, key, "unknown table; expected [uids], [titles] and [timezones]")
-    tables: dict[str, dict[str, str | None]] = {}
-    for table in ("uids", "titles"):
-        raw = data.get(table, {})
-        if not isinstance(raw, Mapping):
-            raise CatalogError(source, table, "must be a table of \"provider name\" = \"course-id\"")
-        entries: dict[str, str | None] = {}
-        for name, course in raw.items():
-            key = f"{table}.{json.dumps(name, ensure_ascii=False)}"
-            if course is False:
-                entries[name] = None
-                continue
-            if not isinstance(course, str) or course not in catalogue.courses:
-                found = catalogue.find(course) if isinstance(course, str) else None
-                hint = f" (did you mean the id {found.id!r}?)" if found is not None else ""
-                raise CatalogError(source, key, f"unknown course id {course!r}{hint}; or false to ignore")
-            entries[name] = course
-        tables[table] = entries
-    zones = data.get("timezones", {})
-    if not isinstance(zones, Mapping):
-        raise CatalogError(source, "timezones", "must be a table of \"TZID\" = \"IANA zone\"")
-    for name, zone in zones.items():
-        if not isinstance(zone, str) or not _is_zone(zone):
-            raise CatalogError(
-                source, f"timezones.{json.dumps(name, ensure_ascii=False)}",
-                f"{zone!r} is not an IANA time zone such as America/Chicago",
-            )
-    return CourseMap(uids=tables["uids"], titles=tables["titles"], timezones=dict(zones))
-
 
 # -- results ----------------------------------------------------------------------------------
 
