@@ -24,7 +24,7 @@ from demo_team import Demo
 from peertrain import Member, Status, build_report, render_csv, render_html, render_json
 from peertrain.cli import main
 from peertrain.loading import curricula_dir, data_dir
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.report import SECTION_IDS, Report, Source
 
 SAMPLES = data_dir() / "integrations" / "samples"

@@ -40,7 +40,8 @@ from peertrain import (
 from peertrain.cli import main
 from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
 from peertrain.loading import bundled_pack_ids, curricula_dir, read_toml
-from peertrain.output import Privacy, to_csv, to_json, to_table
+from peertrain.output import to_csv, to_json, to_table
+from peertrain.privacy import Privacy
 from peertrain.stream import stream_compliance
 from strategies import periodic_windows, windows
 

@@ -50,7 +50,7 @@ from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult
 from peertrain.errors import InputError
 from peertrain.model import Completion, Function, Member
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.requirements import RulePack
 from peertrain.sessions import Schedule, Session
 

@@ -42,7 +42,8 @@ from peertrain.loading import (
     load_pack,
 )
 from peertrain.model import Member
-from peertrain.output import Privacy, to_csv, to_json, to_table, write_stream
+from peertrain.output import to_csv, to_json, to_table, write_stream
+from peertrain.privacy import Privacy
 from peertrain.requirements import (
     AllOf,
     AnyOf,

@@ -17,7 +17,7 @@ from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH, Feed, FeedO
 from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
 from peertrain.errors import InputError
 from peertrain.loading import curricula_dir, load_bundled_catalogue
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.sessions import Schedule, load_schedule
 
 __all__ = ["add_commands", "run"]

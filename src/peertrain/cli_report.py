@@ -16,7 +16,7 @@ from peertrain._files import write_text
 from peertrain.cli_data import Inputs, add_data_arguments, evaluate, load_inputs
 from peertrain.errors import InputError
 from peertrain.ledger import open_ledger
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.report import Source, build_report, render_csv, render_html, render_json
 
 __all__ = ["add_commands", "run"]

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import enum
 import io
 import json
-import re
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -24,40 +22,13 @@ from attrs import evolve
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.model import Member
+from peertrain.privacy import Privacy, member_label, redactor
 from peertrain.requirements import RulePack
 from peertrain.stream import ComplianceStream
 from peertrain.tables import safe_cell
 from peertrain.verdict import Forecast, Status, Verdict
 
-__all__ = ["CSV_COLUMNS", "Privacy", "member_label", "to_csv", "to_json", "to_table", "write_stream"]
-
-
-class Privacy(enum.StrEnum):
-    """How much a rendered output shows about a person."""
-
-    FULL = "full"
-    INITIALS = "initials"
-    NONE = "none"
-
-
-def member_label(member: Member, privacy: Privacy) -> str:
-    """``id  Name`` / ``id  J. S.`` / ``id``, by privacy level."""
-    if privacy is Privacy.FULL:
-        return f"{member.id}  {member.name}"
-    if privacy is Privacy.INITIALS:
-        return f"{member.id}  {member.initials}"
-    return member.id
-
-
-def _redactor(members: Sequence[Member], privacy: Privacy) -> Callable[[str], str]:
-    """Replaces roster members' names in free text (e.g. who granted an exemption) as ``privacy``
-    asks: with their initials, or with their id."""
-    if privacy is Privacy.FULL or not members:
-        return lambda text: text
-    label = {m.name: m.initials if privacy is Privacy.INITIALS else m.id for m in members}
-    names = sorted(label, key=len, reverse=True)
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
-    return lambda text: pattern.sub(lambda match: label[match.group(0)], text)
+__all__ = ["CSV_COLUMNS", "to_csv", "to_json", "to_table", "write_stream"]
 
 
 #: What an exemption's reason reads at privacy ``none``.
@@ -94,7 +65,7 @@ def to_json(
     of exemptions and equivalencies are left out (:data:`REASON_LEFT_OUT`).
     """
     data = converter.unstructure([_private(v, privacy) for v in result.verdicts], list[Verdict])
-    return json.dumps(_redact_all(data, _redactor(members, privacy)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_redact_all(data, redactor(members, privacy)), indent=2, ensure_ascii=False) + "\n"
 
 
 #: The columns of the CSV output, in order.
@@ -110,7 +81,7 @@ def to_csv(
 ) -> str:
     """One row per verdict; lists joined with ``;``; formula-like text neutralised; names in
     free text reduced as ``privacy`` asks (see :func:`to_json`)."""
-    redact = _redactor(members, privacy)
+    redact = redactor(members, privacy)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -180,7 +151,7 @@ def _member_block(
     members: Sequence[Member], privacy: Privacy, width: int
 ) -> Callable[[Member, Sequence[Verdict], Forecast | None], list[str]]:
     """A function giving the table's lines for one member."""
-    redact = _redactor(members, privacy)
+    redact = redactor(members, privacy)
     wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
     part_wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 14)
 
@@ -237,7 +208,7 @@ def write_stream(
     (``output_format`` ``table``, ``json`` or ``csv``) would write the whole result."""
     members = stream.roster
     if output_format == "json":
-        redact = _redactor(members, privacy)
+        redact = redactor(members, privacy)
         first = True
         for result in stream:
             for verdict in result.verdicts:
@@ -247,7 +218,7 @@ def write_stream(
                 first = False
         out.write("[]\n" if first else "\n]\n")
     elif output_format == "csv":
-        redact = _redactor(members, privacy)
+        redact = redactor(members, privacy)
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for result in stream:

@@ -62,7 +62,7 @@ from peertrain.compliance import ComplianceResult
 from peertrain.ledger import open_ledger
 from peertrain.loading import curricula_dir, load_bundled_catalogue
 from peertrain.model import Completion, Function, Member
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.requirements import RulePack
 from peertrain.sessions import Schedule, load_schedule
 

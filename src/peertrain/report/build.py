@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from peertrain.catalog import Catalogue
 from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, credit_completions
 from peertrain.model import Completion, Function, Member
-from peertrain.output import Privacy, _redactor
+from peertrain.privacy import Privacy, redactor
 from peertrain.report.model import (
     Glance,
     GroupCounts,
@@ -170,7 +170,7 @@ def _member_row(
     member: Member, status: Status | None, verdicts: Sequence[Verdict], *, result: ComplianceResult,
     roster: Sequence[Member], privacy: Privacy,
 ) -> MemberRow:
-    redact = _redactor(roster, privacy)
+    redact = redactor(roster, privacy)
     rows = []
     for v in verdicts:
         explanation = v.explanation

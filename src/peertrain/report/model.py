@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.output import Privacy
+from peertrain.privacy import Privacy
 from peertrain.verdict import Shortfall, Status, Verdict
 
 __all__ = [
