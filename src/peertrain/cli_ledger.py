@@ -23,7 +23,8 @@ from peertrain.importer import courses_of_reports, import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
 from peertrain.loading import load_bundled_catalogue
 from peertrain.profiles import bundled_profile_ids, load_profile
-from peertrain.tables import read_roster, safe_cell
+from peertrain.report.cells import safe_cell
+from peertrain.tables import read_roster
 
 __all__ = ["add_commands", "run"]
 

@@ -23,9 +23,9 @@ from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.model import Member
 from peertrain.privacy import Privacy, member_label, redactor
+from peertrain.report.cells import safe_cell
 from peertrain.requirements import RulePack
 from peertrain.stream import ComplianceStream
-from peertrain.tables import safe_cell
 from peertrain.verdict import Forecast, Status, Verdict
 
 __all__ = ["CSV_COLUMNS", "to_csv", "to_json", "to_table", "write_stream"]

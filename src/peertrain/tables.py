@@ -15,7 +15,6 @@ import csv
 import datetime as dt
 import enum
 import io
-import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,7 +38,7 @@ from peertrain.model import (
 )
 from peertrain.requirements import RulePack
 
-__all__ = ["check_waivers", "read_completions", "read_roster", "read_waivers", "safe_cell"]
+__all__ = ["check_waivers", "read_completions", "read_roster", "read_waivers"]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -52,26 +51,6 @@ WAIVER_COLUMNS = (
     "member_id", "pack", "requirement", "kind", "granted_by", "granted_on", "reason", "valid_until",
     "evidence",
 )
-
-#: Leading characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: A plain decimal number, as a spreadsheet reads one (not ``-nan``, ``+inf`` or ``-1_000``).
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-
-
-def safe_cell(value: object) -> str:
-    """A value as CSV cell text a spreadsheet will not run as a formula.
-
-    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``; numbers are
-    left alone (``-1.5`` stays a number).
-    """
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
 
 def _refuse_non_text(path: Path, raw: bytes) -> None:
     """Refuse UTF-16 (Excel's "Unicode text": a byte-order mark, or NUL between ASCII letters), a
