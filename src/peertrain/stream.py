@@ -4,7 +4,9 @@
 :func:`~peertrain.compliance.check_compliance` over ``ledger.members()`` and
 ``ledger.completions()``, in the same order, but reads the ledger one member at a time
 (:meth:`~peertrain.ledger.Ledger.completions_by_member`) and hands each member's verdicts over
-before it reads the next. Memory holds the roster, one member's records and verdicts, and the
+before it reads the next. What it reads is :class:`CompletionsByMember`, defined here, in the
+domain: the ledger provides it (any :class:`~peertrain.ledger.Ledger` is one) without the domain
+importing the ledger. Memory holds the roster, one member's records and verdicts, and the
 running counts, however many completions the ledger has.
 
     stream = stream_compliance(ledger, packs, as_of, catalogue=catalogue)
@@ -20,6 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Protocol
 
 from attrs import frozen
 
@@ -27,14 +30,32 @@ from peertrain.catalog import Catalogue
 from peertrain.compliance import DUE_WITHIN_DAYS, forecast
 from peertrain.engine import Credit, Subject, evaluate
 from peertrain.errors import InputError
-from peertrain.ledger import CompletionRow, Ledger
 from peertrain.model import Course, Delivery, Member, Waiver, to_hours
 from peertrain.requirements import RulePack
 from peertrain.verdict import Forecast, Status, Verdict
 
-__all__ = ["ComplianceStream", "MemberVerdicts", "stream_compliance"]
+__all__ = ["CompletionRow", "CompletionsByMember", "ComplianceStream", "MemberVerdicts", "stream_compliance"]
 
 ZERO = Decimal(0)
+
+#: One completed record as :meth:`CompletionsByMember.completions_by_member` gives it, without
+#: building a :class:`~peertrain.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text
+#: or None, delivery or None, provider or None, origin)``.
+CompletionRow = tuple[str, str, str, str | None, str | None, str | None, str]
+
+
+class CompletionsByMember(Protocol):
+    """What :func:`stream_compliance` reads: a roster and its completed records grouped by member.
+    :class:`~peertrain.ledger.Ledger` provides it."""
+
+    def members(self) -> list[Member]:
+        """The roster, in id order."""
+        ...
+
+    def completions_by_member(self) -> Iterator[tuple[str, list[CompletionRow]]]:
+        """``(member id, that member's completed rows in id order)``, each member once, members in
+        increasing order of ``member id + "/"``; only one member's rows need be in memory at a time."""
+        ...
 
 
 @frozen
@@ -56,7 +77,7 @@ class ComplianceStream:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: CompletionsByMember,
         packs: Sequence[RulePack],
         as_of: dt.date,
         *,
@@ -244,7 +265,7 @@ class _CreditMaker:
 
 
 def stream_compliance(
-    ledger: Ledger,
+    ledger: CompletionsByMember,
     packs: Sequence[RulePack],
     as_of: dt.date,
     *,
