@@ -18,7 +18,6 @@ from peertrain._version import __version__
 from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
-from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
 from peertrain.cli_explain import add_commands as add_explain_commands
 from peertrain.cli_explain import run as run_explain_command
 from peertrain.cli_ledger import add_commands as add_ledger_commands
@@ -35,6 +34,7 @@ from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
 from peertrain.explain import describe_requirement
+from peertrain.inputs import add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
 from peertrain.loading import (
     bundled_pack_ids,

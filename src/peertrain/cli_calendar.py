@@ -1,21 +1,21 @@
 """The ``peertrain calendar`` command: write one iCalendar feed to a file.
 
 A thin wrapper over :mod:`peertrain.calendars` and :mod:`peertrain.sessions`, reading the same
-data options as ``peertrain check`` (:mod:`peertrain.cli_data`); registered by :mod:`peertrain.cli`.
+data options as ``peertrain check`` (:mod:`peertrain.inputs`); registered by :mod:`peertrain.cli`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
 from peertrain._files import write_bytes
-from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH, Feed, FeedOptions, build_feed
-from peertrain.cli_data import add_data_arguments, evaluate, load_inputs
+from peertrain.calendars import Feed, FeedOptions, build_feed
 from peertrain.errors import InputError
+from peertrain.feed_options import add_feed_arguments
+from peertrain.inputs import evaluate, load_inputs
 from peertrain.loading import curricula_dir, load_bundled_catalogue
 from peertrain.privacy import Privacy
 from peertrain.sessions import Schedule, load_schedule
@@ -28,43 +28,6 @@ def _feed(text: str) -> Feed:
         return Feed.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _offsets(text: str) -> tuple[int, ...]:
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        days = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        days = (0,)
-    if not days or any(d <= 0 for d in days):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of days > 0 (or 'none')")
-    return days
-
-
-def _hours(text: str) -> dt.timedelta:
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = 0
-    if not 0.1 <= hours <= 24 * 30:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours between 0.1 and 720")
-    return dt.timedelta(hours=hours)
-
-
-def add_feed_arguments(parser: argparse.ArgumentParser, *, privacy_help: str) -> None:
-    """The options every feed-writing command shares (``calendar`` and ``serve``): privacy, the
-    schedule, the data options of ``check``, alarms, reminder events and the refresh interval."""
-    parser.add_argument("--privacy", choices=[p.value for p in Privacy], default="full", help=privacy_help)
-    parser.add_argument("--sessions", type=Path, metavar="FILE",
-                        help="training schedule TOML (default with --demo: the demo's sessions.toml)")
-    add_data_arguments(parser)
-    parser.add_argument("--alarms", type=_offsets, default=DEFAULT_ALARM_DAYS, metavar="DAYS",
-                        help="alarm offsets in days before a deadline, e.g. 90,30,7 (the default), or 'none'")
-    parser.add_argument("--reminder-events", action="store_true",
-                        help="also add each alarm offset as its own all-day reminder event")
-    parser.add_argument("--refresh-hours", type=_hours, default=DEFAULT_REFRESH, metavar="HOURS",
-                        help="how often subscribers should refresh (default 12)")
 
 
 def add_commands(commands: Any) -> None:

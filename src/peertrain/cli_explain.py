@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from peertrain.cli_data import add_data_arguments, load_inputs
 from peertrain.errors import InputError
 from peertrain.explain import explain, find_requirement
+from peertrain.inputs import add_data_arguments, load_inputs
 from peertrain.ledger import open_ledger
 
 __all__ = ["add_commands", "run"]

@@ -56,9 +56,9 @@ from peertrain._serve_tokens import (
 )
 from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
 from peertrain.catalog import Catalogue
-from peertrain.cli_calendar import add_feed_arguments
-from peertrain.cli_data import evaluate, load_inputs, today
 from peertrain.compliance import ComplianceResult
+from peertrain.feed_options import add_feed_arguments
+from peertrain.inputs import evaluate, load_inputs, today
 from peertrain.ledger import open_ledger
 from peertrain.loading import curricula_dir, load_bundled_catalogue
 from peertrain.model import Completion, Function, Member

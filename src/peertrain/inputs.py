@@ -1,7 +1,10 @@
-"""The data options the evaluating commands share (``check``, ``calendar``) and their loading.
+"""The data options of everything that evaluates (``check``, ``calendar``, ``report``, ``explain``
+and the feed server) and their loading.
 
 ``--demo`` | ``--roster``/``--completions`` | ``--ledger``, with ``--exemptions``, ``--rules`` and
-``--catalog``: one definition and one loader, so both commands read their inputs the same way.
+``--catalog``: one definition and one loader, so every command, and the feed server that
+:func:`peertrain.serve.make_app` builds from the same options, reads its inputs the same way. It
+is not part of the command line: the feed server (a library WSGI application) uses it too.
 """
 
 from __future__ import annotations
