@@ -105,7 +105,7 @@ import sys, time, resource
 from pathlib import Path
 from peertrain.importer import import_file
 from peertrain.ledger import open_ledger
-from peertrain.loading import load_bundled_catalogue
+from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.profiles import load_profile
 from peertrain.tables import read_roster
 export, roster, ledger_path = map(Path, sys.argv[1:4])

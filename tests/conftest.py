@@ -9,7 +9,7 @@ Hypothesis profiles (choose with the ``HYPOTHESIS_PROFILE`` environment variable
 None of them has a deadline: the readers touch the file system, whose speed varies.
 
 Tests run against the installed package: bundled data is found through
-:func:`peertrain.loading.curricula_dir`, fixture files through :data:`DATA`.
+:func:`peertrain.rules.loading.curricula_dir`, fixture files through :data:`DATA`.
 """
 
 from __future__ import annotations

@@ -45,9 +45,9 @@ from peertrain.calendars import (
 )
 from peertrain.cli import main
 from peertrain.errors import CatalogError
-from peertrain.loading import curricula_dir
-from peertrain.model import find_control_character
-from peertrain.privacy import Privacy
+from peertrain.rules.loading import curricula_dir
+from peertrain.rules.model import find_control_character
+from peertrain.rules.privacy import Privacy
 from peertrain.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
 
 DATA = Path(__file__).parent / "data" / "calendars"

@@ -20,11 +20,11 @@ import pytest
 
 from peertrain import check_compliance, load_bundled_catalogue, load_pack
 from peertrain.cli import main
-from peertrain.compliance import DUE_WITHIN_DAYS
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir, data_dir
 from peertrain.output import to_json
 from peertrain.profiles import bundled_profile_ids
+from peertrain.rules.compliance import DUE_WITHIN_DAYS
+from peertrain.rules.loading import curricula_dir, data_dir
 
 SAMPLES = data_dir() / "integrations" / "samples"
 ROSTER = curricula_dir() / "demo" / "roster.csv"

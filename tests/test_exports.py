@@ -44,8 +44,8 @@ from peertrain.exports.values import (
     parse_date,
     parse_hours,
 )
-from peertrain.loading import data_dir, load_bundled_catalogue
 from peertrain.profiles import Profile, bundled_profile_ids, load_profile, profiles_dir
+from peertrain.rules.loading import data_dir, load_bundled_catalogue
 
 D = dt.date
 SAMPLES = data_dir() / "integrations" / "samples"

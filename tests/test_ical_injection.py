@@ -24,7 +24,7 @@ from peertrain import Catalogue, ComplianceResult, Course, Member, Shortfall, St
 from peertrain.calendars import Feed, FeedOptions, build_feed
 from peertrain.cli import main
 from peertrain.errors import CatalogError
-from peertrain.loading import load_bundled_catalogue
+from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.sessions import DayBlock, Schedule, Session, load_schedule
 
 INJECTION = "Eve Fox\r\nATTENDEE:mailto:evil@example.com"

@@ -31,8 +31,8 @@ from peertrain.exports import ExportError
 from peertrain.exports.values import clean_text
 from peertrain.importer import ImportResult, import_file, rematch
 from peertrain.ledger import BatchCounts, Ledger, Outcome, Record, RejectedRow, open_ledger
-from peertrain.loading import curricula_dir, data_dir
 from peertrain.profiles import Profile, load_profile, profiles_dir
+from peertrain.rules.loading import curricula_dir, data_dir
 
 SAMPLES = data_dir() / "integrations" / "samples"
 DATA = Path(__file__).parent / "data" / "imports"

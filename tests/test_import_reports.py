@@ -25,14 +25,14 @@ from hypothesis import strategies as st
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 import peertrain.importer
-from peertrain.catalog import Catalogue
 from peertrain.cli import main
 from peertrain.errors import InputError
 from peertrain.exports import ExportError
 from peertrain.importer import course_of_report, courses_of_reports, import_file, moodle_file_name
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir
-from peertrain.model import Course
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.loading import curricula_dir
+from peertrain.rules.model import Course
 from test_import import CATALOGUE, COPS, COPS_HEADER, COPS_XLSX, MOODLE, NOW, SAMPLES, counts, new_ledger, record_ids
 
 MOODLE_SAMPLES = SAMPLES / "moodle"

@@ -14,7 +14,7 @@ import pytest
 
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir, data_dir
+from peertrain.rules.loading import curricula_dir, data_dir
 from peertrain.serve import make_app
 
 DEMO = curricula_dir() / "demo"

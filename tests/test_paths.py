@@ -13,7 +13,7 @@ import pytest
 
 import peertrain
 from peertrain import check_compliance, load_bundled_catalogue, load_pack, read_completions, read_roster
-from peertrain.loading import curricula_dir
+from peertrain.rules.loading import curricula_dir
 
 
 class OtherPath:
@@ -90,8 +90,8 @@ def test_file_reading_functions_take_any_path(kind: type, tmp_path: Path) -> Non
     as ``str``, ``Path`` or another ``os.PathLike``."""
     from peertrain.importer import import_file
     from peertrain.ledger import open_ledger
-    from peertrain.loading import data_dir, load_catalogue
     from peertrain.profiles import load_profile
+    from peertrain.rules.loading import data_dir, load_catalogue
     from peertrain.sessions import load_schedule
     from peertrain.tables import read_waivers
 

@@ -12,9 +12,9 @@ import pytest
 
 import xapi_statements as xs
 from peertrain.cli import main
-from peertrain.loading import curricula_dir
 from peertrain.pull import PullError, XapiSource, pull_moodle, pull_xapi
 from peertrain.pull.safety import is_loopback, origin
+from peertrain.rules.loading import curricula_dir
 from pull_fixtures import PASSWORD, MemoryLRS, catalogue_with_lrs_courses, team_ledger, xapi_source
 from pull_server import LocalServer, Reply, Request
 from test_pull_moodle import TOKEN, MoodleSite, moodle_source

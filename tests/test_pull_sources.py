@@ -12,8 +12,8 @@ import pytest
 import xapi_statements as xs
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir
 from peertrain.pull import Secret, load_sources
+from peertrain.rules.loading import curricula_dir
 from pull_fixtures import PASSWORD, MemoryLRS
 from pull_server import LocalServer, Reply
 

@@ -14,9 +14,9 @@ import pytest
 
 import xapi_statements as xs
 from peertrain import load_bundled_catalogue
-from peertrain.catalog import Catalogue
-from peertrain.model import Course
 from peertrain.pull import pull_xapi
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 from pull_fixtures import MemoryLRS, catalogue_with_lrs_courses, team_ledger, xapi_source
 from pull_server import LocalServer, Reply
 

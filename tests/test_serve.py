@@ -30,7 +30,7 @@ import requests
 
 from demo_team import Demo
 from peertrain.cli import main
-from peertrain.loading import curricula_dir
+from peertrain.rules.loading import curricula_dir
 from peertrain.serve import (
     CACHE_CONTROL,
     SECRET_ENV,

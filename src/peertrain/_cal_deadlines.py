@@ -10,10 +10,10 @@ import datetime as dt
 from icalendar import Event
 
 from peertrain._ical_props import _hours, _put, _stamp, clean_text
-from peertrain.catalog import Catalogue
-from peertrain.model import Course
-from peertrain.requirements import AllOf, AnyOf, Certificate, NOf, Requirement
-from peertrain.verdict import Status, Verdict
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
+from peertrain.rules.requirements import AllOf, AnyOf, Certificate, NOf, Requirement
+from peertrain.rules.verdict import Status, Verdict
 
 
 def _deadline(verdict: Verdict) -> tuple[str, dt.date] | None:

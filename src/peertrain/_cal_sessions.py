@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from icalendar import Event, vRecur
 
 from peertrain._ical_props import _hours, _put, _stamp, _uid, clean_text
-from peertrain.catalog import Catalogue
-from peertrain.model import Course
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 from peertrain.sessions import Schedule, Session
 
 

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from peertrain.catalog import Catalogue, normalise_name
 from peertrain.exports import RawRow
 from peertrain.exports.values import DateOrderError, clean_email, clean_text, parse_date, parse_hours
 from peertrain.ledger import Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import HeldTuple
-from peertrain.model import PLAUSIBLE_YEARS, Course, Delivery, Member
 from peertrain.profiles import ExportFormat, Profile, RowStatus
+from peertrain.rules.catalog import Catalogue, normalise_name
+from peertrain.rules.model import PLAUSIBLE_YEARS, Course, Delivery, Member
 
 
 def person_key(name: str | None, agency: str | None = None) -> str | None:

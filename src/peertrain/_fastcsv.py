@@ -25,7 +25,7 @@ from peertrain.exports import ReadInfo
 from peertrain.exports._csvfile import iter_csv_cells, raw_row
 from peertrain.exports.values import DateReader, clean_text
 from peertrain.ledger.sqlite import CHUNK_ROWS, PreparedChunk
-from peertrain.model import PLAUSIBLE_YEARS
+from peertrain.rules.model import PLAUSIBLE_YEARS
 
 #: A held row's values as ``json.dumps(values, sort_keys=True, ensure_ascii=False)`` writes them:
 #: agency, course_id, course_title, delivery, email, hours, name, on, portal_user_id, provider,

@@ -19,7 +19,7 @@ from icalendar import Calendar, Component
 
 from peertrain._ics_mapping import CourseMap
 from peertrain._ics_read import _sequence, _stamp, _text, resolve_tzid
-from peertrain.catalog import Catalogue, normalise_name
+from peertrain.rules.catalog import Catalogue, normalise_name
 from peertrain.sessions import DayBlock, Session
 
 _SLUG = re.compile(r"[^a-z0-9]+")

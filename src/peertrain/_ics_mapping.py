@@ -15,9 +15,9 @@ from attrs import field, frozen
 
 from peertrain._ics_read import _is_zone
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue, normalise_name
 from peertrain.errors import CatalogError
-from peertrain.loading import read_toml
+from peertrain.rules.catalog import Catalogue, normalise_name
+from peertrain.rules.loading import read_toml
 
 __all__ = ["CourseMap", "load_mapping", "parse_mapping"]
 

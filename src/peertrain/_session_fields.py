@@ -12,7 +12,7 @@ from typing import Any
 
 from dateutil import rrule as _rrule
 
-from peertrain.model import refuse_control_characters
+from peertrain.rules.model import refuse_control_characters
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

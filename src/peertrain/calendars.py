@@ -46,12 +46,12 @@ from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 from peertrain._cal_deadlines import _all_day, _deadline, _deadline_description, _requirement_courses, _subject
 from peertrain._cal_sessions import session_events
 from peertrain._ical_props import NAMESPACE, _put, _uid, clean_text
-from peertrain.catalog import Catalogue
-from peertrain.compliance import ComplianceResult
 from peertrain.errors import InputError
-from peertrain.model import Completion, Function, Member
-from peertrain.privacy import Privacy
-from peertrain.requirements import RulePack
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import ComplianceResult
+from peertrain.rules.model import Completion, Function, Member
+from peertrain.rules.privacy import Privacy
+from peertrain.rules.requirements import RulePack
 from peertrain.sessions import Schedule, Session
 
 __all__ = [

@@ -15,7 +15,6 @@ from typing import NoReturn
 
 from peertrain._files import atomic_write, printable, write_text
 from peertrain._version import __version__
-from peertrain.catalog import Catalogue
 from peertrain.cli_calendar import add_commands as add_calendar_commands
 from peertrain.cli_calendar import run as run_calendar_command
 from peertrain.cli_explain import add_commands as add_explain_commands
@@ -30,27 +29,28 @@ from peertrain.cli_serve import add_commands as add_serve_commands
 from peertrain.cli_serve import run as run_serve_command
 from peertrain.cli_sessions import add_commands as add_sessions_commands
 from peertrain.cli_sessions import run as run_sessions_command
-from peertrain.compliance import ComplianceResult
-from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
-from peertrain.explain import describe_requirement
 from peertrain.inputs import add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
-from peertrain.loading import (
+from peertrain.output import to_csv, to_json, to_table, write_stream
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import ComplianceResult
+from peertrain.rules.convert import converter
+from peertrain.rules.explain import describe_requirement
+from peertrain.rules.loading import (
     bundled_pack_ids,
     load_bundled_catalogue,
     load_pack,
 )
-from peertrain.model import Member
-from peertrain.output import to_csv, to_json, to_table, write_stream
-from peertrain.privacy import Privacy
-from peertrain.requirements import (
+from peertrain.rules.model import Member
+from peertrain.rules.privacy import Privacy
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Requirement,
     RulePack,
 )
-from peertrain.stream import stream_compliance
+from peertrain.rules.stream import stream_compliance
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 

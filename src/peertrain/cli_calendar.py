@@ -16,8 +16,8 @@ from peertrain.calendars import Feed, FeedOptions, build_feed
 from peertrain.errors import InputError
 from peertrain.feed_options import add_feed_arguments
 from peertrain.inputs import evaluate, load_inputs
-from peertrain.loading import curricula_dir, load_bundled_catalogue
-from peertrain.privacy import Privacy
+from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
+from peertrain.rules.privacy import Privacy
 from peertrain.sessions import Schedule, load_schedule
 
 __all__ = ["add_commands", "run"]

@@ -1,4 +1,4 @@
-"""``peertrain explain``: the audit trail of one verdict (a thin layer over :mod:`peertrain.explain`)."""
+"""``peertrain explain``: the audit trail of one verdict (a thin layer over :mod:`peertrain.rules.explain`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from peertrain.errors import InputError
-from peertrain.explain import explain, find_requirement
 from peertrain.inputs import add_data_arguments, load_inputs
 from peertrain.ledger import open_ledger
+from peertrain.rules.explain import explain, find_requirement
 
 __all__ = ["add_commands", "run"]
 

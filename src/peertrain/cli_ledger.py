@@ -21,9 +21,9 @@ from peertrain._files import shown, write_text
 from peertrain.errors import InputError
 from peertrain.importer import courses_of_reports, import_file, rematch
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
-from peertrain.loading import load_bundled_catalogue
 from peertrain.profiles import bundled_profile_ids, load_profile
 from peertrain.report.cells import safe_cell
+from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.tables import read_roster
 
 __all__ = ["add_commands", "run"]

@@ -17,8 +17,8 @@ from typing import Any
 
 from peertrain.errors import InputError
 from peertrain.ledger import open_ledger
-from peertrain.loading import load_bundled_catalogue
 from peertrain.pull import PullResult, load_sources, pull_moodle, pull_xapi
+from peertrain.rules.loading import load_bundled_catalogue
 
 __all__ = ["DEFAULT_SOURCES", "add_commands", "run"]
 

@@ -18,7 +18,7 @@ from typing import Any
 from peertrain._files import write_text
 from peertrain.errors import InputError
 from peertrain.ics_sessions import load_mapping, provider_slug, read_ics_sessions, schedule_toml
-from peertrain.loading import load_bundled_catalogue
+from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.sessions import parse_schedule
 
 __all__ = ["add_commands", "run"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH
 from peertrain.inputs import add_data_arguments
-from peertrain.privacy import Privacy
+from peertrain.rules.privacy import Privacy
 
 __all__ = ["add_feed_arguments"]
 

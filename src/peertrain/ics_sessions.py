@@ -11,7 +11,7 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
   naming the file and, where possible, the line.
 - **Courses**: an event's course is the caller's mapping (event UID, then SUMMARY, to a course
   id: :class:`CourseMap`), else the catalogue course whose title or alias is the SUMMARY
-  (:meth:`~peertrain.catalog.Catalogue.find`). An event with no course is *skipped and reported*
+  (:meth:`~peertrain.rules.catalog.Catalogue.find`). An event with no course is *skipped and reported*
   (:class:`SkippedEvent`), never dropped silently; so is any event peertrain cannot represent.
 - **Times**: an event with a ``TZID`` keeps its zone (IANA names as they are; Windows names such
   as ``Central Standard Time`` mapped to IANA; other names through the mapping's
@@ -62,8 +62,8 @@ from peertrain._ics_read import (
 from peertrain._ics_recur import _series
 from peertrain._ics_write import schedule_toml
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue
 from peertrain.errors import IcsError
+from peertrain.rules.catalog import Catalogue
 from peertrain.sessions import MAX_OCCURRENCES, Schedule, Session
 
 __all__ = [

@@ -34,13 +34,13 @@ from peertrain._classify import (
 from peertrain._fastcsv import _FastCSV
 from peertrain._files import shown
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue
 from peertrain.errors import InputError
 from peertrain.exports import ExportError, iter_rows
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
-from peertrain.model import Course
 from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 
 __all__ = [
     "ImportResult", "People", "course_of_report", "courses_of_reports", "file_sha256", "import_file",

@@ -17,12 +17,12 @@ from typing import Any
 
 from attrs import frozen
 
-from peertrain.catalog import Catalogue
-from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
 from peertrain.ledger import Ledger, open_ledger
-from peertrain.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
-from peertrain.model import Completion, Member, Waiver, parse_iso_date
-from peertrain.requirements import RulePack
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
+from peertrain.rules.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
+from peertrain.rules.model import Completion, Member, Waiver, parse_iso_date
+from peertrain.rules.requirements import RulePack
 from peertrain.tables import check_waivers, read_completions, read_roster, read_waivers
 
 __all__ = ["Inputs", "add_data_arguments", "evaluate", "load_inputs", "parse_date", "parse_days", "today"]
@@ -99,7 +99,7 @@ def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser, *, st
     """Read what the ``data`` options name; usage problems go to ``parser.error``.
 
     With ``stream`` and ``--ledger``, the completions are left in the ledger (``completions`` is
-    empty) for :func:`peertrain.stream.stream_compliance` to read one member at a time.
+    empty) for :func:`peertrain.rules.stream.stream_compliance` to read one member at a time.
     """
     catalogue = load_bundled_catalogue(args.catalog)
     pack_names: list[str] = list(args.rules)

@@ -1,6 +1,6 @@
 """Rendering a compliance result as a text table, JSON or CSV.
 
-JSON is a list of verdict objects (the converter's shape of :class:`~peertrain.verdict.Verdict`);
+JSON is a list of verdict objects (the converter's shape of :class:`~peertrain.rules.verdict.Verdict`);
 CSV is one row per verdict with cells made safe for spreadsheets. Both identify members by id;
 the only names they can carry are in free text a coordinator recorded (who granted an
 exemption), which the privacy level reduces to initials or ids. The text table shows member
@@ -19,14 +19,14 @@ from typing import Any, TextIO
 
 from attrs import evolve
 
-from peertrain.compliance import ComplianceResult
-from peertrain.convert import converter
-from peertrain.model import Member
-from peertrain.privacy import Privacy, member_label, redactor
 from peertrain.report.cells import safe_cell
-from peertrain.requirements import RulePack
-from peertrain.stream import ComplianceStream
-from peertrain.verdict import Forecast, Status, Verdict
+from peertrain.rules.compliance import ComplianceResult
+from peertrain.rules.convert import converter
+from peertrain.rules.model import Member
+from peertrain.rules.privacy import Privacy, member_label, redactor
+from peertrain.rules.requirements import RulePack
+from peertrain.rules.stream import ComplianceStream
+from peertrain.rules.verdict import Forecast, Status, Verdict
 
 __all__ = ["CSV_COLUMNS", "to_csv", "to_json", "to_table", "write_stream"]
 
@@ -203,7 +203,7 @@ def write_stream(
     privacy: Privacy = Privacy.FULL,
     width: int = 100,
 ) -> None:
-    """Write a :class:`~peertrain.stream.ComplianceStream` to ``out`` as it is evaluated, one
+    """Write a :class:`~peertrain.rules.stream.ComplianceStream` to ``out`` as it is evaluated, one
     member at a time, exactly as :func:`to_table`, :func:`to_json` or :func:`to_csv`
     (``output_format`` ``table``, ``json`` or ``csv``) would write the whole result."""
     members = stream.roster

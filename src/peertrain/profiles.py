@@ -47,10 +47,10 @@ from attrs import field, frozen
 from lxml import etree
 
 from peertrain._types import StrPath
-from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
-from peertrain.loading import data_dir, read_toml
-from peertrain.model import to_names
+from peertrain.rules.convert import converter, error_messages
+from peertrain.rules.loading import data_dir, read_toml
+from peertrain.rules.model import to_names
 
 __all__ = [
     "FIELDS",

@@ -55,15 +55,15 @@ from peertrain._serve_tokens import (
     redact,
 )
 from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
-from peertrain.catalog import Catalogue
-from peertrain.compliance import ComplianceResult
 from peertrain.feed_options import add_feed_arguments
 from peertrain.inputs import evaluate, load_inputs, today
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir, load_bundled_catalogue
-from peertrain.model import Completion, Function, Member
-from peertrain.privacy import Privacy
-from peertrain.requirements import RulePack
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import ComplianceResult
+from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
+from peertrain.rules.model import Completion, Function, Member
+from peertrain.rules.privacy import Privacy
+from peertrain.rules.requirements import RulePack
 from peertrain.sessions import Schedule, load_schedule
 
 __all__ = [

@@ -59,10 +59,10 @@ from peertrain._session_fields import (
     parse_rrule,
 )
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue
 from peertrain.errors import CatalogError
-from peertrain.loading import read_toml
-from peertrain.model import refuse_control_characters
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.loading import read_toml
+from peertrain.rules.model import refuse_control_characters
 
 __all__ = [
     "MAX_OCCURRENCES",
@@ -272,7 +272,7 @@ def load_schedule(path: StrPath, catalogue: Catalogue) -> Schedule:
 
 
 def parse_schedule(data: Mapping[str, Any], catalogue: Catalogue, *, source: str = "<schedule>") -> Schedule:
-    """A schedule from TOML data (as :func:`peertrain.loading.read_toml` returns it)."""
+    """A schedule from TOML data (as :func:`peertrain.rules.loading.read_toml` returns it)."""
     unknown = set(data) - {"schedule", "sessions"}
     if unknown:
         raise CatalogError(source, sorted(unknown)[0], "unknown key; expected [schedule] and [[sessions]]")

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue
 from peertrain.errors import InputError
-from peertrain.model import (
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import (
     Completion,
     Delivery,
     Function,
@@ -36,7 +36,7 @@ from peertrain.model import (
     parse_iso_date,
     to_hours,
 )
-from peertrain.requirements import RulePack
+from peertrain.rules.requirements import RulePack
 
 __all__ = ["check_waivers", "read_completions", "read_roster", "read_waivers"]
 

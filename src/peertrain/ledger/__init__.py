@@ -25,8 +25,8 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
-from peertrain.model import Completion, Member
-from peertrain.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
+from peertrain.rules.model import Completion, Member
+from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
 
 __all__ = [
     "Batch",

@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from peertrain.convert import converter
 from peertrain.report.cells import safe_cell
 from peertrain.report.model import MEMBER_STATUSES, GroupCounts, Report, describe_shortfall
+from peertrain.rules.convert import converter
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_json", "report_data"]
 

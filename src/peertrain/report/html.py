@@ -21,7 +21,7 @@ from peertrain.report.model import (
     Report,
     describe_shortfall,
 )
-from peertrain.verdict import Status
+from peertrain.rules.verdict import Status
 
 __all__ = ["SECTION_IDS", "render_html"]
 

@@ -1,7 +1,7 @@
 """The one cattrs converter: every public type to and from JSON-ready data (and TOML).
 
->>> from peertrain.convert import converter
->>> from peertrain.windows import Rolling
+>>> from peertrain.rules.convert import converter
+>>> from peertrain.rules.windows import Rolling
 >>> converter.unstructure(Rolling(12), Window)
 {'kind': 'rolling', 'months': 12}
 
@@ -25,9 +25,9 @@ import cattrs.gen
 from attrs import Factory, frozen
 from cattrs.preconf.json import make_converter as _make_json_converter
 
-from peertrain.catalog import Catalogue, Track
-from peertrain.model import Course, parse_iso_date
-from peertrain.requirements import (
+from peertrain.rules.catalog import Catalogue, Track
+from peertrain.rules.model import Course, parse_iso_date
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Certificate,
@@ -37,7 +37,7 @@ from peertrain.requirements import (
     Requirement,
     Topics,
 )
-from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
+from peertrain.rules.windows import AllTime, AnySpan, Periodic, Rolling, Window
 
 __all__ = ["REQUIREMENT_KINDS", "WINDOW_KINDS", "converter", "dumps", "loads", "make_converter"]
 

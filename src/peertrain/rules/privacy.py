@@ -10,7 +10,7 @@ import enum
 import re
 from collections.abc import Callable, Sequence
 
-from peertrain.model import Member
+from peertrain.rules.model import Member
 
 __all__ = ["Privacy", "member_label", "redactor"]
 

@@ -19,7 +19,7 @@ them as inclusive first and last days.
                   (``[anchor + kN months, anchor + (k+1)N months)``): calendar quarters
                   (N=3), calendar or fiscal years (N=12), a licence cycle (N=36, anchor July 1
                   for a cycle that ends June 30). Each period's training must be done by the
-                  period's last day; see :mod:`peertrain.engine`.
+                  period's last day; see :mod:`peertrain.rules.engine`.
 ================  ===========================================================================
 """
 

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from attrs import evolve
 
-from peertrain.catalog import Catalogue
-from peertrain.compliance import DUE_WITHIN_DAYS, check_compliance, credit_completions
-from peertrain.convert import converter
-from peertrain.engine import Credit
 from peertrain.errors import InputError
-from peertrain.model import Completion, Member, Waiver
-from peertrain.requirements import (
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import DUE_WITHIN_DAYS, check_compliance, credit_completions
+from peertrain.rules.convert import converter
+from peertrain.rules.engine import Credit
+from peertrain.rules.model import Completion, Member, Waiver
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Certificate,
@@ -31,8 +31,8 @@ from peertrain.requirements import (
     RulePack,
     Topics,
 )
-from peertrain.verdict import Verdict
-from peertrain.windows import add_months
+from peertrain.rules.verdict import Verdict
+from peertrain.rules.windows import add_months
 
 __all__ = ["describe_requirement", "explain", "find_requirement"]
 

@@ -4,7 +4,7 @@ How a verdict is reached (``docs/rules.md`` has the same with examples):
 
 1. Completions dated after the as-of date ``D`` are ignored: the verdict is what was known on ``D``.
 2. Each requirement kind defines ``satisfied(X)`` for any day ``X`` from those completions
-   (see :mod:`peertrain.requirements` and :mod:`peertrain.windows`). For ``periodic`` windows,
+   (see :mod:`peertrain.rules.requirements` and :mod:`peertrain.rules.windows`). For ``periodic`` windows,
    ``satisfied(X)`` holds when the last *ended* period before ``X`` was met, or the current
    period already is, or the last ended period did not bind the member (with a grace period,
    periods that end after it bind; without one, periods starting on or after the join date).
@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from decimal import Decimal
 
-from peertrain._credits import (
+from peertrain.rules._credits import (
     ZERO,
     Credit,
     Subject,
@@ -32,7 +32,7 @@ from peertrain._credits import (
     _Ctx,
     _Tally,
 )
-from peertrain._measure import (
+from peertrain.rules._measure import (
     _best_span,
     _change_days,
     _expiry,
@@ -41,18 +41,18 @@ from peertrain._measure import (
     _satisfied,
     _shown,
 )
-from peertrain.catalog import Catalogue
-from peertrain.model import Waiver
-from peertrain.requirements import (
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Waiver
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Certificate,
     Requirement,
     RulePack,
 )
-from peertrain.verdict import Shortfall, Status, Verdict
-from peertrain.windows import ONE_DAY, AllTime, AnySpan, Periodic, Rolling, add_months
-from peertrain.windows import first_day_outside_rolling as _drop_day
+from peertrain.rules.verdict import Shortfall, Status, Verdict
+from peertrain.rules.windows import ONE_DAY, AllTime, AnySpan, Periodic, Rolling, add_months
+from peertrain.rules.windows import first_day_outside_rolling as _drop_day
 
 __all__ = ["Credit", "Subject", "evaluate"]
 
@@ -122,7 +122,7 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
 
 
 # The shortcuts give what the scan gives, for a requirement whose credits are all dated on or before D
-# (as :func:`~peertrain.compliance.check_compliance` passes them), in time linear in the credits.
+# (as :func:`~peertrain.rules.compliance.check_compliance` passes them), in time linear in the credits.
 
 
 def _certificate_timeline(

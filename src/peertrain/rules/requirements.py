@@ -1,6 +1,6 @@
 """Requirements and rule packs: what training a member must have, as data.
 
-A requirement is a frozen value; it does nothing by itself. :mod:`peertrain.engine` evaluates it
+A requirement is a frozen value; it does nothing by itself. :mod:`peertrain.rules.engine` evaluates it
 for one member on one date. The kinds, with the exact semantics documented in ``docs/rules.md``:
 
 =================  ==================================================================================
@@ -29,7 +29,7 @@ from typing import Any, Union
 
 from attrs import field, frozen
 
-from peertrain.model import (
+from peertrain.rules.model import (
     Delivery,
     Function,
     Member,
@@ -41,7 +41,7 @@ from peertrain.model import (
     to_names,
     to_roles,
 )
-from peertrain.windows import AllTime, Periodic, Window, check_months
+from peertrain.rules.windows import AllTime, Periodic, Window, check_months
 
 __all__ = [
     "AllOf",

@@ -1,6 +1,6 @@
 """The course catalogue and the function tracks, as immutable values.
 
-:func:`peertrain.loading.load_catalogue` reads them from TOML; this module only holds them and
+:func:`peertrain.rules.loading.load_catalogue` reads them from TOML; this module only holds them and
 answers questions such as "which course is 'ICISF Group Crisis Intervention' in this export?".
 """
 
@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from attrs import field, frozen
 
-from peertrain.model import Course, Function, _text_set, to_names
+from peertrain.rules.model import Course, Function, _text_set, to_names
 
 __all__ = ["Catalogue", "Track", "is_iri", "normalise_name"]
 

@@ -1,6 +1,6 @@
 """Credits (completions with the catalogue applied) and which of them a requirement counts.
 
-Internal to :mod:`peertrain.engine`, which re-exports :class:`Credit` and :class:`Subject`."""
+Internal to :mod:`peertrain.rules.engine`, which re-exports :class:`Credit` and :class:`Subject`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.catalog import Catalogue
-from peertrain.model import Course, Delivery, Member
-from peertrain.requirements import (
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course, Delivery, Member
+from peertrain.rules.requirements import (
     Certificate,
     CourseFilter,
     NOf,
     Requirement,
     RulePack,
 )
-from peertrain.verdict import Shortfall
-from peertrain.windows import ONE_DAY, Span
+from peertrain.rules.verdict import Shortfall
+from peertrain.rules.windows import ONE_DAY, Span
 
 ZERO = Decimal(0)
 

@@ -13,12 +13,12 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.catalog import Catalogue
-from peertrain.engine import Credit, Subject, evaluate
 from peertrain.errors import InputError
-from peertrain.model import Completion, Member, Waiver
-from peertrain.requirements import RulePack
-from peertrain.verdict import Forecast, Status, Verdict
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.engine import Credit, Subject, evaluate
+from peertrain.rules.model import Completion, Member, Waiver
+from peertrain.rules.requirements import RulePack
+from peertrain.rules.verdict import Forecast, Status, Verdict
 
 __all__ = ["ComplianceResult", "check_compliance", "credit_completions", "forecast"]
 

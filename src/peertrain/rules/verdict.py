@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.model import Waiver
+from peertrain.rules.model import Waiver
 
 __all__ = ["Forecast", "MinimumShortfall", "Shortfall", "Status", "Verdict"]
 

@@ -1,6 +1,6 @@
 """What a requirement measures over a range of dates, ``satisfied(X)``, and the days it can change.
 
-Internal to :mod:`peertrain.engine`."""
+Internal to :mod:`peertrain.rules.engine`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from attrs import evolve
 
-from peertrain._credits import (
+from peertrain.rules._credits import (
     ZERO,
     Credit,
     _counted,
@@ -23,7 +23,7 @@ from peertrain._credits import (
     _Tally,
     _within,
 )
-from peertrain.requirements import (
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Certificate,
@@ -33,9 +33,9 @@ from peertrain.requirements import (
     Requirement,
     Topics,
 )
-from peertrain.verdict import MinimumShortfall, Shortfall
-from peertrain.windows import ONE_DAY, AnySpan, Periodic, Rolling, Span, add_months
-from peertrain.windows import first_day_outside_rolling as _drop_day
+from peertrain.rules.verdict import MinimumShortfall, Shortfall
+from peertrain.rules.windows import ONE_DAY, AnySpan, Periodic, Rolling, Span, add_months
+from peertrain.rules.windows import first_day_outside_rolling as _drop_day
 
 # -- the measure of a windowed requirement over one range of dates ---------------------------
 

@@ -17,11 +17,11 @@ from typing import Any
 import cattrs
 
 from peertrain._types import StrPath
-from peertrain.catalog import Catalogue, Track, normalise_name
-from peertrain.convert import converter, error_messages
 from peertrain.errors import CatalogError
-from peertrain.model import Course
-from peertrain.requirements import (
+from peertrain.rules.catalog import Catalogue, Track, normalise_name
+from peertrain.rules.convert import converter, error_messages
+from peertrain.rules.model import Course
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Certificate,
@@ -44,7 +44,8 @@ __all__ = [
     "resolve_pack",
 ]
 
-_PACKAGE = Path(__file__).resolve().parent
+#: The peertrain package folder (this module is in its rules/ subpackage).
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path:

@@ -1,7 +1,7 @@
 """The records peertrain reasons about: members, courses, completions and exemptions.
 
 All are frozen attrs value objects, validated when they are made, so an invalid one cannot exist.
-None of them does I/O; the readers in :mod:`peertrain.tables` and :mod:`peertrain.catalog` build them.
+None of them does I/O; the readers in :mod:`peertrain.tables` and :mod:`peertrain.rules.catalog` build them.
 
 Hours are :class:`decimal.Decimal` so that sums are exact (14 + 1.4 CEU x 10 is 28, not
 27.999999999999996); the constructors also accept ``int``, ``float`` and numeric strings.
@@ -37,7 +37,7 @@ __all__ = [
 E = TypeVar("E", bound=enum.Enum)
 
 #: The longest validity a course may have (the same bound as rule packs' months,
-#: :data:`peertrain.windows.MAX_MONTHS`).
+#: :data:`peertrain.rules.windows.MAX_MONTHS`).
 MAX_VALIDITY_MONTHS = 1200
 
 #: Contact hours in one Continuing Education Unit (IACET: 1 CEU = 10 contact hours).

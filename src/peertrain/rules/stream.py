@@ -1,7 +1,7 @@
 """Compliance for a whole ledger, streamed member by member in bounded memory.
 
 :func:`stream_compliance` gives the same verdicts, forecasts and warnings as
-:func:`~peertrain.compliance.check_compliance` over ``ledger.members()`` and
+:func:`~peertrain.rules.compliance.check_compliance` over ``ledger.members()`` and
 ``ledger.completions()``, in the same order, but reads the ledger one member at a time
 (:meth:`~peertrain.ledger.Ledger.completions_by_member`) and hands each member's verdicts over
 before it reads the next. What it reads is :class:`CompletionsByMember`, defined here, in the
@@ -26,20 +26,20 @@ from typing import Protocol
 
 from attrs import frozen
 
-from peertrain.catalog import Catalogue
-from peertrain.compliance import DUE_WITHIN_DAYS, forecast
-from peertrain.engine import Credit, Subject, evaluate
 from peertrain.errors import InputError
-from peertrain.model import Course, Delivery, Member, Waiver, to_hours
-from peertrain.requirements import RulePack
-from peertrain.verdict import Forecast, Status, Verdict
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
+from peertrain.rules.engine import Credit, Subject, evaluate
+from peertrain.rules.model import Course, Delivery, Member, Waiver, to_hours
+from peertrain.rules.requirements import RulePack
+from peertrain.rules.verdict import Forecast, Status, Verdict
 
 __all__ = ["CompletionRow", "CompletionsByMember", "ComplianceStream", "MemberVerdicts", "stream_compliance"]
 
 ZERO = Decimal(0)
 
 #: One completed record as :meth:`CompletionsByMember.completions_by_member` gives it, without
-#: building a :class:`~peertrain.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text
+#: building a :class:`~peertrain.rules.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text
 #: or None, delivery or None, provider or None, origin)``.
 CompletionRow = tuple[str, str, str, str | None, str | None, str | None, str]
 
@@ -203,8 +203,8 @@ class ComplianceStream:
 
 
 class _CreditMaker:
-    """Ledger rows to :class:`Credit` as :func:`~peertrain.compliance.credit_completions` makes
-    them from :class:`~peertrain.model.Completion`, with the parsing of repeated dates and hours
+    """Ledger rows to :class:`Credit` as :func:`~peertrain.rules.compliance.credit_completions` makes
+    them from :class:`~peertrain.rules.model.Completion`, with the parsing of repeated dates and hours
     remembered."""
 
     def __init__(self, catalogue: Catalogue) -> None:
@@ -277,7 +277,7 @@ def stream_compliance(
     """Every verdict for the ledger's roster (or ``members``) under ``packs`` as of ``as_of``,
     streamed one member at a time; see :class:`ComplianceStream`.
 
-    The verdicts, forecasts and warnings are those of :func:`~peertrain.compliance.check_compliance`
+    The verdicts, forecasts and warnings are those of :func:`~peertrain.rules.compliance.check_compliance`
     given ``ledger.members()`` and ``ledger.completions()``.
     """
     return ComplianceStream(
