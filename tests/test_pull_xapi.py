@@ -136,7 +136,7 @@ def test_an_inclusive_since_does_not_count_the_last_statement_twice(team_ledger)
 def test_held_statements_are_matched_later_by_rematch(team_ledger):
     """A held statement keeps what rematch needs: once the catalogue knows the activity's IRI,
     'rematch' turns it into a record of its batch."""
-    from peertrain.importer import rematch
+    from peertrain.imports.importer import rematch
 
     lrs = MemoryLRS()
     lrs.load(xs.FIRST)

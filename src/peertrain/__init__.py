@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from peertrain._version import __version__
 from peertrain.errors import CatalogError, InputError, PeertrainError
+from peertrain.imports.tables import read_completions, read_roster, read_waivers
 from peertrain.report import Report, build_report, render_csv, render_html, render_json
 from peertrain.rules.catalog import Catalogue, Track
 from peertrain.rules.compliance import ComplianceResult, check_compliance, credit_completions, forecast
@@ -50,7 +51,6 @@ from peertrain.rules.requirements import (
 from peertrain.rules.stream import ComplianceStream, MemberVerdicts, stream_compliance
 from peertrain.rules.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.rules.windows import AllTime, AnySpan, Periodic, Rolling, Window
-from peertrain.tables import read_completions, read_roster, read_waivers
 
 __all__ = [
     "AllOf",

@@ -30,7 +30,7 @@ from peertrain.cli_serve import run as run_serve_command
 from peertrain.cli_sessions import add_commands as add_sessions_commands
 from peertrain.cli_sessions import run as run_sessions_command
 from peertrain.errors import InputError, PeertrainError
-from peertrain.inputs import add_data_arguments, evaluate, load_inputs
+from peertrain.imports.inputs import add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
 from peertrain.output import to_csv, to_json, to_table, write_stream
 from peertrain.rules.catalog import Catalogue

@@ -1,7 +1,7 @@
 """The ``peertrain calendar`` command: write one iCalendar feed to a file.
 
 A thin wrapper over :mod:`peertrain.calendars` and :mod:`peertrain.sessions`, reading the same
-data options as ``peertrain check`` (:mod:`peertrain.inputs`); registered by :mod:`peertrain.cli`.
+data options as ``peertrain check`` (:mod:`peertrain.imports.inputs`); registered by :mod:`peertrain.cli`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from peertrain._files import write_bytes
 from peertrain.calendars import Feed, FeedOptions, build_feed
 from peertrain.errors import InputError
 from peertrain.feed_options import add_feed_arguments
-from peertrain.inputs import evaluate, load_inputs
+from peertrain.imports.inputs import evaluate, load_inputs
 from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
 from peertrain.rules.privacy import Privacy
 from peertrain.sessions import Schedule, load_schedule

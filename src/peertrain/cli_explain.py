@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from peertrain.errors import InputError
-from peertrain.inputs import add_data_arguments, load_inputs
+from peertrain.imports.inputs import add_data_arguments, load_inputs
 from peertrain.ledger import open_ledger
 from peertrain.rules.explain import explain, find_requirement
 

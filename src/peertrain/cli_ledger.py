@@ -1,6 +1,6 @@
 """The ledger commands of the command line: ``peertrain import`` and ``peertrain ledger ...``.
 
-Thin wrappers over :mod:`peertrain.ledger` and :mod:`peertrain.importer`; registered by
+Thin wrappers over :mod:`peertrain.ledger` and :mod:`peertrain.imports.importer`; registered by
 :mod:`peertrain.cli`.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 
 from peertrain._files import shown, write_text
 from peertrain.errors import InputError
-from peertrain.importer import courses_of_reports, import_file, rematch
+from peertrain.imports.importer import courses_of_reports, import_file, rematch
+from peertrain.imports.profiles import bundled_profile_ids, load_profile
+from peertrain.imports.tables import read_roster
 from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
-from peertrain.profiles import bundled_profile_ids, load_profile
 from peertrain.report.cells import safe_cell
 from peertrain.rules.loading import load_bundled_catalogue
-from peertrain.tables import read_roster
 
 __all__ = ["add_commands", "run"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from peertrain._files import write_text
 from peertrain.errors import InputError
-from peertrain.inputs import Inputs, add_data_arguments, evaluate, load_inputs
+from peertrain.imports.inputs import Inputs, add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
 from peertrain.report import Source, build_report, render_csv, render_html, render_json
 from peertrain.rules.privacy import Privacy

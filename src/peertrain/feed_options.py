@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH
-from peertrain.inputs import add_data_arguments
+from peertrain.imports.inputs import add_data_arguments
 from peertrain.rules.privacy import Privacy
 
 __all__ = ["add_feed_arguments"]

@@ -56,7 +56,7 @@ from peertrain._serve_tokens import (
 )
 from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
 from peertrain.feed_options import add_feed_arguments
-from peertrain.inputs import evaluate, load_inputs, today
+from peertrain.imports.inputs import evaluate, load_inputs, today
 from peertrain.ledger import open_ledger
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import ComplianceResult

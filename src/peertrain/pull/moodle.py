@@ -33,7 +33,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from peertrain.exports.values import clean_email
+from peertrain.imports.exports.values import clean_email
 from peertrain.ledger import Ledger, Record, RejectedRow
 from peertrain.pull.http import AuthError, HttpClient, PullError
 from peertrain.pull.sources import MoodleSource

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from attrs import define, field, frozen
 
-from peertrain.importer import People
+from peertrain.imports.importer import People
 from peertrain.ledger import Batch, Ledger, Record, RejectedRow, UnmatchedRow
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course, Member

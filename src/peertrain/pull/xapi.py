@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from peertrain.exports.values import clean_email
+from peertrain.imports.exports.values import clean_email
 from peertrain.ledger import Ledger, Record, RejectedRow
 from peertrain.pull.http import HttpClient, PullError, safe_url
 from peertrain.pull.safety import origin

@@ -1,7 +1,7 @@
 """The records peertrain reasons about: members, courses, completions and exemptions.
 
 All are frozen attrs value objects, validated when they are made, so an invalid one cannot exist.
-None of them does I/O; the readers in :mod:`peertrain.tables` and :mod:`peertrain.rules.catalog` build them.
+None of them does I/O; the readers in :mod:`peertrain.imports.tables` and :mod:`peertrain.rules.catalog` build them.
 
 Hours are :class:`decimal.Decimal` so that sums are exact (14 + 1.4 CEU x 10 is 28, not
 27.999999999999996); the constructors also accept ``int``, ``float`` and numeric strings.

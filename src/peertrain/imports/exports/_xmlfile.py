@@ -5,7 +5,7 @@ scanned before parsing, and the parser's own document info is checked at the roo
 before a single record is read. A DTD is what external entities (XXE) and entity expansion
 ("billion laughs") need, and no export needs one. The parser is lxml's ``iterparse`` with
 ``resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False`` and never in
-recover mode; files over :data:`~peertrain.exports.MAX_XML_BYTES` are refused unread.
+recover mode; files over :data:`~peertrain.imports.exports.MAX_XML_BYTES` are refused unread.
 
 Records are the elements at the profile's ``record_path``; each field is an XPath relative to
 the record. Every finished record is removed from the tree, and so is every finished element
@@ -24,8 +24,8 @@ from lxml import etree
 
 from peertrain._files import shown
 from peertrain.errors import CatalogError
-from peertrain.exports._base import ExportError, Limits, RawRow
-from peertrain.profiles import Profile
+from peertrain.imports.exports._base import ExportError, Limits, RawRow
+from peertrain.imports.profiles import Profile
 
 __all__ = ["check_xml_prolog", "iter_xml"]
 

@@ -1,13 +1,13 @@
 """Reading training-portal exports safely: CSV, XLSX and XML, streamed row by row.
 
->>> from peertrain.exports import iter_rows                          # doctest: +SKIP
->>> from peertrain.profiles import load_profile                      # doctest: +SKIP
+>>> from peertrain.imports.exports import iter_rows                          # doctest: +SKIP
+>>> from peertrain.imports.profiles import load_profile                      # doctest: +SKIP
 >>> for row in iter_rows(Path("transcript.csv"), load_profile("cops-portal-csv")):  # doctest: +SKIP
 ...     row.number, row.values["email"]
 
 Each reader streams: memory stays bounded however many rows a file has. Each yields
 :class:`RawRow` objects holding the raw values of the fields the profile maps; interpreting them
-(dates, hours, statuses) is :mod:`peertrain.exports.values`' job, so that one bad value rejects
+(dates, hours, statuses) is :mod:`peertrain.imports.exports.values`' job, so that one bad value rejects
 one row, not the file. A file that cannot be read at all -- broken encoding or CSV quoting,
 not a zip, a zip bomb, XML with a DOCTYPE, malformed XML, a mapped column missing -- raises
 :class:`ExportError`, naming the file (and the row or line where that is known).
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from peertrain._types import StrPath
-from peertrain.exports._base import (
+from peertrain.imports.exports._base import (
     MAX_XLSX_BYTES,
     MAX_XLSX_ENTRIES,
     MAX_XLSX_RATIO,
@@ -34,10 +34,10 @@ from peertrain.exports._base import (
     RawRow,
     ReadInfo,
 )
-from peertrain.exports._csvfile import detect_delimiter, detect_encoding, iter_csv
-from peertrain.exports._xlsxfile import check_xlsx_zip, iter_xlsx
-from peertrain.exports._xmlfile import check_xml_prolog, iter_xml
-from peertrain.profiles import ExportFormat, Profile
+from peertrain.imports.exports._csvfile import detect_delimiter, detect_encoding, iter_csv
+from peertrain.imports.exports._xlsxfile import check_xlsx_zip, iter_xlsx
+from peertrain.imports.exports._xmlfile import check_xml_prolog, iter_xml
+from peertrain.imports.profiles import ExportFormat, Profile
 
 __all__ = [
     "MAX_XLSX_BYTES",

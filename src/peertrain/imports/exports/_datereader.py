@@ -1,6 +1,6 @@
-"""Reading many unique date-times fast, for :mod:`peertrain.exports.values` (which re-exports
+"""Reading many unique date-times fast, for :mod:`peertrain.imports.exports.values` (which re-exports
 :class:`DateReader`): a value split into its date part and its time part, each remembered, with
-the same answers as :func:`~peertrain.exports.values.parse_date`.
+the same answers as :func:`~peertrain.imports.exports.values.parse_date`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import datetime as dt
 import re
 import zoneinfo
 
-from peertrain.exports._dates import _DIRECTIVES, _fast_format, _fast_parse, parse_date
-from peertrain.profiles import Profile
+from peertrain.imports.exports._dates import _DIRECTIVES, _fast_format, _fast_parse, parse_date
+from peertrain.imports.profiles import Profile
 
 _TIME_CODES = frozenset("HIMSp")
 #: Conversions sampled across a day to find it free of time-zone transitions (hours; 24 is

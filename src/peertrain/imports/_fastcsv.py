@@ -1,6 +1,6 @@
 """The CSV import's fast path: rows as csv lists, values looked up by their raw text.
 
-Internal to :mod:`peertrain.importer`; it gives every row the outcome the general path gives
+Internal to :mod:`peertrain.imports.importer`; it gives every row the outcome the general path gives
 (``tests/test_import_fast.py`` compares both)."""
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from peertrain._classify import (
+from peertrain._files import shown
+from peertrain.imports._classify import (
     _PERSON_FIELDS,
     _REST_FIELDS,
     _Classifier,
     _RejectedError,
     _remember,
 )
-from peertrain._files import shown
-from peertrain.exports import ReadInfo
-from peertrain.exports._csvfile import iter_csv_cells, raw_row
-from peertrain.exports.values import DateReader, clean_text
+from peertrain.imports.exports import ReadInfo
+from peertrain.imports.exports._csvfile import iter_csv_cells, raw_row
+from peertrain.imports.exports.values import DateReader, clean_text
 from peertrain.ledger.sqlite import CHUNK_ROWS, PreparedChunk
 from peertrain.rules.model import PLAUSIBLE_YEARS
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from peertrain._files import shown
-from peertrain.exports._base import ExportError, RawRow, ReadInfo, column_indexes
-from peertrain.profiles import Profile
+from peertrain.imports.exports._base import ExportError, RawRow, ReadInfo, column_indexes
+from peertrain.imports.profiles import Profile
 
 __all__ = ["MAX_LINE_CHARS", "detect_delimiter", "detect_encoding", "iter_csv", "iter_csv_cells", "raw_row"]
 

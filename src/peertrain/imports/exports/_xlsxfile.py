@@ -1,8 +1,8 @@
 """Reading XLSX exports: the zip checked for decompression bombs, then rows streamed by openpyxl.
 
 An XLSX file is a zip of XML parts. Before openpyxl sees it, the zip's central directory is
-checked: at most :data:`~peertrain.exports.MAX_XLSX_ENTRIES` entries, at most
-:data:`~peertrain.exports.MAX_XLSX_BYTES` uncompressed in total, and no entry over 1 MiB that
+checked: at most :data:`~peertrain.imports.exports.MAX_XLSX_ENTRIES` entries, at most
+:data:`~peertrain.imports.exports.MAX_XLSX_BYTES` uncompressed in total, and no entry over 1 MiB that
 expands more than 100:1. (``zipfile`` stops every entry at its declared size, so the declared
 sizes checked here are the most that can come out.) openpyxl then reads the sheet in read-only
 mode, through defusedxml, which refuses DTDs and entity declarations inside the parts.
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from peertrain._files import shown
-from peertrain.exports._base import ExportError, Limits, RawRow, ReadInfo, column_indexes
-from peertrain.profiles import Profile
+from peertrain.imports.exports._base import ExportError, Limits, RawRow, ReadInfo, column_indexes
+from peertrain.imports.profiles import Profile
 
 __all__ = ["check_xlsx_zip", "iter_xlsx"]
 

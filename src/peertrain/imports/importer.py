@@ -21,7 +21,10 @@ from pathlib import Path
 
 from attrs import frozen
 
-from peertrain._classify import (
+from peertrain._files import shown
+from peertrain._types import StrPath
+from peertrain.errors import InputError
+from peertrain.imports._classify import (
     _HELD_COURSES,
     _HELD_PEOPLE,
     DateOrderRefusedError,
@@ -31,14 +34,11 @@ from peertrain._classify import (
     _record,
     person_key,
 )
-from peertrain._fastcsv import _FastCSV
-from peertrain._files import shown
-from peertrain._types import StrPath
-from peertrain.errors import InputError
-from peertrain.exports import ExportError, iter_rows
+from peertrain.imports._fastcsv import _FastCSV
+from peertrain.imports.exports import ExportError, iter_rows
+from peertrain.imports.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
-from peertrain.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
 

@@ -24,8 +24,8 @@ Hours (:func:`parse_hours`)
     With ``hours_unit = "ceu"`` the value is in CEUs and is multiplied by 10, exactly.
 
 This module holds hours and the text cleaners; dates are read in
-:mod:`peertrain.exports._dates` (Excel serials, the fast strptime-equivalent parser,
-:func:`parse_date`) and :mod:`peertrain.exports._datereader` (:class:`DateReader`), and
+:mod:`peertrain.imports.exports._dates` (Excel serials, the fast strptime-equivalent parser,
+:func:`parse_date`) and :mod:`peertrain.imports.exports._datereader` (:class:`DateReader`), and
 re-exported here.
 """
 
@@ -37,8 +37,8 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from peertrain.exports._datereader import DateReader
-from peertrain.exports._dates import (  # noqa: F401 - the epochs and the parser's parts are still imported from here
+from peertrain.imports.exports._datereader import DateReader
+from peertrain.imports.exports._dates import (  # noqa: F401 - the epochs and the parser's parts are still imported from here
     EPOCH_1900,
     EPOCH_1904,
     DateOrderError,
@@ -48,7 +48,7 @@ from peertrain.exports._dates import (  # noqa: F401 - the epochs and the parser
     excel_serial_to_datetime,
     parse_date,
 )
-from peertrain.profiles import Profile
+from peertrain.imports.profiles import Profile
 
 __all__ = [
     "DateOrderError", "DateReader", "clean_email", "clean_text", "excel_serial_to_datetime", "parse_date",

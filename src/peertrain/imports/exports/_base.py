@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from attrs import define, frozen
 
 from peertrain.errors import InputError
-from peertrain.profiles import Profile
+from peertrain.imports.profiles import Profile
 
 __all__ = [
     "MAX_XLSX_BYTES",
@@ -51,7 +51,7 @@ class RawRow:
     ``datetime``, ``date``, ``time``, ``bool`` or ``None`` from XLSX. ``raw`` is the whole row as
     text, extra cells included, for reject reports (for XML: the mapped values, in the profile's
     field order). ``epoch`` is the workbook's date system for
-    XLSX rows (pass it to :func:`~peertrain.exports.values.parse_date`), else ``None``.
+    XLSX rows (pass it to :func:`~peertrain.imports.exports.values.parse_date`), else ``None``.
     """
 
     source: str

@@ -1,6 +1,6 @@
 """How one export row becomes a ledger row: matching people and courses, reading values.
 
-Internal to :mod:`peertrain.importer` (which re-exports :class:`People` and :func:`person_key`)."""
+Internal to :mod:`peertrain.imports.importer` (which re-exports :class:`People` and :func:`person_key`)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from peertrain.exports import RawRow
-from peertrain.exports.values import DateOrderError, clean_email, clean_text, parse_date, parse_hours
+from peertrain.imports.exports import RawRow
+from peertrain.imports.exports.values import DateOrderError, clean_email, clean_text, parse_date, parse_hours
+from peertrain.imports.profiles import ExportFormat, Profile, RowStatus
 from peertrain.ledger import Record, RejectedRow, UnmatchedRow
 from peertrain.ledger.sqlite import HeldTuple
-from peertrain.profiles import ExportFormat, Profile, RowStatus
 from peertrain.rules.catalog import Catalogue, normalise_name
 from peertrain.rules.model import PLAUSIBLE_YEARS, Course, Delivery, Member
 
@@ -92,7 +92,7 @@ class _RejectedError(Exception):
 
 class DateOrderRefusedError(Exception):
     """A row's date shows the whole file in the other day/month order: the file is refused
-    (:func:`~peertrain.importer.import_file` turns this into an ``ExportError`` naming the file)."""
+    (:func:`~peertrain.imports.importer.import_file` turns this into an ``ExportError`` naming the file)."""
 
     def __init__(self, row: int, field: str, reason: str) -> None:
         super().__init__(reason)

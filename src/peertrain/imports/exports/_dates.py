@@ -1,4 +1,4 @@
-"""Reading dates, for :mod:`peertrain.exports.values` (which re-exports the public names and
+"""Reading dates, for :mod:`peertrain.imports.exports.values` (which re-exports the public names and
 explains the rules): Excel serial numbers (:func:`excel_serial_to_datetime`), the compiled
 strptime-equivalent fast parser (:func:`_fast_format`, :func:`_fast_parse`), the cached reader of
 text (:func:`_parse_text`) and :func:`parse_date`.
@@ -12,7 +12,7 @@ import math
 import re
 import zoneinfo
 
-from peertrain.profiles import Profile
+from peertrain.imports.profiles import Profile
 
 #: The 1900 date system's day zero (serials from 61 on count from here).
 EPOCH_1900 = dt.datetime(1899, 12, 30)  # noqa: DTZ001 - Excel serials are naive by definition

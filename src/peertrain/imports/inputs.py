@@ -17,13 +17,13 @@ from typing import Any
 
 from attrs import frozen
 
+from peertrain.imports.tables import check_waivers, read_completions, read_roster, read_waivers
 from peertrain.ledger import Ledger, open_ledger
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
 from peertrain.rules.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
 from peertrain.rules.model import Completion, Member, Waiver, parse_iso_date
 from peertrain.rules.requirements import RulePack
-from peertrain.tables import check_waivers, read_completions, read_roster, read_waivers
 
 __all__ = ["Inputs", "add_data_arguments", "evaluate", "load_inputs", "parse_date", "parse_days", "today"]
 
