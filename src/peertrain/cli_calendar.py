@@ -1,6 +1,6 @@
 """The ``peertrain calendar`` command: write one iCalendar feed to a file.
 
-A thin wrapper over :mod:`peertrain.calendars` and :mod:`peertrain.sessions`, reading the same
+A thin wrapper over :mod:`peertrain.calendars.feed` and :mod:`peertrain.calendars.sessions`, reading the same
 data options as ``peertrain check`` (:mod:`peertrain.imports.inputs`); registered by :mod:`peertrain.cli`.
 """
 
@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from peertrain._files import write_bytes
-from peertrain.calendars import Feed, FeedOptions, build_feed
+from peertrain.calendars.feed import Feed, FeedOptions, build_feed
+from peertrain.calendars.options import add_feed_arguments
+from peertrain.calendars.sessions import Schedule, load_schedule
 from peertrain.errors import InputError
-from peertrain.feed_options import add_feed_arguments
 from peertrain.imports.inputs import evaluate, load_inputs
 from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
 from peertrain.rules.privacy import Privacy
-from peertrain.sessions import Schedule, load_schedule
 
 __all__ = ["add_commands", "run"]
 

@@ -1,6 +1,6 @@
 """The ``peertrain serve`` command: serve the calendar feeds over HTTP with the standard library.
 
-The application, its options and the data loading are in :mod:`peertrain.serve`; this module
+The application, its options and the data loading are in :mod:`peertrain.calendars.serve`; this module
 registers the command (in :mod:`peertrain.cli`), prints the feed URLs once, to standard output,
 and runs ``wsgiref`` until interrupted.
 """
@@ -13,8 +13,8 @@ import ipaddress
 import sys
 from typing import Any
 
+from peertrain.calendars.serve import add_arguments, app_from_args, make_server
 from peertrain.errors import InputError
-from peertrain.serve import add_arguments, app_from_args, make_server
 
 __all__ = ["add_commands", "run"]
 

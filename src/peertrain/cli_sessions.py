@@ -1,6 +1,6 @@
 """The ``peertrain sessions`` command: ``import-ics`` reads a provider's ``.ics`` into a schedule.
 
-A thin wrapper over :mod:`peertrain.ics_sessions`; registered by :mod:`peertrain.cli`. Skipped
+A thin wrapper over :mod:`peertrain.calendars.ics`; registered by :mod:`peertrain.cli`. Skipped
 events and notes go to standard error as ``peertrain: warning:`` / ``peertrain: note:`` lines and
 into the written file as comments.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from peertrain._files import write_text
+from peertrain.calendars.ics import load_mapping, provider_slug, read_ics_sessions, schedule_toml
+from peertrain.calendars.sessions import parse_schedule
 from peertrain.errors import InputError
-from peertrain.ics_sessions import load_mapping, provider_slug, read_ics_sessions, schedule_toml
 from peertrain.rules.loading import load_bundled_catalogue
-from peertrain.sessions import parse_schedule
 
 __all__ = ["add_commands", "run"]
 

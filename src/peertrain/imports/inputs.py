@@ -3,7 +3,7 @@ and the feed server) and their loading.
 
 ``--demo`` | ``--roster``/``--completions`` | ``--ledger``, with ``--exemptions``, ``--rules`` and
 ``--catalog``: one definition and one loader, so every command, and the feed server that
-:func:`peertrain.serve.make_app` builds from the same options, reads its inputs the same way. It
+:func:`peertrain.calendars.serve.make_app` builds from the same options, reads its inputs the same way. It
 is not part of the command line: the feed server (a library WSGI application) uses it too.
 """
 

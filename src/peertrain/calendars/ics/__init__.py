@@ -2,8 +2,8 @@
 
 A training provider (ICISF, a regional academy, a neighbouring team) publishes its classes as an
 ``.ics`` file or feed. :func:`read_ics_sessions` turns its VEVENTs into
-:class:`~peertrain.sessions.Session` objects for a :class:`~peertrain.sessions.Schedule`, and
-:func:`schedule_toml` writes a schedule as the TOML that :func:`~peertrain.sessions.load_schedule`
+:class:`~peertrain.calendars.sessions.Session` objects for a :class:`~peertrain.calendars.sessions.Schedule`, and
+:func:`schedule_toml` writes a schedule as the TOML that :func:`~peertrain.calendars.sessions.load_schedule`
 reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains the choices:
 
 - **Safety**: at most :data:`DEFAULT_MAX_BYTES` are read; a file that is not UTF-8 iCalendar
@@ -30,10 +30,10 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
   nothing reads the clock.
 
 This module holds the public entry points and the results; the work is in private modules beside
-it: :mod:`peertrain._ics_mapping` (the caller's mapping), :mod:`peertrain._ics_read` (checking
-the file, time-zone names, reading properties), :mod:`peertrain._ics_event` (one event as a
-session, stable ids), :mod:`peertrain._ics_recur` (series kept or expanded) and
-:mod:`peertrain._ics_write` (the TOML).
+it: :mod:`peertrain.calendars.ics._mapping` (the caller's mapping), :mod:`peertrain.calendars.ics._read` (checking
+the file, time-zone names, reading properties), :mod:`peertrain.calendars.ics._event` (one event as a
+session, stable ids), :mod:`peertrain.calendars.ics._recur` (series kept or expanded) and
+:mod:`peertrain.calendars.ics._write` (the TOML).
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ from pathlib import Path
 from attrs import frozen
 from icalendar import Calendar, Component, Event
 
-from peertrain._ics_event import _Context, _SkipError, provider_slug, session_id
-from peertrain._ics_mapping import CourseMap, load_mapping, parse_mapping
-from peertrain._ics_read import (
+from peertrain._types import StrPath
+from peertrain.calendars.ics._event import _Context, _SkipError, provider_slug, session_id
+from peertrain.calendars.ics._mapping import CourseMap, load_mapping, parse_mapping
+from peertrain.calendars.ics._read import (
     _broken,
     _check_structure,
     _decode,
@@ -59,12 +60,11 @@ from peertrain._ics_read import (
     _version,
     resolve_tzid,
 )
-from peertrain._ics_recur import _series
-from peertrain._ics_write import schedule_toml
-from peertrain._types import StrPath
+from peertrain.calendars.ics._recur import _series
+from peertrain.calendars.ics._write import schedule_toml
+from peertrain.calendars.sessions import MAX_OCCURRENCES, Schedule, Session
 from peertrain.errors import IcsError
 from peertrain.rules.catalog import Catalogue
-from peertrain.sessions import MAX_OCCURRENCES, Schedule, Session
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

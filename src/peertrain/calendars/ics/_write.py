@@ -1,5 +1,5 @@
-"""Writing a schedule as the sessions TOML :func:`~peertrain.sessions.load_schedule` reads
-(:func:`schedule_toml`, re-exported by :mod:`peertrain.ics_sessions`)."""
+"""Writing a schedule as the sessions TOML :func:`~peertrain.calendars.sessions.load_schedule` reads
+(:func:`schedule_toml`, re-exported by :mod:`peertrain.calendars.ics`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
-from peertrain.sessions import Schedule
+from peertrain.calendars.sessions import Schedule
 
 
 def _toml_text(value: str) -> str:
@@ -23,7 +23,7 @@ def _local_text(value: dt.datetime) -> str:
 
 
 def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
-    """A schedule as the TOML :func:`~peertrain.sessions.load_schedule` reads (keys in the order
+    """A schedule as the TOML :func:`~peertrain.calendars.sessions.load_schedule` reads (keys in the order
     ``docs/calendars.md`` lists them; a session's ``timezone`` only when it differs from the
     schedule's), after ``comments`` as ``#`` lines."""
     out = [_comment(c) for c in comments]

@@ -27,7 +27,7 @@ clock: ``updated`` and ``revision`` are the data's own.
 
 The checks and conversions of the models' fields (ids, zones, times, counts, text) and the RRULE
 subset a session may hold (:func:`parse_rrule`: FREQ DAILY to YEARLY, at most
-:data:`MAX_OCCURRENCES` occurrences expanded) are in :mod:`peertrain._session_fields`.
+:data:`MAX_OCCURRENCES` occurrences expanded) are in :mod:`peertrain.calendars._session_fields`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from typing import Any
 from attrs import field, frozen
 from dateutil import rrule as _rrule
 
-from peertrain._session_fields import (
+from peertrain._types import StrPath
+from peertrain.calendars._session_fields import (
     _MAX_EXPANSION_YEARS,
     MAX_OCCURRENCES,
     SESSION_FREQS,
@@ -58,7 +59,6 @@ from peertrain._session_fields import (
     _zone,
     parse_rrule,
 )
-from peertrain._types import StrPath
 from peertrain.errors import CatalogError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.loading import read_toml

@@ -1,4 +1,4 @@
-"""Writing calendar properties, for :mod:`peertrain.calendars` (which re-exports the public
+"""Writing calendar properties, for :mod:`peertrain.calendars.feed` (which re-exports the public
 names): text as a calendar can hold it (:func:`clean_text`) and escaped exactly as RFC 5545 says
 (:class:`_Text`), the UIDs (``uuid5`` in :data:`NAMESPACE`), and :func:`_put`, which sets a
 property without icalendar's type inference and shares equal property values between events.

@@ -27,9 +27,9 @@ mod_wsgi, waitress: :func:`make_app`). ``docs/calendars.md`` ("Serving feeds") e
   ``/feeds/….ics``.
 
 This module holds the feeds served from the data files (:class:`DataSource`) and the options
-(:func:`make_app`, :func:`app_from_args`); beside it are :mod:`peertrain._serve_tokens` (the
-secret, tokens, redacting logs), :mod:`peertrain._serve_app` (:class:`FeedApp`, reloading and the
-HTTP handling) and :mod:`peertrain._serve_http` (the embedded ``wsgiref`` server).
+(:func:`make_app`, :func:`app_from_args`); beside it are :mod:`peertrain.calendars.serve._tokens` (the
+secret, tokens, redacting logs), :mod:`peertrain.calendars.serve._app` (:class:`FeedApp`, reloading and the
+HTTP handling) and :mod:`peertrain.calendars.serve._http` (the embedded ``wsgiref`` server).
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from peertrain._serve_app import CACHE_CONTROL, FeedApp, FeedDocument, FeedSource, _warn
-from peertrain._serve_http import make_server
-from peertrain._serve_tokens import (
+from peertrain.calendars.feed import Feed, FeedKind, FeedOptions, build_feed
+from peertrain.calendars.options import add_feed_arguments
+from peertrain.calendars.serve._app import CACHE_CONTROL, FeedApp, FeedDocument, FeedSource, _warn
+from peertrain.calendars.serve._http import make_server
+from peertrain.calendars.serve._tokens import (
     MIN_SECRET_CHARS,
     SECRET_ENV,
     SECRET_FILE_ENV,
@@ -54,8 +56,7 @@ from peertrain._serve_tokens import (
     load_secret,
     redact,
 )
-from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
-from peertrain.feed_options import add_feed_arguments
+from peertrain.calendars.sessions import Schedule, load_schedule
 from peertrain.imports.inputs import evaluate, load_inputs, today
 from peertrain.ledger import open_ledger
 from peertrain.rules.catalog import Catalogue
@@ -64,7 +65,6 @@ from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
 from peertrain.rules.model import Completion, Function, Member
 from peertrain.rules.privacy import Privacy
 from peertrain.rules.requirements import RulePack
-from peertrain.sessions import Schedule, load_schedule
 
 __all__ = [
     "ARGS_ENV",
@@ -273,7 +273,7 @@ def make_app(argv: str | Sequence[str] | None = None, *, environ: Mapping[str, s
     """The WSGI application for the ``peertrain serve`` options ``argv`` (a string is split like a
     shell line; ``None``: the ``PEERTRAIN_SERVE_ARGS`` environment variable). For any WSGI server::
 
-        gunicorn 'peertrain.serve:make_app("--ledger /srv/team.ledger --rules mn-181-9731")'
+        gunicorn 'peertrain.calendars.serve:make_app("--ledger /srv/team.ledger --rules mn-181-9731")'
 
     ``--host``, ``--port``, ``--base-url`` and ``--print-urls`` are ignored here. The secret is read
     as for ``peertrain serve``.

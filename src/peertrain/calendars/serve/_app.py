@@ -1,4 +1,4 @@
-"""The WSGI application of :mod:`peertrain.serve` (which re-exports the public names): a feed as
+"""The WSGI application of :mod:`peertrain.calendars.serve` (which re-exports the public names): a feed as
 served (:class:`FeedDocument`), what the application serves (:class:`FeedSource`), reloading
 (one generation of feeds per load of the data), and the HTTP handling: token paths, methods,
 ETag / Last-Modified and conditional requests.
@@ -19,7 +19,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from attrs import frozen
 from icalendar import Calendar
 
-from peertrain._serve_tokens import feed_path
+from peertrain.calendars.serve._tokens import feed_path
 from peertrain.errors import PeertrainError
 
 #: Feeds hold personal data: no shared cache may keep them; a client may reuse a copy for five

@@ -1,4 +1,4 @@
-"""The embedded server of :mod:`peertrain.serve` (:func:`make_server`, re-exported there): the
+"""The embedded server of :mod:`peertrain.calendars.serve` (:func:`make_server`, re-exported there): the
 standard library's ``wsgiref``, one thread per request, with feed tokens left out of its log.
 """
 
@@ -12,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.simple_server import make_server as _wsgiref_server
 from wsgiref.types import WSGIApplication
 
-from peertrain._serve_tokens import redact
+from peertrain.calendars.serve._tokens import redact
 
 # -- the embedded server ----------------------------------------------------------------------
 

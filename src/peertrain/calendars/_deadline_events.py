@@ -1,6 +1,6 @@
-"""What one deadline event says, for :mod:`peertrain.calendars`: the deadline a verdict shows
+"""What one deadline event says, for :mod:`peertrain.calendars.feed`: the deadline a verdict shows
 (its verb and day), what lapses, the courses that would satisfy it, and the all-day event.
-:func:`~peertrain.calendars.deadline_events` chooses the deadlines and adds alarms.
+:func:`~peertrain.calendars.feed.deadline_events` chooses the deadlines and adds alarms.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import datetime as dt
 
 from icalendar import Event
 
-from peertrain._ical_props import _hours, _put, _stamp, clean_text
+from peertrain.calendars._ical_props import _hours, _put, _stamp, clean_text
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
 from peertrain.rules.requirements import AllOf, AnyOf, Certificate, NOf, Requirement

@@ -1,4 +1,4 @@
-"""Reading and checking a provider's ``.ics`` file, for :mod:`peertrain.ics_sessions`.
+"""Reading and checking a provider's ``.ics`` file, for :mod:`peertrain.calendars.ics`.
 
 The size-independent checks on the bytes (UTF-8 or UTF-16 text, not binary) and on the content
 lines (one VCALENDAR, well-formed lines, balanced BEGIN/END), time-zone names (IANA, Windows

@@ -1,4 +1,4 @@
-"""The VEVENTs of training sessions, for :mod:`peertrain.calendars` (which re-exports
+"""The VEVENTs of training sessions, for :mod:`peertrain.calendars.feed` (which re-exports
 :func:`session_events`): one event per day block of a one-off session; a master event with an
 RRULE and one cancelled instance per cancelled date for a recurring one.
 """
@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 from icalendar import Event, vRecur
 
-from peertrain._ical_props import _hours, _put, _stamp, _uid, clean_text
+from peertrain.calendars._ical_props import _hours, _put, _stamp, _uid, clean_text
+from peertrain.calendars.sessions import Schedule, Session
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
-from peertrain.sessions import Schedule, Session
 
 
 def _session_description(session: Session, course: Course) -> str:

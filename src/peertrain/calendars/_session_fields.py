@@ -1,4 +1,4 @@
-"""Checks and conversions of the session models' fields, for :mod:`peertrain.sessions` (which
+"""Checks and conversions of the session models' fields, for :mod:`peertrain.calendars.sessions` (which
 re-exports the public names): ids, time zones, local and UTC times, counts, text, and the RRULE
 subset a session may hold (:func:`parse_rrule`) with the bounds on expanding it.
 """

@@ -1,5 +1,5 @@
 """The options of every command that writes feeds (``peertrain calendar`` and ``peertrain serve``,
-which :func:`peertrain.serve.make_app` reads too): privacy, the schedule, the data options, alarms,
+which :func:`peertrain.calendars.serve.make_app` reads too): privacy, the schedule, the data options, alarms,
 reminder events and the refresh interval.
 """
 
@@ -9,7 +9,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from peertrain.calendars import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH
+from peertrain.calendars.feed import DEFAULT_ALARM_DAYS, DEFAULT_REFRESH
 from peertrain.imports.inputs import add_data_arguments
 from peertrain.rules.privacy import Privacy
 

@@ -2,7 +2,7 @@
 titles to course ids, TZIDs to IANA zones.
 
 It has a module of its own because both sides of the reader use it: the public entry points in
-:mod:`peertrain.ics_sessions` and the per-event work in :mod:`peertrain._ics_event`.
+:mod:`peertrain.calendars.ics` and the per-event work in :mod:`peertrain.calendars.ics._event`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-from peertrain._ics_read import _is_zone
 from peertrain._types import StrPath
+from peertrain.calendars.ics._read import _is_zone
 from peertrain.errors import CatalogError
 from peertrain.rules.catalog import Catalogue, normalise_name
 from peertrain.rules.loading import read_toml

@@ -28,9 +28,9 @@ Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains ea
   backslash-N stays text) and folded.
 
 This module holds the feeds (:class:`Feed`, :class:`FeedOptions`), the deadlines a feed shows and
-:func:`build_feed`; beside it are :mod:`peertrain._ical_props` (writing properties: text, UIDs,
-the shared property-value cache), :mod:`peertrain._cal_sessions` (the sessions' events) and
-:mod:`peertrain._cal_deadlines` (what one deadline event says).
+:func:`build_feed`; beside it are :mod:`peertrain.calendars._ical_props` (writing properties: text, UIDs,
+the shared property-value cache), :mod:`peertrain.calendars._session_events` (the sessions' events) and
+:mod:`peertrain.calendars._deadline_events` (what one deadline event says).
 """
 
 from __future__ import annotations
@@ -43,16 +43,22 @@ from typing import Any
 from attrs import field, frozen
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
-from peertrain._cal_deadlines import _all_day, _deadline, _deadline_description, _requirement_courses, _subject
-from peertrain._cal_sessions import session_events
-from peertrain._ical_props import NAMESPACE, _put, _uid, clean_text
+from peertrain.calendars._deadline_events import (
+    _all_day,
+    _deadline,
+    _deadline_description,
+    _requirement_courses,
+    _subject,
+)
+from peertrain.calendars._ical_props import NAMESPACE, _put, _uid, clean_text
+from peertrain.calendars._session_events import session_events
+from peertrain.calendars.sessions import Schedule, Session
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import ComplianceResult
 from peertrain.rules.model import Completion, Function, Member
 from peertrain.rules.privacy import Privacy
 from peertrain.rules.requirements import RulePack
-from peertrain.sessions import Schedule, Session
 
 __all__ = [
     "DEFAULT_ALARM_DAYS",

@@ -1,4 +1,4 @@
-"""Recurring events, for :mod:`peertrain.ics_sessions`: a series kept as one session with an
+"""Recurring events, for :mod:`peertrain.calendars.ics`: a series kept as one session with an
 RRULE when a session can say exactly the same (its occurrences compared with those
 ``recurring-ical-events`` computes), else expanded into one session per occurrence.
 """
@@ -14,11 +14,11 @@ import recurring_ical_events  # type: ignore[import-untyped]
 from attrs import evolve, field, frozen
 from icalendar import Calendar, Component, Event, vDDDLists, vRecur
 
-from peertrain._ics_event import _Context, _course, _Fields, _fields, _local, _session, _SkipError, session_id
-from peertrain.sessions import MAX_OCCURRENCES, SESSION_FREQS, Session, parse_rrule
+from peertrain.calendars.ics._event import _Context, _course, _Fields, _fields, _local, _session, _SkipError, session_id
+from peertrain.calendars.sessions import MAX_OCCURRENCES, SESSION_FREQS, Session, parse_rrule
 
 # MAX_OCCURRENCES (the most occurrences a recurring event is expanded into, or compared over to
-# keep its rule) and the frequencies a session may have are those of peertrain.sessions: one bound.
+# keep its rule) and the frequencies a session may have are those of peertrain.calendars.sessions: one bound.
 _FREQS = SESSION_FREQS
 
 _Lost = tuple[Component, str, str | None]

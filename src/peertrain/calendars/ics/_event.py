@@ -1,9 +1,9 @@
-"""One VEVENT (or one occurrence) as a session, for :mod:`peertrain.ics_sessions`.
+"""One VEVENT (or one occurrence) as a session, for :mod:`peertrain.calendars.ics`.
 
 The state of one import (:class:`_Context`), an event's times as local wall-clock times in a
 zone, its end (DTEND or DURATION), its course (the caller's mapping, else the catalogue), and
 the stable session ids (:func:`provider_slug`, :func:`session_id`, re-exported by
-:mod:`peertrain.ics_sessions`).
+:mod:`peertrain.calendars.ics`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 from attrs import frozen
 from icalendar import Calendar, Component
 
-from peertrain._ics_mapping import CourseMap
-from peertrain._ics_read import _sequence, _stamp, _text, resolve_tzid
+from peertrain.calendars.ics._mapping import CourseMap
+from peertrain.calendars.ics._read import _sequence, _stamp, _text, resolve_tzid
+from peertrain.calendars.sessions import DayBlock, Session
 from peertrain.rules.catalog import Catalogue, normalise_name
-from peertrain.sessions import DayBlock, Session
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -1,4 +1,4 @@
-"""The feed secret and the feed tokens, for :mod:`peertrain.serve` (which re-exports the public
+"""The feed secret and the feed tokens, for :mod:`peertrain.calendars.serve` (which re-exports the public
 names): where the secret comes from (:func:`load_secret`), a feed's token and path (the
 HMAC-SHA256 of its name: :func:`feed_token`, :func:`feed_path`) and keeping tokens out of logs
 (:func:`redact`).
