@@ -22,7 +22,7 @@ from peertrain import check_compliance, load_bundled_catalogue, load_pack
 from peertrain.cli import main
 from peertrain.imports.profiles import bundled_profile_ids
 from peertrain.ledger import open_ledger
-from peertrain.output import to_json
+from peertrain.report.output import to_json
 from peertrain.rules.compliance import DUE_WITHIN_DAYS
 from peertrain.rules.loading import curricula_dir, data_dir
 

@@ -38,7 +38,7 @@ from peertrain import (
 )
 from peertrain.cli import main
 from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
-from peertrain.output import to_csv, to_json, to_table
+from peertrain.report.output import to_csv, to_json, to_table
 from peertrain.rules import engine
 from peertrain.rules.loading import bundled_pack_ids, curricula_dir, read_toml
 from peertrain.rules.privacy import Privacy

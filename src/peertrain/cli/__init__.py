@@ -15,24 +15,24 @@ from typing import NoReturn
 
 from peertrain._files import atomic_write, printable, write_text
 from peertrain._version import __version__
-from peertrain.cli_calendar import add_commands as add_calendar_commands
-from peertrain.cli_calendar import run as run_calendar_command
-from peertrain.cli_explain import add_commands as add_explain_commands
-from peertrain.cli_explain import run as run_explain_command
-from peertrain.cli_ledger import add_commands as add_ledger_commands
-from peertrain.cli_ledger import run as run_ledger_command
-from peertrain.cli_pull import add_commands as add_pull_commands
-from peertrain.cli_pull import run as run_pull_command
-from peertrain.cli_report import add_commands as add_report_commands
-from peertrain.cli_report import run as run_report_command
-from peertrain.cli_serve import add_commands as add_serve_commands
-from peertrain.cli_serve import run as run_serve_command
-from peertrain.cli_sessions import add_commands as add_sessions_commands
-from peertrain.cli_sessions import run as run_sessions_command
+from peertrain.cli.calendar import add_commands as add_calendar_commands
+from peertrain.cli.calendar import run as run_calendar_command
+from peertrain.cli.explain import add_commands as add_explain_commands
+from peertrain.cli.explain import run as run_explain_command
+from peertrain.cli.ledger import add_commands as add_ledger_commands
+from peertrain.cli.ledger import run as run_ledger_command
+from peertrain.cli.pull import add_commands as add_pull_commands
+from peertrain.cli.pull import run as run_pull_command
+from peertrain.cli.report import add_commands as add_report_commands
+from peertrain.cli.report import run as run_report_command
+from peertrain.cli.serve import add_commands as add_serve_commands
+from peertrain.cli.serve import run as run_serve_command
+from peertrain.cli.sessions import add_commands as add_sessions_commands
+from peertrain.cli.sessions import run as run_sessions_command
 from peertrain.errors import InputError, PeertrainError
 from peertrain.imports.inputs import add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
-from peertrain.output import to_csv, to_json, to_table, write_stream
+from peertrain.report.output import to_csv, to_json, to_table, write_stream
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import ComplianceResult
 from peertrain.rules.convert import converter
