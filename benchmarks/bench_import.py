@@ -103,11 +103,11 @@ def cheapest(path: Path, folder: Path) -> float:
 CHILD = """
 import sys, time, resource
 from pathlib import Path
-from peertrain.importer import import_file
+from peertrain.imports.importer import import_file
 from peertrain.ledger import open_ledger
-from peertrain.loading import load_bundled_catalogue
-from peertrain.profiles import load_profile
-from peertrain.tables import read_roster
+from peertrain.rules.loading import load_bundled_catalogue
+from peertrain.imports.profiles import load_profile
+from peertrain.imports.tables import read_roster
 export, roster, ledger_path = map(Path, sys.argv[1:4])
 ledger = open_ledger(ledger_path, create_timezone="America/Chicago")
 ledger.put_members(read_roster(roster))

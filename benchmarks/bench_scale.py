@@ -2,7 +2,7 @@
 
 Generates a ledger of ``--members`` members (default 50,000) and ``--completions`` completed
 records (default 2,000,000), evaluates the 12 requirements of a generated rule pack for every
-member with :func:`peertrain.stream.stream_compliance`, and reports the time as a ratio to the
+member with :func:`peertrain.rules.stream.stream_compliance`, and reports the time as a ratio to the
 floor measured in the same run: SQLite's own ``SELECT member_id, SUM(hours) ... GROUP BY
 member_id`` over the same completed records. Targets (issue 6): ratio <= 3, peak RSS < 500 MB.
 
@@ -237,7 +237,7 @@ def floor(path: Path) -> float:
 def pushdown_sql() -> str:
     """One SELECT computing, per member, the figures that say whether each requirement of
     :data:`PACK` is met on :data:`AS_OF` (and nothing more), the catalogue's values written in."""
-    from peertrain.loading import load_bundled_catalogue
+    from peertrain.rules.loading import load_bundled_catalogue
 
     catalogue = load_bundled_catalogue()
     ids = sorted({c[0] for c in COURSES})
@@ -311,8 +311,8 @@ CHILD = """
 import resource, sys, time
 from pathlib import Path
 from peertrain.ledger import open_ledger
-from peertrain.loading import load_bundled_catalogue, load_pack
-from peertrain.stream import stream_compliance
+from peertrain.rules.loading import load_bundled_catalogue, load_pack
+from peertrain.rules.stream import stream_compliance
 ledger_path, pack_path, as_of = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 import argparse
 import datetime as dt

@@ -9,7 +9,7 @@ Hypothesis profiles (choose with the ``HYPOTHESIS_PROFILE`` environment variable
 None of them has a deadline: the readers touch the file system, whose speed varies.
 
 Tests run against the installed package: bundled data is found through
-:func:`peertrain.loading.curricula_dir`, fixture files through :data:`DATA`.
+:func:`peertrain.rules.loading.curricula_dir`, fixture files through :data:`DATA`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def ledger_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A ledger file made by ``peertrain ledger init`` in America/Chicago with the demo roster
     (the command's output is consumed)."""
     from peertrain.cli import main
-    from peertrain.loading import curricula_dir
+    from peertrain.rules.loading import curricula_dir
 
     path = tmp_path / "team.db"
     roster = curricula_dir() / "demo" / "roster.csv"

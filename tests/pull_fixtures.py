@@ -10,11 +10,11 @@ import pytest
 
 import xapi_statements as xs
 from conftest import DATA
-from peertrain.catalog import Catalogue
+from peertrain.imports.tables import read_roster
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir, load_catalogue
 from peertrain.pull import RetryPolicy, Secret, XapiSource
-from peertrain.tables import read_roster
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.loading import curricula_dir, load_catalogue
 from pull_server import Reply, Request
 
 PASSWORD = "pw-Zq8#not-in-logs"

@@ -43,12 +43,12 @@ from peertrain.calendars import (
     member_stamps,
     session_events,
 )
+from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
 from peertrain.cli import main
 from peertrain.errors import CatalogError
-from peertrain.loading import curricula_dir
-from peertrain.model import find_control_character
-from peertrain.output import Privacy
-from peertrain.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.rules.loading import curricula_dir
+from peertrain.rules.model import find_control_character
+from peertrain.rules.privacy import Privacy
 
 DATA = Path(__file__).parent / "data" / "calendars"
 DEMO = curricula_dir() / "demo"
@@ -728,7 +728,7 @@ def test_same_instant_in_two_zones_keeps_each_zone():
     instant (equal in Python) but each event keeps its own TZID."""
     from icalendar import Event
 
-    from peertrain.calendars import _put
+    from peertrain.calendars.feed import _put
 
     chicago = dt.datetime(2026, 3, 3, 9, 0, tzinfo=zoneinfo.ZoneInfo("America/Chicago"))
     new_york = dt.datetime(2026, 3, 3, 10, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York"))

@@ -29,8 +29,8 @@ from peertrain import (
     read_roster,
 )
 from peertrain.cli import main
-from peertrain.loading import curricula_dir
-from peertrain.output import CSV_COLUMNS
+from peertrain.report.output import CSV_COLUMNS
+from peertrain.rules.loading import curricula_dir
 
 DATA = Path(__file__).parent / "data"
 DEMO = curricula_dir() / "demo"

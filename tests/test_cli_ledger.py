@@ -20,11 +20,11 @@ import pytest
 
 from peertrain import check_compliance, load_bundled_catalogue, load_pack
 from peertrain.cli import main
-from peertrain.compliance import DUE_WITHIN_DAYS
+from peertrain.imports.profiles import bundled_profile_ids
 from peertrain.ledger import open_ledger
-from peertrain.loading import curricula_dir, data_dir
-from peertrain.output import to_json
-from peertrain.profiles import bundled_profile_ids
+from peertrain.report.output import to_json
+from peertrain.rules.compliance import DUE_WITHIN_DAYS
+from peertrain.rules.loading import curricula_dir, data_dir
 
 SAMPLES = data_dir() / "integrations" / "samples"
 ROSTER = curricula_dir() / "demo" / "roster.csv"
@@ -592,9 +592,9 @@ def test_a_busy_ledger_is_a_clear_error(ledger_file: Path, capsys: pytest.Captur
     try:
         with closing(open_ledger(ledger_file)) as ledger:
             ledger._db.execute("PRAGMA busy_timeout = 100")  # type: ignore[attr-defined]
-            from peertrain.importer import import_file
+            from peertrain.imports.importer import import_file
+            from peertrain.imports.profiles import load_profile
             from peertrain.ledger import LedgerError
-            from peertrain.profiles import load_profile
 
             with pytest.raises(LedgerError, match="the ledger is busy or cannot be written"):
                 import_file(ledger, load_profile("cops-portal-csv"), COPS_CSV, load_bundled_catalogue())

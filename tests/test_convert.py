@@ -48,7 +48,7 @@ from peertrain import (
     load_pack,
     make_converter,
 )
-from peertrain.convert import REQUIREMENT_KINDS, WINDOW_KINDS, dumps, error_messages, loads
+from peertrain.rules.convert import REQUIREMENT_KINDS, WINDOW_KINDS, dumps, error_messages, loads
 
 
 def json_round_trip(value: Any, cls: Any) -> Any:

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peertrain.exports.values import _fast_format, _fast_parse
+from peertrain.imports.exports.values import _fast_format, _fast_parse
 
 FORMATS = [
     "%m/%d/%Y", "%m/%d/%Y %I:%M %p", "%d/%m/%Y", "%A, %d %B %Y, %I:%M %p", "%Y-%m-%d %H:%M:%S",

@@ -9,8 +9,8 @@ import pytest
 from peertrain import load_bundled_catalogue, load_pack, read_completions, read_roster, read_waivers
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.explain import explain, find_requirement
-from peertrain.loading import curricula_dir
+from peertrain.rules.explain import explain, find_requirement
+from peertrain.rules.loading import curricula_dir
 
 DEMO = curricula_dir() / "demo"
 AS_OF = dt.date(2026, 11, 15)

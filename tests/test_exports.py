@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from peertrain.errors import CatalogError, PeertrainError
-from peertrain.exports import (
+from peertrain.imports.exports import (
     MAX_XLSX_ENTRIES,
     ExportError,
     Limits,
@@ -33,8 +33,8 @@ from peertrain.exports import (
     iter_rows,
     open_export,
 )
-from peertrain.exports import _xmlfile as xmlfile
-from peertrain.exports.values import (
+from peertrain.imports.exports import _xmlfile as xmlfile
+from peertrain.imports.exports.values import (
     EPOCH_1900,
     EPOCH_1904,
     DateOrderError,
@@ -44,8 +44,8 @@ from peertrain.exports.values import (
     parse_date,
     parse_hours,
 )
-from peertrain.loading import data_dir, load_bundled_catalogue
-from peertrain.profiles import Profile, bundled_profile_ids, load_profile, profiles_dir
+from peertrain.imports.profiles import Profile, bundled_profile_ids, load_profile, profiles_dir
+from peertrain.rules.loading import data_dir, load_bundled_catalogue
 
 D = dt.date
 SAMPLES = data_dir() / "integrations" / "samples"
@@ -632,7 +632,7 @@ def test_non_dates_are_refused(value):
 
 def test_date_parsing_is_memoised():
     """Text dates are parsed once per distinct string and settings, then served from a cache."""
-    from peertrain.exports.values import _parse_text
+    from peertrain.imports.exports.values import _parse_text
 
     _parse_text.cache_clear()
     for _ in range(1000):

@@ -21,7 +21,7 @@ import pytest
 from peertrain._files import atomic_write, create_private, shown, write_bytes, write_text
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir, data_dir
+from peertrain.rules.loading import curricula_dir, data_dir
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes and symbolic links are POSIX")
 

@@ -22,10 +22,10 @@ from ical.calendar_stream import IcsCalendarStream
 
 from peertrain import Catalogue, ComplianceResult, Course, Member, Shortfall, Status, Verdict
 from peertrain.calendars import Feed, FeedOptions, build_feed
+from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule
 from peertrain.cli import main
 from peertrain.errors import CatalogError
-from peertrain.loading import load_bundled_catalogue
-from peertrain.sessions import DayBlock, Schedule, Session, load_schedule
+from peertrain.rules.loading import load_bundled_catalogue
 
 INJECTION = "Eve Fox\r\nATTENDEE:mailto:evil@example.com"
 #: Names with every kind of control character: CR LF (the injection), LF, CR, C0 (VT, ESC),

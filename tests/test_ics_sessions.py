@@ -1,4 +1,4 @@
-"""Importing a provider's published ``.ics`` into training sessions (``peertrain.ics_sessions``).
+"""Importing a provider's published ``.ics`` into training sessions (``peertrain.calendars.ics``).
 
 Fixture files in ``tests/data/ics`` are shaped like real exports: Google Calendar (VTIMEZONE,
 X-WR-TIMEZONE, a series with an EXDATE and a cancelled override), Outlook (Windows zone names,
@@ -21,9 +21,7 @@ from hypothesis import strategies as st
 
 from peertrain import Catalogue
 from peertrain.calendars import Feed, build_feed
-from peertrain.cli import main
-from peertrain.errors import CatalogError, IcsError, PeertrainError
-from peertrain.ics_sessions import (
+from peertrain.calendars.ics import (
     DEFAULT_MAX_BYTES,
     CourseMap,
     IcsImport,
@@ -35,7 +33,9 @@ from peertrain.ics_sessions import (
     schedule_toml,
     session_id,
 )
-from peertrain.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.cli import main
+from peertrain.errors import CatalogError, IcsError, PeertrainError
 
 DATA = Path(__file__).parent / "data" / "ics"
 PROVIDER = "Lakes Region CISM"

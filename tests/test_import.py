@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 
 from peertrain import Member, load_bundled_catalogue, load_catalogue, read_roster
 from peertrain.errors import PeertrainError
-from peertrain.exports import ExportError
-from peertrain.exports.values import clean_text
-from peertrain.importer import ImportResult, import_file, rematch
+from peertrain.imports.exports import ExportError
+from peertrain.imports.exports.values import clean_text
+from peertrain.imports.importer import ImportResult, import_file, rematch
+from peertrain.imports.profiles import Profile, load_profile, profiles_dir
 from peertrain.ledger import BatchCounts, Ledger, Outcome, Record, RejectedRow, open_ledger
-from peertrain.loading import curricula_dir, data_dir
-from peertrain.profiles import Profile, load_profile, profiles_dir
+from peertrain.rules.loading import curricula_dir, data_dir
 
 SAMPLES = data_dir() / "integrations" / "samples"
 DATA = Path(__file__).parent / "data" / "imports"

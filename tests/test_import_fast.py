@@ -1,6 +1,6 @@
 """The CSV import's fast path gives every row exactly the outcome the general path gives.
 
-The fast path (:class:`peertrain.importer._FastCSV`) reads rows as csv lists and looks values up
+The fast path (:class:`peertrain.imports.importer._FastCSV`) reads rows as csv lists and looks values up
 by their raw text; the general path builds a :class:`RawRow` per row and classifies it. Both are
 run over the same files -- random ones from the import tests' strategies, and a crafted one full of
 edge cases (time-zone transition days, half-hour zones, midnights, implausible years, short rows,
@@ -24,15 +24,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import peertrain.importer
+import peertrain.imports.importer
 import peertrain.ledger.sqlite
 from peertrain import Member
-from peertrain.exports import ExportError, iter_rows
-from peertrain.exports.values import DateReader, parse_date
-from peertrain.importer import import_file
+from peertrain.imports.exports import ExportError, iter_rows
+from peertrain.imports.exports.values import DateReader, parse_date
+from peertrain.imports.importer import import_file
+from peertrain.imports.profiles import Profile, load_profile
 from peertrain.ledger import Ledger
 from peertrain.ledger.sqlite import PreparedChunk, SQLiteLedger
-from peertrain.profiles import Profile, load_profile
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, export_rows, new_ledger, write_export
 
 #: Agency zones: whole-hour, half- and quarter-hour offsets, southern DST, and far from New York.
@@ -46,8 +46,8 @@ ZONES = [
 def small_steps(*, fast: bool) -> Iterator[None]:
     """Tiny chunks and sorted runs (so their edges are crossed), on the fast or the general path."""
     with (
-        mock.patch.object(peertrain.importer, "_FAST_CSV", fast),
-        mock.patch.object(peertrain.importer, "CHUNK_ROWS", 3),
+        mock.patch.object(peertrain.imports.importer, "_FAST_CSV", fast),
+        mock.patch.object(peertrain.imports.importer, "CHUNK_ROWS", 3),
         mock.patch.object(peertrain.ledger.sqlite, "CHUNK_ROWS", 4),
         mock.patch.object(peertrain.ledger.sqlite, "RUN_ROWS", 5),
     ):
@@ -301,7 +301,7 @@ def test_progress_is_reported_every_10000_rows_and_at_the_end(tmp_path: Path, fa
     path.write_text(",".join(COPS_HEADER) + "\r\n" + "".join(rows) + "\r\n,,\r\n", encoding="utf-8")
     seen: list[int] = []
     ledger = new_ledger(tmp_path / "ledger.db")
-    with mock.patch.object(peertrain.importer, "_FAST_CSV", fast):
+    with mock.patch.object(peertrain.imports.importer, "_FAST_CSV", fast):
         batch = import_file(ledger, COPS, path, CATALOGUE, now=NOW, progress=seen.append).batch
     assert seen == [10_000, 20_000, 25_000]
     assert batch.counts.rows_read == 25_000

@@ -24,14 +24,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-import peertrain.importer
-from peertrain.catalog import Catalogue
+import peertrain.imports.importer
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.exports import ExportError
-from peertrain.importer import course_of_report, courses_of_reports, import_file, moodle_file_name
+from peertrain.imports.exports import ExportError
+from peertrain.imports.importer import course_of_report, courses_of_reports, import_file, moodle_file_name
 from peertrain.ledger import open_ledger
-from peertrain.model import Course
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 from test_import import CATALOGUE, COPS, COPS_HEADER, COPS_XLSX, MOODLE, NOW, SAMPLES, counts, new_ledger, record_ids
 
 MOODLE_SAMPLES = SAMPLES / "moodle"
@@ -236,7 +236,7 @@ def test_a_day_first_file_under_a_month_first_profile_is_refused_whole(
     """05/03/2025 and 04/02/2025 would pass as May and April; 21/05/2025 on row 4 shows the file is
     day first: the file is refused, naming row 4, its value and the profile key, and nothing of it
     is stored (the rows before it included), on either import path."""
-    monkeypatch.setattr(peertrain.importer, "_FAST_CSV", fast)
+    monkeypatch.setattr(peertrain.imports.importer, "_FAST_CSV", fast)
     path = cops_export(tmp_path / "dayfirst.csv", ["05/03/2025", "04/02/2025 10:30 AM", "21/05/2025", "01/06/2025"])
     with closing(new_ledger(tmp_path / "l.db")) as ledger:
         with pytest.raises(ExportError) as caught:

@@ -30,7 +30,7 @@ from peertrain import (
     load_catalogue,
     load_pack,
 )
-from peertrain.loading import curricula_dir, read_toml, resolve_pack
+from peertrain.rules.loading import curricula_dir, read_toml, resolve_pack
 
 DATA = Path(__file__).parent / "data"
 PACKS = DATA / "packs"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from peertrain.calendars.serve import make_app
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir, data_dir
-from peertrain.serve import make_app
+from peertrain.rules.loading import curricula_dir, data_dir
 
 DEMO = curricula_dir() / "demo"
 ROSTER = DEMO / "roster.csv"
@@ -221,7 +221,8 @@ def test_session_recurrences_are_bounded(
 
 def test_import_ics_and_sessions_share_one_bound() -> None:
     """``import-ics`` uses the sessions' bound and frequencies (not a copy of them)."""
-    from peertrain import _ics_recur, sessions
+    from peertrain.calendars import sessions
+    from peertrain.calendars.ics import _recur as _ics_recur
 
     assert _ics_recur.MAX_OCCURRENCES is sessions.MAX_OCCURRENCES
     assert _ics_recur._FREQS is sessions.SESSION_FREQS

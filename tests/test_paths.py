@@ -13,7 +13,7 @@ import pytest
 
 import peertrain
 from peertrain import check_compliance, load_bundled_catalogue, load_pack, read_completions, read_roster
-from peertrain.loading import curricula_dir
+from peertrain.rules.loading import curricula_dir
 
 
 class OtherPath:
@@ -88,12 +88,12 @@ def test_readme_python_example_with_plain_strings() -> None:
 def test_file_reading_functions_take_any_path(kind: type, tmp_path: Path) -> None:
     """The readers, the loaders, the ledger and the importer give the same answer for a path given
     as ``str``, ``Path`` or another ``os.PathLike``."""
-    from peertrain.importer import import_file
+    from peertrain.calendars.sessions import load_schedule
+    from peertrain.imports.importer import import_file
+    from peertrain.imports.profiles import load_profile
+    from peertrain.imports.tables import read_waivers
     from peertrain.ledger import open_ledger
-    from peertrain.loading import data_dir, load_catalogue
-    from peertrain.profiles import load_profile
-    from peertrain.sessions import load_schedule
-    from peertrain.tables import read_waivers
+    from peertrain.rules.loading import data_dir, load_catalogue
 
     def p(path: Path) -> object:
         return kind(path) if kind is not str else str(path)

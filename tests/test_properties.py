@@ -15,8 +15,8 @@ from peertrain import (
     load_bundled_catalogue,
     load_pack,
 )
-from peertrain.loading import bundled_pack_ids
-from peertrain.windows import Periodic, add_months, first_day_outside_rolling
+from peertrain.rules.loading import bundled_pack_ids
+from peertrain.rules.windows import Periodic, add_months, first_day_outside_rolling
 
 CATALOGUE = load_bundled_catalogue()
 PACKS = [load_pack(p, CATALOGUE) for p in bundled_pack_ids()]

@@ -9,8 +9,8 @@ import pytest
 import xapi_statements as xs
 from peertrain.cli import main
 from peertrain.errors import InputError
-from peertrain.loading import curricula_dir, data_dir
 from peertrain.pull import load_sources, pull_xapi
+from peertrain.rules.loading import curricula_dir, data_dir
 from pull_fixtures import PASSWORD, MemoryLRS, catalogue_with_lrs_courses, team_ledger, xapi_source
 from pull_server import LocalServer
 from test_pull_moodle import TOKEN, MoodleSite

@@ -30,8 +30,8 @@ import requests
 
 import xapi_statements as xs
 from peertrain.cli import main
-from peertrain.loading import curricula_dir
 from peertrain.pull import AuthError, pull_xapi
+from peertrain.rules.loading import curricula_dir
 from pull_fixtures import PASSWORD, catalogue_with_lrs_courses, team_ledger, xapi_source
 
 __all__ = ["team_ledger"]  # a fixture

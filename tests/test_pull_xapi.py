@@ -14,9 +14,9 @@ import pytest
 
 import xapi_statements as xs
 from peertrain import load_bundled_catalogue
-from peertrain.catalog import Catalogue
-from peertrain.model import Course
 from peertrain.pull import pull_xapi
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 from pull_fixtures import MemoryLRS, catalogue_with_lrs_courses, team_ledger, xapi_source
 from pull_server import LocalServer, Reply
 
@@ -136,7 +136,7 @@ def test_an_inclusive_since_does_not_count_the_last_statement_twice(team_ledger)
 def test_held_statements_are_matched_later_by_rematch(team_ledger):
     """A held statement keeps what rematch needs: once the catalogue knows the activity's IRI,
     'rematch' turns it into a record of its batch."""
-    from peertrain.importer import rematch
+    from peertrain.imports.importer import rematch
 
     lrs = MemoryLRS()
     lrs.load(xs.FIRST)

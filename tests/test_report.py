@@ -23,9 +23,9 @@ import pytest
 from demo_team import Demo
 from peertrain import Member, Status, build_report, render_csv, render_html, render_json
 from peertrain.cli import main
-from peertrain.loading import curricula_dir, data_dir
-from peertrain.output import Privacy
 from peertrain.report import SECTION_IDS, Report, Source
+from peertrain.rules.loading import curricula_dir, data_dir
+from peertrain.rules.privacy import Privacy
 
 SAMPLES = data_dir() / "integrations" / "samples"
 MEMBER_IDS = [f"PL-{n:02d}" for n in range(1, 11)] + ["CC-01", "CC-02"]
@@ -347,7 +347,7 @@ def test_a_roster_name_that_is_a_formula_is_neutralised_end_to_end(tmp_path: Pat
 
 
 def test_json_round_trips_through_the_converter(report: Report) -> None:
-    from peertrain.convert import converter
+    from peertrain.rules.convert import converter
 
     assert converter.structure(json.loads(render_json(report)), Report) == report
 

@@ -603,7 +603,7 @@ def test_any_span_kind_is_exported():
 )
 def test_a_lone_string_where_a_list_belongs_is_an_error_not_letters(requirement, key):
     """``topics = "self-care"`` must not become the topics s, e, l, f, ...: it is an error at the key."""
-    from peertrain.convert import converter, error_messages
+    from peertrain.rules.convert import converter, error_messages
 
     data = {"id": "p", "title": "P", "version": "1", "citation": "c", "requirements": [requirement]}
     with pytest.raises(Exception) as info:  # noqa: PT011 - cattrs' grouped error; checked below

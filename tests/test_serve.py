@@ -1,6 +1,6 @@
 """The feed server (``peertrain serve``): the real wsgiref server on loopback, a real HTTP client.
 
-Each test starts :func:`peertrain.serve.make_server` on 127.0.0.1 with an ephemeral port in a
+Each test starts :func:`peertrain.calendars.serve.make_server` on 127.0.0.1 with an ephemeral port in a
 thread (the ``serve`` fixture shuts it down) and talks to it with ``requests``, or with
 ``http.client`` where a request path must reach the server exactly as written (``requests``
 removes dot segments). No network beyond loopback is used.
@@ -29,9 +29,7 @@ import pytest
 import requests
 
 from demo_team import Demo
-from peertrain.cli import main
-from peertrain.loading import curricula_dir
-from peertrain.serve import (
+from peertrain.calendars.serve import (
     CACHE_CONTROL,
     SECRET_ENV,
     SECRET_FILE_ENV,
@@ -44,7 +42,9 @@ from peertrain.serve import (
     make_server,
     redact,
 )
-from peertrain.sessions import load_schedule
+from peertrain.calendars.sessions import load_schedule
+from peertrain.cli import main
+from peertrain.rules.loading import curricula_dir
 
 DEMO = curricula_dir() / "demo"
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -30,7 +30,6 @@ from peertrain import (
     Topics,
     Waiver,
     check_compliance,
-    engine,
     load_bundled_catalogue,
     load_pack,
     read_completions,
@@ -39,9 +38,11 @@ from peertrain import (
 )
 from peertrain.cli import main
 from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
-from peertrain.loading import bundled_pack_ids, curricula_dir, read_toml
-from peertrain.output import Privacy, to_csv, to_json, to_table
-from peertrain.stream import stream_compliance
+from peertrain.report.output import to_csv, to_json, to_table
+from peertrain.rules import engine
+from peertrain.rules.loading import bundled_pack_ids, curricula_dir, read_toml
+from peertrain.rules.privacy import Privacy
+from peertrain.rules.stream import stream_compliance
 from strategies import periodic_windows, windows
 
 CATALOGUE = load_bundled_catalogue()

@@ -33,7 +33,7 @@ from peertrain import (
     read_roster,
     read_waivers,
 )
-from peertrain.tables import safe_cell
+from peertrain.report.cells import safe_cell
 
 TABLES = Path(__file__).parent / "data" / "tables"
 

@@ -15,12 +15,15 @@ Everything named in ``__all__`` is stable API; modules and names starting with `
 
 from __future__ import annotations
 
-from peertrain.catalog import Catalogue, Track
-from peertrain.compliance import ComplianceResult, check_compliance, credit_completions, forecast
-from peertrain.convert import converter, make_converter
+from peertrain._version import __version__
 from peertrain.errors import CatalogError, InputError, PeertrainError
-from peertrain.loading import bundled_pack_ids, load_bundled_catalogue, load_catalogue, load_pack
-from peertrain.model import (
+from peertrain.imports.tables import read_completions, read_roster, read_waivers
+from peertrain.report import Report, build_report, render_csv, render_html, render_json
+from peertrain.rules.catalog import Catalogue, Track
+from peertrain.rules.compliance import ComplianceResult, check_compliance, credit_completions, forecast
+from peertrain.rules.convert import converter, make_converter
+from peertrain.rules.loading import bundled_pack_ids, load_bundled_catalogue, load_catalogue, load_pack
+from peertrain.rules.model import (
     Completion,
     Course,
     Delivery,
@@ -31,8 +34,7 @@ from peertrain.model import (
     WaiverKind,
     hours_from_ceu,
 )
-from peertrain.report import Report, build_report, render_csv, render_html, render_json
-from peertrain.requirements import (
+from peertrain.rules.requirements import (
     AllOf,
     AnyOf,
     Applicability,
@@ -46,12 +48,9 @@ from peertrain.requirements import (
     RulePack,
     Topics,
 )
-from peertrain.stream import ComplianceStream, MemberVerdicts, stream_compliance
-from peertrain.tables import read_completions, read_roster, read_waivers
-from peertrain.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
-from peertrain.windows import AllTime, AnySpan, Periodic, Rolling, Window
-
-__version__ = "0.1.0"
+from peertrain.rules.stream import ComplianceStream, MemberVerdicts, stream_compliance
+from peertrain.rules.verdict import Forecast, MinimumShortfall, Shortfall, Status, Verdict
+from peertrain.rules.windows import AllTime, AnySpan, Periodic, Rolling, Window
 
 __all__ = [
     "AllOf",

@@ -25,7 +25,8 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
-from peertrain.model import Completion, Member
+from peertrain.rules.model import Completion, Member
+from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
 
 __all__ = [
     "Batch",
@@ -40,11 +41,6 @@ __all__ = [
     "UnmatchedRow",
     "open_ledger",
 ]
-
-#: One completed record as :meth:`Ledger.completions_by_member` gives it, without building a
-#: :class:`~peertrain.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text or None,
-#: delivery or None, provider or None, origin)``.
-CompletionRow = tuple[str, str, str, str | None, str | None, str | None, str]
 
 
 class LedgerError(PeertrainError):

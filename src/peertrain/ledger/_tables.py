@@ -17,7 +17,7 @@ from typing import Any
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._schema import _now_text, _Transaction
-from peertrain.model import Completion, Delivery, Member
+from peertrain.rules.model import Completion, Delivery, Member
 
 
 class _Tables:

@@ -33,7 +33,7 @@ import requests
 import urllib3.exceptions
 from attrs import frozen
 
-from peertrain import __version__
+from peertrain._version import __version__
 from peertrain.errors import PeertrainError
 from peertrain.pull.safety import SHORT_SECRET, Redactor, origin, plain_http_refusal
 

@@ -33,13 +33,13 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from peertrain.catalog import Catalogue
-from peertrain.exports.values import clean_email
+from peertrain.imports.exports.values import clean_email
 from peertrain.ledger import Ledger, Record, RejectedRow
-from peertrain.model import Course
 from peertrain.pull.http import AuthError, HttpClient, PullError
 from peertrain.pull.sources import MoodleSource
 from peertrain.pull.sync import Collected, PullResult, Roster, Who, find_course, held_row, store
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course
 
 __all__ = ["MoodleClient", "pull_moodle"]
 

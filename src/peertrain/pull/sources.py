@@ -32,10 +32,10 @@ from attrs import field, frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import InputError
-from peertrain.loading import read_toml
 from peertrain.pull.http import RetryPolicy, safe_url
 from peertrain.pull.safety import origin, plain_http_refusal
 from peertrain.pull.secret import Secret, reference_problem
+from peertrain.rules.loading import read_toml
 
 __all__ = ["MoodleSource", "Secret", "Sources", "XapiSource", "load_sources"]
 

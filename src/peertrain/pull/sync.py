@@ -18,10 +18,10 @@ from decimal import Decimal
 
 from attrs import define, field, frozen
 
-from peertrain.catalog import Catalogue
-from peertrain.importer import People
+from peertrain.imports.importer import People
 from peertrain.ledger import Batch, Ledger, Record, RejectedRow, UnmatchedRow
-from peertrain.model import Course, Member
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.model import Course, Member
 
 __all__ = ["Collected", "PullResult", "Who", "held_row", "store"]
 

@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from peertrain.catalog import Catalogue
-from peertrain.exports.values import clean_email
+from peertrain.imports.exports.values import clean_email
 from peertrain.ledger import Ledger, Record, RejectedRow
 from peertrain.pull.http import HttpClient, PullError, safe_url
 from peertrain.pull.safety import origin
 from peertrain.pull.sources import COMPLETED, FAILED, PASSED, VOIDED, XapiSource
 from peertrain.pull.sync import Collected, PullResult, Roster, Row, Who, find_course, held_row, store
+from peertrain.rules.catalog import Catalogue
 
 __all__ = ["XAPI_VERSION", "client_for", "fetch_statements", "pull_xapi"]
 

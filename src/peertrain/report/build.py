@@ -14,10 +14,6 @@ from decimal import Decimal
 from attrs import evolve
 from dateutil.relativedelta import relativedelta
 
-from peertrain.catalog import Catalogue
-from peertrain.compliance import DUE_WITHIN_DAYS, ComplianceResult, credit_completions
-from peertrain.model import Completion, Function, Member
-from peertrain.output import Privacy, _redactor
 from peertrain.report.model import (
     Glance,
     GroupCounts,
@@ -32,8 +28,12 @@ from peertrain.report.model import (
     VerdictCounts,
     member_status,
 )
-from peertrain.requirements import RulePack
-from peertrain.verdict import Status, Verdict
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, credit_completions
+from peertrain.rules.model import Completion, Function, Member
+from peertrain.rules.privacy import Privacy, redactor
+from peertrain.rules.requirements import RulePack
+from peertrain.rules.verdict import Status, Verdict
 
 __all__ = ["HOURS_QUARTERS", "LAPSE_MONTHS", "NO_AGENCY", "NO_FUNCTION", "build_report"]
 
@@ -170,7 +170,7 @@ def _member_row(
     member: Member, status: Status | None, verdicts: Sequence[Verdict], *, result: ComplianceResult,
     roster: Sequence[Member], privacy: Privacy,
 ) -> MemberRow:
-    redact = _redactor(roster, privacy)
+    redact = redactor(roster, privacy)
     rows = []
     for v in verdicts:
         explanation = v.explanation

@@ -3,7 +3,7 @@
 JSON is the converter's shape of :class:`~peertrain.report.content.Report` (dates ISO, hours as
 numbers, statuses as their values). CSV is one table in long form: a ``section`` column says what
 each row is, so one file carries every section; every cell is made safe for spreadsheets with
-:func:`peertrain.tables.safe_cell` (text starting with ``= + - @`` gets a leading ``'``).
+:func:`peertrain.report.cells.safe_cell` (text starting with ``= + - @`` gets a leading ``'``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from peertrain.convert import converter
+from peertrain.report.cells import safe_cell
 from peertrain.report.model import MEMBER_STATUSES, GroupCounts, Report, describe_shortfall
-from peertrain.tables import safe_cell
+from peertrain.rules.convert import converter
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_json", "report_data"]
 

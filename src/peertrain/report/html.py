@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from html import escape
 
+from peertrain._version import __version__
 from peertrain.report.charts import hours_chart, lapses_chart
 from peertrain.report.model import (
     MEMBER_STATUSES,
@@ -20,7 +21,7 @@ from peertrain.report.model import (
     Report,
     describe_shortfall,
 )
-from peertrain.verdict import Status
+from peertrain.rules.verdict import Status
 
 __all__ = ["SECTION_IDS", "render_html"]
 
@@ -232,8 +233,6 @@ def _pack(pack: PackRow) -> str:
 
 def render_html(report: Report) -> str:
     """The report as a complete HTML document (UTF-8 text, no external resources)."""
-    from peertrain import __version__  # noqa: PLC0415 - the package imports this module
-
     state = (
         "Everyone is in compliance." if report.compliant
         else "Not everyone is in compliance: see the members with status lapsed or not met."

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.output import Privacy
-from peertrain.verdict import Shortfall, Status, Verdict
+from peertrain.rules.privacy import Privacy
+from peertrain.rules.verdict import Shortfall, Status, Verdict
 
 __all__ = [
     "MEMBER_STATUSES",

@@ -1,0 +1,384 @@
+"""Training sessions as data: the schedule a calendar feed publishes.
+
+A schedule is a TOML file (``curricula/demo/sessions.toml`` is an example; ``docs/calendars.md``
+describes every key)::
+
+    [schedule]
+    id = "pine-lake-pd"                  # stable; part of every event's UID (not shown to anyone)
+    name = "Pine Lake PD peer support team"
+    timezone = "America/Chicago"         # IANA zone of the times below (a session may override it)
+
+    [[sessions]]
+    id = "inservice"                     # stable per session: the event's UID is derived from it
+    course = "team-quarterly"            # a catalogue course id
+    start = 2026-01-13T09:00:00          # local wall-clock time in the session's zone
+    end = 2026-01-13T13:00:00
+    rrule = "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
+    until = 2027-12-31                   # last local day a recurrence may fall on (or count = N)
+    cancelled_dates = [2026-07-14]       # single occurrences withdrawn
+    revision = 1                         # becomes SEQUENCE: raise it when you change the session
+    updated = 2026-06-20T14:00:00Z       # when you last changed it: DTSTAMP and LAST-MODIFIED
+
+A multi-day session gives ``days = [{start = ..., end = ...}, ...]`` instead of ``start``/``end``.
+
+Everything is validated when read; a problem is a :class:`~peertrain.errors.CatalogError` naming
+the file and the key (``sessions[2].cancelled_dates[0]``). The models here do no I/O and read no
+clock: ``updated`` and ``revision`` are the data's own.
+
+The checks and conversions of the models' fields (ids, zones, times, counts, text) and the RRULE
+subset a session may hold (:func:`parse_rrule`: FREQ DAILY to YEARLY, at most
+:data:`MAX_OCCURRENCES` occurrences expanded) are in :mod:`peertrain.calendars._session_fields`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from attrs import field, frozen
+from dateutil import rrule as _rrule
+
+from peertrain._types import StrPath
+from peertrain.calendars._session_fields import (
+    _MAX_EXPANSION_YEARS,
+    MAX_OCCURRENCES,
+    SESSION_FREQS,
+    _ident,
+    _local,
+    _location,
+    _non_negative,
+    _opt_paragraphs,
+    _opt_positive,
+    _provider,
+    _title,
+    _utc,
+    _zone,
+    parse_rrule,
+)
+from peertrain.errors import CatalogError
+from peertrain.rules.catalog import Catalogue
+from peertrain.rules.loading import read_toml
+from peertrain.rules.model import refuse_control_characters
+
+__all__ = [
+    "MAX_OCCURRENCES",
+    "SESSION_FREQS",
+    "DayBlock",
+    "Schedule",
+    "Session",
+    "load_schedule",
+    "parse_rrule",
+    "parse_schedule",
+]
+
+@frozen
+class DayBlock:
+    """One contiguous block of a session, in local wall-clock time of the session's zone."""
+
+    start: dt.datetime = field(validator=_local)
+    end: dt.datetime = field(validator=_local)
+
+    @end.validator
+    def _after_start(self, _attribute: Any, value: dt.datetime) -> None:
+        if value <= self.start:
+            raise ValueError(f"end {value.isoformat()} is not after start {self.start.isoformat()}")
+
+
+def _blocks(value: Sequence[DayBlock]) -> tuple[DayBlock, ...]:
+    return tuple(value)
+
+
+def _dates(value: Sequence[dt.date]) -> tuple[dt.date, ...]:
+    for day in value:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise TypeError(f"expected dates (YYYY-MM-DD), got {day!r}")
+    return tuple(sorted(set(value)))
+
+
+def _opt_rrule(value: str | None) -> str | None:
+    return None if value is None else parse_rrule(value)
+
+
+@frozen
+class Session:
+    """A training session: one-off (one or more day blocks) or recurring (one block and an RRULE).
+
+    Times are local wall-clock times in ``timezone``. ``cancelled`` withdraws the whole session;
+    ``cancelled_dates`` withdraws single occurrences (local dates of an occurrence's start).
+    ``revision`` becomes the events' SEQUENCE and ``updated`` their DTSTAMP and LAST-MODIFIED:
+    raise the one and set the other whenever the session changes.
+    """
+
+    id: str = field(validator=_ident)
+    course: str = field(validator=_ident)
+    timezone: str = field(validator=_zone)
+    blocks: tuple[DayBlock, ...] = field(converter=_blocks)
+    updated: dt.datetime = field(converter=_utc)
+    title: str | None = field(default=None, converter=_title)
+    location: str | None = field(default=None, converter=_location)
+    provider: str | None = field(default=None, converter=_provider)
+    description: str | None = field(default=None, converter=_opt_paragraphs)
+    capacity: int | None = field(default=None, validator=_opt_positive)
+    rrule: str | None = field(default=None, converter=_opt_rrule)
+    until: dt.date | None = None
+    count: int | None = field(default=None, validator=_opt_positive)
+    cancelled: bool = False
+    cancelled_dates: tuple[dt.date, ...] = field(default=(), converter=_dates)
+    revision: int = field(default=0, validator=_non_negative)
+
+    @blocks.validator
+    def _check_blocks(self, _attribute: Any, value: tuple[DayBlock, ...]) -> None:
+        if not value:
+            raise ValueError("a session needs start and end, or at least one entry in days")
+        for earlier, later in itertools.pairwise(value):
+            if later.start < earlier.end:
+                raise ValueError(
+                    f"days must be in order and not overlap: {later.start.isoformat()} starts before "
+                    f"{earlier.end.isoformat()} ends"
+                )
+
+    def __attrs_post_init__(self) -> None:
+        if self.rrule is None:
+            if self.until is not None or self.count is not None:
+                raise ValueError("until and count need an rrule")
+            days = {b.start.date() for b in self.blocks}
+            for day in self.cancelled_dates:
+                if day not in days:
+                    raise ValueError(f"cancelled_dates: {day.isoformat()} is not one of the session's days")
+            return
+        if len(self.blocks) != 1:
+            raise ValueError("days: a recurring session has one start and end (days cannot recur)")
+        if self.until is not None and self.count is not None:
+            raise ValueError("count: give until or count, not both")
+        first = self.blocks[0].start
+        if self.until is not None and self.until < first.date():
+            raise ValueError(f"until {self.until.isoformat()} is before the first start {first.isoformat()}")
+        if next(iter(self.recurrence()), None) != first:
+            raise ValueError(f"start {first.isoformat()} is not an occurrence of the rrule {self.rrule}")
+        starts = {o.date() for o in self.occurrences(until=self._horizon())}
+        for day in self.cancelled_dates:
+            if day not in starts:
+                raise ValueError(f"cancelled_dates: {day.isoformat()} is not an occurrence of the rrule {self.rrule}")
+
+    def _horizon(self) -> dt.date:
+        latest = max([self.blocks[0].start.date(), *self.cancelled_dates])
+        return self.until or latest.replace(year=min(latest.year + 1, 9999))
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The session's time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def duration(self) -> dt.timedelta:
+        """The length of one occurrence of a recurring session (of the first block otherwise)."""
+        return self.blocks[0].end - self.blocks[0].start
+
+    def until_utc(self) -> dt.datetime | None:
+        """RRULE's UNTIL: the last instant of the local ``until`` day, in UTC (RFC 5545 requires
+        UTC when DTSTART has a TZID)."""
+        if self.until is None:
+            return None
+        last = dt.datetime.combine(self.until, dt.time(23, 59, 59), tzinfo=self.zone)
+        return last.astimezone(dt.UTC)
+
+    def recurrence(self) -> _rrule.rrule:
+        """The dateutil rule over local wall-clock start times (needs :attr:`rrule`)."""
+        if self.rrule is None:
+            raise ValueError(f"session {self.id!r} does not recur")
+        start = self.blocks[0].start
+        extra = ""
+        if self.until is not None:
+            extra = f";UNTIL={self.until.strftime('%Y%m%d')}T235959"
+        elif self.count is not None:
+            extra = f";COUNT={self.count}"
+        rule = _rrule.rrulestr(self.rrule + extra, dtstart=start)
+        if not isinstance(rule, _rrule.rrule):  # pragma: no cover - one RRULE, never a set
+            raise TypeError(f"rrule {self.rrule!r} is not a single rule")
+        return rule
+
+    def occurrences(self, until: dt.date | None = None) -> list[dt.datetime]:
+        """Local start times of the occurrences (cancelled ones included), through ``until``
+        (needed for an open-ended rule; at most 50 years). Raises :class:`ValueError` when there
+        are more than :data:`MAX_OCCURRENCES` of them."""
+        if self.rrule is None:
+            return [b.start for b in self.blocks]
+        stop = until or self.until
+        if stop is None and self.count is None:
+            raise ValueError(f"session {self.id!r} recurs without end: give until")
+        if stop is None:
+            stop = self.blocks[0].start.date().replace(year=self.blocks[0].start.year + _MAX_EXPANSION_YEARS)
+        limit = dt.datetime.combine(stop, dt.time(23, 59, 59))
+        found: list[dt.datetime] = []
+        for start in self.recurrence():
+            if start > limit:
+                break
+            if len(found) == MAX_OCCURRENCES:
+                raise ValueError(
+                    f"rrule: more than {MAX_OCCURRENCES} occurrences through {stop.isoformat()}; peertrain "
+                    "expands no more (give an earlier until, or cancelled dates nearer the start)"
+                )
+            found.append(start)
+        return found
+
+
+def _sessions(value: Iterable[Session]) -> tuple[Session, ...]:
+    return tuple(value)
+
+
+@frozen
+class Schedule:
+    """A team's training schedule: its stable id, display name, default zone and sessions."""
+
+    id: str = field(validator=_ident)
+    name: str = field()
+    timezone: str = field(validator=_zone)
+    sessions: tuple[Session, ...] = field(default=(), converter=_sessions)
+
+    @name.validator
+    def _named(self, _attribute: Any, value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("name must not be blank")
+        refuse_control_characters(value, "name")
+
+    @sessions.validator
+    def _unique(self, _attribute: Any, value: tuple[Session, ...]) -> None:
+        seen: set[str] = set()
+        for session in value:
+            if session.id in seen:
+                raise ValueError(f"two sessions have the id {session.id!r}")
+            seen.add(session.id)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+_SCHEDULE_KEYS = frozenset({"id", "name", "timezone"})
+_SESSION_KEYS = frozenset(
+    {
+        "id", "course", "timezone", "start", "end", "days", "updated", "title", "location", "provider",
+        "description", "capacity", "rrule", "until", "count", "cancelled", "cancelled_dates", "revision",
+    }
+)
+_FIELD_OF_MESSAGE = re.compile(r"^(\w+):? ")
+
+
+def load_schedule(path: StrPath, catalogue: Catalogue) -> Schedule:
+    """The schedule in a TOML file, every course id checked against ``catalogue``."""
+    return parse_schedule(read_toml(path), catalogue, source=str(path))
+
+
+def parse_schedule(data: Mapping[str, Any], catalogue: Catalogue, *, source: str = "<schedule>") -> Schedule:
+    """A schedule from TOML data (as :func:`peertrain.rules.loading.read_toml` returns it)."""
+    unknown = set(data) - {"schedule", "sessions"}
+    if unknown:
+        raise CatalogError(source, sorted(unknown)[0], "unknown key; expected [schedule] and [[sessions]]")
+    header = data.get("schedule")
+    if not isinstance(header, Mapping):
+        raise CatalogError(source, "schedule", "missing the [schedule] table (id, name, timezone)")
+    for key in sorted(set(header) - _SCHEDULE_KEYS):
+        raise CatalogError(source, f"schedule.{key}", f"unknown key; expected {', '.join(sorted(_SCHEDULE_KEYS))}")
+    for key in sorted(_SCHEDULE_KEYS - set(header)):
+        raise CatalogError(source, f"schedule.{key}", "required key missing")
+    raw_sessions = data.get("sessions", [])
+    if not isinstance(raw_sessions, list):
+        raise CatalogError(source, "sessions", "must be an array of tables ([[sessions]])")
+    zone = header["timezone"]
+    _build(lambda: Schedule(id=header["id"], name=header["name"], timezone=zone), source, "schedule")
+    sessions: list[Session] = []
+    first: dict[str, int] = {}
+    for i, raw in enumerate(raw_sessions):
+        key = f"sessions[{i}]"
+        session = _session(raw, zone, catalogue, source, key)
+        if session.id in first:
+            raise CatalogError(
+                source, f"{key}.id", f"duplicate session id {session.id!r} (first at sessions[{first[session.id]}])"
+            )
+        first[session.id] = i
+        sessions.append(session)
+    schedule: Schedule = _build(
+        lambda: Schedule(id=header["id"], name=header["name"], timezone=zone, sessions=sessions), source, "schedule"
+    )
+    return schedule
+
+
+def _build(make: Any, source: str, key: str) -> Any:
+    """Run a constructor; a validation error becomes a CatalogError at ``key`` (plus the field
+    its message names, when it starts with one)."""
+    try:
+        return make()
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        match = _FIELD_OF_MESSAGE.match(message)
+        field_name = match.group(1) if match and match.group(1) in _SESSION_KEYS | _SCHEDULE_KEYS else ""
+        where = f"{key}.{field_name}" if field_name else key
+        raise CatalogError(source, where, message) from None
+
+
+def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -> Session:
+    if not isinstance(raw, Mapping):
+        raise CatalogError(source, key, "must be a table")
+    for name in sorted(set(raw) - _SESSION_KEYS):
+        raise CatalogError(source, f"{key}.{name}", "unknown key")
+    for name in ("id", "course", "updated"):
+        if name not in raw:
+            raise CatalogError(source, f"{key}.{name}", "required key missing")
+    course = raw["course"]
+    if not isinstance(course, str) or course not in catalogue.courses:
+        found = catalogue.find(course) if isinstance(course, str) else None
+        hint = f" (did you mean the id {found.id!r}?)" if found is not None else ""
+        raise CatalogError(source, f"{key}.course", f"unknown course id {course!r}{hint}")
+    blocks = _read_blocks(raw, source, key)
+    kwargs: dict[str, Any] = {k: raw[k] for k in raw if k not in ("start", "end", "days")}
+    kwargs.setdefault("timezone", zone)
+    for name, kind in (("until", "date"), ("cancelled", "bool")):
+        if name in kwargs:
+            _check_type(kwargs[name], kind, source, f"{key}.{name}")
+    if "cancelled_dates" in kwargs:
+        values = kwargs["cancelled_dates"]
+        if not isinstance(values, list):
+            raise CatalogError(source, f"{key}.cancelled_dates", f"must be a list of dates, got {values!r}")
+        for j, value in enumerate(values):
+            _check_type(value, "date", source, f"{key}.cancelled_dates[{j}]")
+    for name in ("id", "course", "timezone", "title", "location", "provider", "description", "rrule"):
+        if name in kwargs and not isinstance(kwargs[name], str):
+            raise CatalogError(source, f"{key}.{name}", f"expected text, got {kwargs[name]!r}")
+    session: Session = _build(lambda: Session(blocks=blocks, **kwargs), source, key)
+    return session
+
+
+def _check_type(value: Any, kind: str, source: str, key: str) -> None:
+    if kind == "date" and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+        raise CatalogError(source, key, f"expected a date such as 2026-07-14, got {value!r}")
+    if kind == "bool" and not isinstance(value, bool):
+        raise CatalogError(source, key, f"expected true or false, got {value!r}")
+
+
+def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock]:
+    has_span = "start" in raw or "end" in raw
+    if has_span and "days" in raw:
+        raise CatalogError(source, f"{key}.days", "give start and end, or days, not both")
+    if not has_span and "days" not in raw:
+        raise CatalogError(source, f"{key}.start", "required key missing (or give days)")
+    if has_span:
+        spans = [(raw, key)]
+    else:
+        days = raw["days"]
+        if not isinstance(days, list) or not days:
+            raise CatalogError(source, f"{key}.days", "must be a non-empty array of {start = ..., end = ...} tables")
+        spans = [(day, f"{key}.days[{j}]") for j, day in enumerate(days)]
+    blocks = []
+    for span, where in spans:
+        if not isinstance(span, Mapping):
+            raise CatalogError(source, where, "must be a table with start and end")
+        if span is not raw:
+            for name in sorted(set(span) - {"start", "end"}):
+                raise CatalogError(source, f"{where}.{name}", "unknown key; expected start and end")
+        for name in ("start", "end"):
+            if name not in span:
+                raise CatalogError(source, f"{where}.{name}", "required key missing")
+        blocks.append(_build(lambda s=span: DayBlock(s["start"], s["end"]), source, where))
+    return blocks
