@@ -174,7 +174,8 @@ class FeedApp:
         if method not in ("GET", "HEAD"):
             return _plain(start_response, "405 Method Not Allowed", method, [("Allow", "GET, HEAD")])
         generation = self._current()
-        name = generation.by_path.get(str(environ.get("PATH_INFO", "")))
+        path = str(environ.get("PATH_INFO", ""))
+        name = generation.by_path.get(path) if _canonical(environ, path) else None
         if name is None:
             return _plain(start_response, "404 Not Found", method)
         document = generation.document(name)
@@ -193,6 +194,20 @@ class FeedApp:
             return [b""]
         start_response("200 OK", headers)
         return [b"" if method == "HEAD" else document.body]
+
+
+def _canonical(environ: WSGIEnvironment, path: str) -> bool:
+    """Whether the request spelled its path exactly as ``path`` (``PATH_INFO``, which the server
+    has percent-decoded): a feed is served at one spelling only, so ``/%66eeds/...`` is 404. The
+    raw target is ``RAW_URI`` (the embedded server and gunicorn) or ``REQUEST_URI`` (uWSGI);
+    a server that gives neither is trusted as it is."""
+    raw = environ.get("RAW_URI", environ.get("REQUEST_URI"))
+    if raw is None:
+        return True
+    target = str(raw)
+    if "://" in target.split("?", 1)[0]:  # an absolute-form target (a proxy request)
+        return False
+    return target.split("?", 1)[0] == str(environ.get("SCRIPT_NAME", "")) + path
 
 
 def _not_after_now(when: dt.datetime | None) -> dt.datetime | None:

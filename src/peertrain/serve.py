@@ -44,7 +44,7 @@ from pathlib import Path
 from icalendar import Calendar
 
 from peertrain._serve_app import CACHE_CONTROL, FeedApp, FeedDocument, FeedSource, _warn
-from peertrain._serve_http import make_server
+from peertrain._serve_http import REQUEST_QUEUE_SIZE, make_server
 from peertrain._serve_tokens import (
     MIN_SECRET_CHARS,
     SECRET_ENV,
@@ -52,6 +52,7 @@ from peertrain._serve_tokens import (
     feed_path,
     feed_token,
     load_secret,
+    log_target,
     redact,
 )
 from peertrain.calendars import Feed, FeedKind, FeedOptions, build_feed
@@ -71,6 +72,7 @@ __all__ = [
     "CACHE_CONTROL",
     "DEFAULT_FEEDS",
     "MIN_SECRET_CHARS",
+    "REQUEST_QUEUE_SIZE",
     "SECRET_ENV",
     "SECRET_FILE_ENV",
     "DataSource",
@@ -83,6 +85,7 @@ __all__ = [
     "feed_path",
     "feed_token",
     "load_secret",
+    "log_target",
     "make_app",
     "make_server",
     "redact",
