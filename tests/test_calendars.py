@@ -35,6 +35,7 @@ from peertrain import (
     load_bundled_catalogue,
 )
 from peertrain.calendars import (
+    NAMESPACE,
     Feed,
     FeedKind,
     FeedOptions,
@@ -738,3 +739,70 @@ def test_same_instant_in_two_zones_keeps_each_zone():
     _put(second, "dtstart", new_york)
     assert b"DTSTART;TZID=America/Chicago:20260303T090000" in first.to_ical()
     assert b"DTSTART;TZID=America/New_York:20260303T100000" in second.to_ical()
+
+
+# -- identity through edits -------------------------------------------------------------------
+
+
+def _edited(session: Session, shift_days: int, shift_minutes: int, stretch: int, location: str, bump: int) -> Session:
+    """``session`` moved by ``shift_days`` days and ``shift_minutes`` minutes (a recurring one by
+    the minutes only: its dates follow its rule), each block ``stretch`` minutes longer, at
+    ``location``, with ``bump`` added to its revision and a later ``updated``."""
+    import attrs
+
+    days = 0 if session.rrule else shift_days
+    delta = dt.timedelta(days=days, minutes=shift_minutes)
+    blocks = [DayBlock(b.start + delta, b.end + delta + dt.timedelta(minutes=stretch)) for b in session.blocks]
+    return attrs.evolve(
+        session, blocks=blocks, location=location, revision=session.revision + bump,
+        updated=session.updated + dt.timedelta(days=1 + bump),
+        cancelled_dates=[d + dt.timedelta(days=days) for d in session.cancelled_dates],
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    index=st.integers(0, 3),
+    shift_days=st.integers(-400, 400),
+    shift_minutes=st.integers(-6 * 60, 6 * 60).map(lambda m: m - m % 15),
+    stretch=st.integers(0, 120),
+    location=st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=30).map(
+        str.strip).filter(bool),
+    bump=st.integers(0, 3),
+)
+def test_any_edit_of_one_session_keeps_every_uid_and_changes_only_its_events(
+    index, shift_days, shift_minutes, stretch, location, bump
+):
+    """Moving a session (by days and minutes), lengthening it, changing its place and its
+    revision never changes a UID, of that session's events or of any other's; every other
+    session's events stay byte for byte the same."""
+    catalogue = load_bundled_catalogue()
+    schedule = load_schedule(DATA / "sessions.toml", catalogue)
+    sessions = list(schedule.sessions)
+    sessions[index] = _edited(sessions[index], shift_days, shift_minutes, stretch, location, bump)
+    edited = Schedule(id=schedule.id, name=schedule.name, timezone=schedule.timezone, sessions=sessions)
+
+    def uids(s: Schedule) -> list[tuple[str, list[str]]]:
+        return [(str(e["UID"]), e.to_ical().decode().split("\r\n")) for e in session_events(s, catalogue)]
+
+    before, after = uids(schedule), uids(edited)
+    assert [u for u, _ in before] == [u for u, _ in after]
+    own = {str(e["UID"]) for e in session_events(schedule, catalogue, [schedule.sessions[index]])}
+    for (uid, old), (_, new) in zip(before, after, strict=True):
+        if uid not in own:
+            assert old == new
+
+
+def test_moving_a_two_day_session_by_a_week_keeps_both_uids():
+    """Day 1 of a multi-day session has the session's own UID, day 2 one made from the session id
+    and the day's number, never from its date: moving the class by a week keeps both."""
+    catalogue = load_bundled_catalogue()
+    schedule = load_schedule(DATA / "sessions.toml", catalogue)
+    gci = next(s for s in schedule.sessions if s.id == "gci")
+    moved = _edited(gci, 7, 0, 0, "EOC", 1)
+    first = [str(e["UID"]) for e in session_events(schedule, catalogue, [gci])]
+    second = [str(e["UID"]) for e in session_events(schedule, catalogue, [moved])]
+    assert first == second == [
+        str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci")),
+        str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci\x1fday\x1f2")),
+    ]

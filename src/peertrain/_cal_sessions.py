@@ -45,6 +45,16 @@ def _session_event(
     return event
 
 
+def session_uid(schedule_id: str, session_id: str, day: int = 1) -> str:
+    """The UID of day ``day`` (1, 2, ...) of a session: from the schedule's and the session's ids
+    and the day's place in the session only, never its date, time or place, so that moving a
+    session (every day of it) keeps its events. Day 1 has the session's own UID, the one a
+    single-day or recurring session has, so a session that gains a day keeps its first event."""
+    if day == 1:
+        return _uid(schedule_id, "session", session_id)
+    return _uid(schedule_id, "session", session_id, "day", str(day))
+
+
 def session_events(
     schedule: Schedule, catalogue: Catalogue, sessions: Iterable[Session] | None = None
 ) -> list[Event]:
@@ -62,15 +72,13 @@ def session_events(
             count = len(session.blocks)
             for i, block in enumerate(session.blocks, start=1):
                 day = block.start.date()
-                uid = _uid(schedule.id, "session", session.id) if count == 1 else _uid(
-                    schedule.id, "session", session.id, day.isoformat()
-                )
+                uid = session_uid(schedule.id, session.id, i)
                 summary = title if count == 1 else f"{title} (day {i} of {count})"
                 cancelled = session.cancelled or day in session.cancelled_dates
                 span = (block.start, block.end)
                 events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled))
             continue
-        uid = _uid(schedule.id, "session", session.id)
+        uid = session_uid(schedule.id, session.id)
         block = session.blocks[0]
         master = _session_event(session, course, uid, title, (block.start, block.end), cancelled=session.cancelled)
         rule = vRecur.from_ical(session.rrule)

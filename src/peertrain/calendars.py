@@ -6,9 +6,10 @@ course serves that function and the deadlines of members who have it).
 
 Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains each):
 
-- **UIDs** are ``uuid5`` over stable keys: the schedule id and session id (plus the day of a
-  multi-day block), or the schedule id, member id, ``pack/requirement``, kind and date of a
-  deadline. A UID is a one-way hash: it shows no name or id.
+- **UIDs** are ``uuid5`` over stable keys: the schedule id and session id (plus the day's
+  number, 2, 3, ..., for the later days of a multi-day session; never a date), or the
+  schedule id, member id, ``pack/requirement``, kind and date of a deadline. A UID is a
+  one-way hash: it shows no name or id.
 - **Nothing reads the clock.** A session's DTSTAMP and LAST-MODIFIED are its ``updated`` and its
   SEQUENCE its ``revision``. A deadline's DTSTAMP and LAST-MODIFIED are 00:00 UTC of the day the
   member's record last changed as the verdicts saw it: the member's latest completion on or
