@@ -33,6 +33,8 @@ from peertrain import (
     Verdict,
     check_compliance,
     load_bundled_catalogue,
+    load_pack,
+    read_waivers,
 )
 from peertrain.calendars import (
     NAMESPACE,
@@ -306,16 +308,87 @@ def test_deadline_events_are_all_day_transparent_with_alarms(demo):
     assert f"LAST-MODIFIED:{latest:%Y%m%d}T000000Z" in lines
 
 
-def test_lapsed_and_overdue_deadlines(demo):
-    """A lapsed verdict is a past "lapsed" event listing the shortfall's courses, without alarms;
-    a never-met one is "overdue" the day after its due date."""
+def test_lapsed_and_overdue_requirements_are_items_on_the_as_of_date(demo):
+    """A lapsed or never-met requirement is not an event on a past date but one all-day item on
+    the as-of date, "Overdue: <what> (since <day>) — <who>", listing the shortfall's courses, with
+    DTSTAMP the as-of date, PRIORITY:1 and a 09:00 alarm; its UID is the member's and the
+    requirement's alone."""
     events = events_by_uid(demo.feed("team"))
-    lapsed = next(v for v in events.values() if any(x.endswith("lapsed — Erin Lindqvist") for x in v))
-    assert "DTSTART;VALUE=DATE:20260612" in lapsed
-    assert "BEGIN:VALARM" not in lapsed
+    lapsed = next(v for v in events.values() if any(x.endswith("(since 2026-06-12) — Erin Lindqvist") for x in v))
+    assert "SUMMARY:Overdue: Postvention members: current ICISF group crisis intervention or PFA " \
+           "(since 2026-06-12) — Erin Lindqvist" in lapsed
+    assert "DTSTART;VALUE=DATE:20261115" in lapsed
+    assert "DTEND;VALUE=DATE:20261116" in lapsed
+    assert "DTSTAMP:20261115T000000Z" in lapsed
+    assert "LAST-MODIFIED:20261115T000000Z" in lapsed
+    assert "SEQUENCE:0" in lapsed
+    assert "PRIORITY:1" in lapsed
+    assert "TRANSP:TRANSPARENT" in lapsed
+    assert "CATEGORIES:Training overdue" in lapsed
+    assert [x for x in lapsed if x.startswith("TRIGGER")] == ["TRIGGER:PT9H"]
     assert any("Psychological First Aid (RAPID) (jh-pfa" in x for x in lapsed)
-    overdue = next(v for v in events.values() if any(x.endswith("overdue — Tom Baker") for x in v))
-    assert "DTSTART;VALUE=DATE:20230813" in overdue
+    assert any(x.startswith("DESCRIPTION:Overdue since 2026-06-12 (156 days as of 2026-11-15).") for x in lapsed)
+    overdue = next(v for v in events.values() if any(x.endswith("(since 2023-08-13) — Tom Baker") for x in v))
+    assert "DTSTART;VALUE=DATE:20261115" in overdue
+    assert not any(line.startswith("DTSTART;VALUE=DATE:2023") for line in unfold(demo.feed("team")))
+    uid = next(x for x in overdue if x.startswith("UID:"))[4:]
+    assert uid == str(uuid.uuid5(NAMESPACE, "pine-lake-pd\x1foverdue\x1fPL-04\x1fexample-agency/rps"))
+
+
+def _mn_only_feed(demo: Demo, as_of: dt.date, privacy: Privacy = Privacy.FULL) -> bytes:
+    packs = [load_pack("mn-181-9731", demo.catalogue)]
+    waivers = read_waivers(DEMO / "exemptions.csv", demo.members)
+    result = check_compliance(demo.members, demo.completions, packs, as_of, catalogue=demo.catalogue, waivers=waivers)
+    return bytes(build_feed(
+        Feed.parse("team"), catalogue=demo.catalogue, schedule=demo.schedule, result=result, members=demo.members,
+        packs=packs, completions=demo.completions, options=FeedOptions(privacy=privacy),
+    ).to_ical())
+
+
+def test_not_met_members_without_a_due_date_are_in_view(demo):
+    """With mn-181-9731 alone, the members who have not met it (a not-met verdict with no due
+    date) each get "Not met: ..." on the as-of date, in the week anyone looking ahead sees."""
+    as_of = dt.date(2026, 11, 15)
+    events = events_by_uid(_mn_only_feed(demo, as_of))
+    items = {
+        next(x for x in v if x.startswith("SUMMARY:")): v for v in events.values() if "CATEGORIES:Training overdue" in v
+    }
+    title = "30 hours of standardized peer support training\\, 16 in person\\, within one year"
+    by_id = {m.id: m.name for m in demo.members}
+    assert sorted(items) == sorted(f"SUMMARY:Not met: {title} — {by_id[i]}" for i in ("PL-05", "CC-01"))
+    for lines in items.values():
+        assert "DTSTART;VALUE=DATE:20261115" in lines
+        assert any(x.startswith("DESCRIPTION:Not met as of 2026-11-15 (the rule sets no date") for x in lines)
+
+
+def test_overdue_items_keep_their_uids_from_day_to_day(demo):
+    """Feeds for consecutive as-of dates hold the same overdue UIDs, each item moved to the new
+    date; a feed for a given as-of date is byte-identical when made again."""
+    first = events_by_uid(_mn_only_feed(demo, dt.date(2026, 11, 15)))
+    second = events_by_uid(_mn_only_feed(demo, dt.date(2026, 11, 16)))
+
+    def overdue(events: dict[tuple[str, str], list[str]]) -> dict[str, list[str]]:
+        return {uid: v for (uid, _), v in events.items() if "CATEGORIES:Training overdue" in v}
+
+    assert overdue(first).keys() == overdue(second).keys()
+    assert all("DTSTART;VALUE=DATE:20261116" in v for v in overdue(second).values())
+    assert all("DTSTAMP:20261116T000000Z" in v for v in overdue(second).values())
+    assert _mn_only_feed(demo, dt.date(2026, 11, 16)) == _mn_only_feed(demo, dt.date(2026, 11, 16))
+
+
+@pytest.mark.parametrize("privacy", [Privacy.INITIALS, Privacy.NONE])
+def test_overdue_items_follow_the_privacy_level(demo, privacy):
+    """An overdue item names its member as the privacy level says, and its description names nobody."""
+    data = _mn_only_feed(demo, dt.date(2026, 11, 15), privacy)
+    items = [v for v in events_by_uid(data).values() if "CATEGORIES:Training overdue" in v]
+    assert items
+    text = "\n".join(x for v in items for x in v)
+    for member in demo.members:
+        for part in member.name.split():
+            assert not re.search(rf"\b{re.escape(part)}\b", text), (member.id, part)
+    if privacy is Privacy.NONE:
+        assert all(any(x.startswith("SUMMARY:") and x.rpartition(" — ")[2] in {m.id for m in demo.members} for x in v)
+                   for v in items)
 
 
 def test_alarm_offsets_and_reminder_events(demo):

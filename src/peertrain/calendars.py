@@ -15,8 +15,9 @@ Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains ea
   member's record last changed as the verdicts saw it: the member's latest completion on or
   before the as-of date, else the day they joined, else 2000-01-01 (:func:`member_stamps`); its
   SEQUENCE is 0, because everything the event shows is part of its UID or fixed by it (a lapse
-  that moves, or a deadline that turns from "lapses" to "lapsed", is a new event and the old
-  one leaves the feed). The same data therefore gives byte-identical output.
+  that moves is a new event and the old one leaves the feed). A lapsed or never-met requirement
+  is one overdue item on the as-of date, one UID per member and requirement, stamped with the
+  as-of date (:mod:`peertrain._cal_overdue`). The same data therefore gives byte-identical output.
 - **Cancellations**: a withdrawn session keeps its events with ``STATUS:CANCELLED``; a withdrawn
   occurrence of a recurring session is an overridden instance (same UID, RECURRENCE-ID) with
   ``STATUS:CANCELLED``, not an EXDATE, so that a calendar that already shows it learns it was
@@ -45,7 +46,8 @@ from attrs import field, frozen
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 from peertrain._cal_deadlines import _all_day, _deadline, _deadline_description, _requirement_courses, _subject
-from peertrain._cal_sessions import session_events
+from peertrain._cal_overdue import overdue_event, overdue_uid
+from peertrain._cal_sessions import session_events, session_uid
 from peertrain._ical_props import NAMESPACE, _put, _uid, clean_text
 from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult
@@ -54,6 +56,7 @@ from peertrain.model import Completion, Function, Member
 from peertrain.output import Privacy
 from peertrain.requirements import RulePack
 from peertrain.sessions import Schedule, Session
+from peertrain.verdict import Status
 
 __all__ = [
     "DEFAULT_ALARM_DAYS",
@@ -67,8 +70,10 @@ __all__ = [
     "clean_text",
     "deadline_events",
     "member_stamps",
+    "overdue_uid",
     "person_label",
     "session_events",
+    "session_uid",
 ]
 
 PRODID = "-//peertrain//peertrain calendar feed//EN"
@@ -187,9 +192,10 @@ def deadline_events(
 ) -> list[Event]:
     """All-day VEVENTs for the verdicts' deadlines (of ``member_ids`` only, when given).
 
-    A verdict gives one event: "<what> lapses" on its ``lapses_on`` (met, due soon, exempt),
-    "<what> due" at the end of a grace period, "<what> lapsed" on the day it lapsed, "<what>
-    overdue" the day after a never-met requirement's ``due_on``. Upcoming ones (after the as-of
+    A compliant verdict gives one event: "<what> lapses" on its ``lapses_on`` (met, due soon,
+    exempt) or "<what> due" at the end of a grace period. A lapsed or never-met one gives its
+    overdue item on the as-of date, "Overdue: <what> (since <day>)" or "Not met: <what>", with one
+    UID per member and requirement (:mod:`peertrain._cal_overdue`). Upcoming ones (after the as-of
     date) carry a VALARM per ``options.alarm_days`` and, with ``options.reminder_events``, one
     all-day "Reminder:" event per offset. ``stamps`` gives each member's DTSTAMP day (see
     :func:`member_stamps`; default: 2000-01-01 for all).
@@ -200,13 +206,22 @@ def deadline_events(
     events: list[Event] = []
     for verdict in result.verdicts:
         member = by_id.get(verdict.member)
+        if member is None or (wanted is not None and member.id not in wanted):
+            continue
+        who = person_label(member, options.privacy)
+        if not verdict.status.compliant:
+            verb = "overdue" if verdict.status is Status.NOT_MET else "lapsed"
+            events.append(overdue_event(
+                verdict, team_id=team_id, who=who, as_of=result.as_of, alarms=bool(options.alarm_days),
+                description=_deadline_description(verdict, verb, requirements.get(verdict.key), catalogue),
+            ))
+            continue
         deadline = _deadline(verdict)
-        if member is None or deadline is None or (wanted is not None and member.id not in wanted):
+        if deadline is None:
             continue
         verb, day = deadline
         stamp_day = (stamps or {}).get(member.id, _FALLBACK_STAMP)
         stamp = dt.datetime.combine(stamp_day, dt.time(), tzinfo=dt.UTC)
-        who = person_label(member, options.privacy)
         what = clean_text(_subject(verdict, verb))
         key = (team_id, "deadline", member.id, verdict.key, verb, day.isoformat())
         description = _deadline_description(verdict, verb, requirements.get(verdict.key), catalogue)
