@@ -879,3 +879,24 @@ def test_moving_a_two_day_session_by_a_week_keeps_both_uids():
         str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci")),
         str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci\x1fday\x1f2")),
     ]
+
+
+def test_embedded_time_zone_covers_an_open_ended_rule_past_2037():
+    """A rule with no end embeds a VTIMEZONE whose transitions reach 50 years past its start: a
+    client that uses only the embedded zone puts the 2037-04-14 and 2070-04-08 occurrences at
+    09:00 CDT (14:00 UTC), not an hour off."""
+    session = Session(
+        id="quarterly", course="team-quarterly", timezone="America/Chicago",
+        blocks=[DayBlock(dt.datetime(2026, 1, 13, 9), dt.datetime(2026, 1, 13, 13))],
+        updated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), rrule="FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU",
+    )
+    schedule = Schedule(id="t", name="T", timezone="America/Chicago", sessions=[session])
+    calendar = icalendar.Calendar.from_ical(
+        build_feed(Feed.parse("team"), catalogue=load_bundled_catalogue(), schedule=schedule).to_ical()
+    )
+    (vtimezone,) = calendar.walk("VTIMEZONE")
+    embedded = vtimezone.to_tz(lookup_tzid=False)
+    for day in (dt.date(2037, 4, 14), dt.date(2070, 4, 8)):
+        local = dt.datetime.combine(day, dt.time(9), tzinfo=embedded)
+        assert local.astimezone(dt.UTC) == dt.datetime.combine(day, dt.time(14), tzinfo=dt.UTC), day
+    assert dt.datetime(2037, 1, 13, 9, tzinfo=embedded).astimezone(dt.UTC).hour == 15

@@ -49,6 +49,7 @@ from peertrain._cal_deadlines import _all_day, _deadline, _deadline_description,
 from peertrain._cal_overdue import overdue_event, overdue_uid
 from peertrain._cal_sessions import session_events, session_uid
 from peertrain._ical_props import NAMESPACE, _put, _uid, clean_text
+from peertrain._session_fields import _MAX_EXPANSION_YEARS
 from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult
 from peertrain.errors import InputError
@@ -341,12 +342,24 @@ def build_feed(
 
 
 def _last_session_day(schedule: Schedule | None) -> dt.date:
+    """The last day the VTIMEZONEs must cover: the end of the last session, the last occurrence
+    of a counted one, and for one without end as far as peertrain ever expands a rule (50 years),
+    so that a client that uses only the embedded zones (no zone database of its own) places every
+    occurrence right, past 2037 too."""
     days = []
     for session in schedule.sessions if schedule else ():
         if session.rrule is None or session.until is not None:
             days.append(session.until or session.blocks[-1].end.date())
-        else:  # open-ended or counted: a decade of transitions covers what calendars show
-            days.append(session.blocks[0].start.date() + dt.timedelta(days=3653))
+            continue
+        start = session.blocks[0].start.date()
+        endless = start.replace(year=min(start.year + _MAX_EXPANSION_YEARS, 9999))
+        if session.count is None:
+            days.append(endless)
+            continue
+        try:
+            days.append(session.occurrences()[-1].date() + session.duration + dt.timedelta(days=1))
+        except ValueError:  # more occurrences than peertrain expands
+            days.append(endless)
     return max(days)
 
 
