@@ -16,8 +16,10 @@ from pathlib import Path
 import icalendar
 import pytest
 import recurring_ical_events
+import vobject
 from hypothesis import given
 from hypothesis import strategies as st
+from ical.calendar_stream import IcsCalendarStream
 
 from peertrain import Catalogue
 from peertrain.calendars import Feed, build_feed
@@ -278,6 +280,73 @@ def test_all_day_events_are_whole_day_sessions(catalogue):
     assert (qpr.course, spans(qpr), qpr.cancelled, qpr.revision) == (
         "qpr", [("2026-10-06T00:00:00", "2026-10-07T00:00:00")], True, 1
     )
+
+
+def test_all_day_classes_stay_all_day_end_to_end(catalogue, tmp_path):
+    """An all-day class is an all-day session, written to the schedule as dates (first and last
+    day) and published as dates (VALUE=DATE, DTEND the day after), with no VTIMEZONE: never a
+    midnight-to-midnight timed block that subscribers in another zone would see shifted."""
+    result = read("all-day.ics", catalogue)
+    assert [s.all_day for s in result.sessions] == [True, True]
+    text = schedule_toml(result.schedule("academy", "Academy"))
+    assert "  { start = 2026-09-15, end = 2026-09-15 },\n  { start = 2026-09-16, end = 2026-09-16 },\n" in text
+    assert "start = 2026-10-06\nend = 2026-10-06\n" in text
+    schedule = round_trip(result, catalogue, tmp_path)
+    assert schedule.sessions == result.sessions
+    data = build_feed(Feed.parse("team"), catalogue=catalogue, schedule=schedule).to_ical().decode()
+    lines = data.replace("\r\n ", "").split("\r\n")
+    assert [x for x in lines if x.startswith(("DTSTART", "DTEND"))] == [
+        "DTSTART;VALUE=DATE:20260915", "DTEND;VALUE=DATE:20260916",
+        "DTSTART;VALUE=DATE:20260916", "DTEND;VALUE=DATE:20260917",
+        "DTSTART;VALUE=DATE:20261006", "DTEND;VALUE=DATE:20261007",
+    ]
+    assert "BEGIN:VTIMEZONE" not in lines
+    assert len(vobject.readOne(data).vevent_list) == 3
+    strict = IcsCalendarStream.calendar_from_ics(data)
+    assert [e.dtstart for e in strict.events] == [dt.date(2026, 9, 15), dt.date(2026, 9, 16), dt.date(2026, 10, 6)]
+
+
+def test_recurring_all_day_series_is_a_dated_rule(catalogue):
+    """A weekly all-day series kept as a rule has a DATE DTSTART, a DATE UNTIL and its cancelled
+    occurrence as a DATE RECURRENCE-ID; recurring-ical-events expands it to dates."""
+    data = CALENDAR.format(
+        "BEGIN:VEVENT\r\nUID:weekly\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:QPR\r\n"
+        "DTSTART;VALUE=DATE:20260105\r\nRRULE:FREQ=WEEKLY;UNTIL=20260126\r\nEXDATE;VALUE=DATE:20260112\r\n"
+        "END:VEVENT\r\n"
+    ).encode()
+    (session,) = parse_ics_sessions(data, catalogue, provider=PROVIDER, timezone="America/Chicago").sessions
+    assert session.all_day
+    assert (session.rrule, session.until, session.cancelled_dates) == (
+        "FREQ=WEEKLY", dt.date(2026, 1, 26), (dt.date(2026, 1, 12),)
+    )
+    schedule = Schedule(id="t", name="T", timezone="America/Chicago", sessions=[session])
+    feed = build_feed(Feed.parse("team"), catalogue=catalogue, schedule=schedule).to_ical()
+    lines = feed.decode().replace("\r\n ", "").split("\r\n")
+    assert "DTSTART;VALUE=DATE:20260105" in lines
+    assert "RRULE:FREQ=WEEKLY;UNTIL=20260126" in lines
+    assert "RECURRENCE-ID;VALUE=DATE:20260112" in lines
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(feed)).between(
+        dt.date(2026, 1, 1), dt.date(2026, 2, 28)
+    )
+    assert [(e["DTSTART"].dt, str(e.get("STATUS"))) for e in found] == [
+        (dt.date(2026, 1, 5), "CONFIRMED"), (dt.date(2026, 1, 12), "CANCELLED"), (dt.date(2026, 1, 19), "CONFIRMED"),
+        (dt.date(2026, 1, 26), "CONFIRMED"),
+    ]
+
+
+def test_all_day_sessions_in_the_schedule_file(catalogue, write):
+    """``start`` and ``end`` given as dates make an all-day session (end: its last day); mixing
+    dates and date-times, or an end before the start, is refused with the key."""
+    head = '[schedule]\nid = "t"\nname = "T"\ntimezone = "America/Chicago"\n[[sessions]]\nid = "s"\n' \
+           'course = "qpr"\nupdated = 2026-01-01T00:00:00Z\n'
+    schedule = load_schedule(write("ok.toml", head + "start = 2026-03-02\nend = 2026-03-03\n"), catalogue)
+    (session,) = schedule.sessions
+    assert session.all_day
+    assert spans(session) == [("2026-03-02T00:00:00", "2026-03-04T00:00:00")]
+    with pytest.raises(CatalogError, match=r"sessions\[0\]: give start and end both as dates"):
+        load_schedule(write("mixed.toml", head + "start = 2026-03-02\nend = 2026-03-02T17:00:00\n"), catalogue)
+    with pytest.raises(CatalogError, match=r"sessions\[0\].end: end 2026-03-01 is before start 2026-03-02"):
+        load_schedule(write("back.toml", head + "start = 2026-03-02\nend = 2026-03-01\n"), catalogue)
 
 
 # -- refusing files that are not calendars ----------------------------------------------------

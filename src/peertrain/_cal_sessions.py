@@ -36,8 +36,12 @@ def _session_event(
     _put(event, "uid", uid)
     _stamp(event, session.updated, session.revision)
     _put(event, "summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
-    _put(event, "dtstart", start.replace(tzinfo=session.zone))
-    _put(event, "dtend", end.replace(tzinfo=session.zone))
+    if session.all_day:  # dates: the same days in every zone, never a 24-hour busy block
+        _put(event, "dtstart", start.date())
+        _put(event, "dtend", end.date())
+    else:
+        _put(event, "dtstart", start.replace(tzinfo=session.zone))
+        _put(event, "dtend", end.replace(tzinfo=session.zone))
     if session.location:
         _put(event, "location", clean_text(session.location))
     _put(event, "description", _session_description(session, course))
@@ -82,8 +86,8 @@ def session_events(
         block = session.blocks[0]
         master = _session_event(session, course, uid, title, (block.start, block.end), cancelled=session.cancelled)
         rule = vRecur.from_ical(session.rrule)
-        until = session.until_utc()
-        if until is not None:
+        until = session.until if session.all_day else session.until_utc()
+        if until is not None:  # a DATE when DTSTART is one, else UTC (RFC 5545 3.3.10)
             rule["UNTIL"] = [until]
         if session.count is not None:
             rule["COUNT"] = [session.count]
@@ -98,6 +102,6 @@ def session_events(
         for day in session.cancelled_dates:
             start = starts[day]
             instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True)
-            instance.add("recurrence-id", start.replace(tzinfo=session.zone))
+            instance.add("recurrence-id", start.date() if session.all_day else start.replace(tzinfo=session.zone))
             events.append(instance)
     return events

@@ -22,6 +22,14 @@ def _local_text(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _span(start: dt.datetime, end: dt.datetime, *, all_day: bool) -> tuple[str, str]:
+    """A block's ``start`` and ``end`` as TOML: local date-times, or for an all-day session its
+    first and last day (both included)."""
+    if all_day:
+        return start.date().isoformat(), (end.date() - dt.timedelta(days=1)).isoformat()
+    return _local_text(start), _local_text(end)
+
+
 def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
     """A schedule as the TOML :func:`~peertrain.sessions.load_schedule` reads (keys in the order
     ``docs/calendars.md`` lists them; a session's ``timezone`` only when it differs from the
@@ -43,11 +51,12 @@ def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
             value = getattr(s, name)
             if value is not None:
                 out.append(f"{name} = {_toml_text(value)}")
-        if len(s.blocks) == 1:
-            out += [f"start = {_local_text(s.blocks[0].start)}", f"end = {_local_text(s.blocks[0].end)}"]
+        spans = [_span(b.start, b.end, all_day=s.all_day) for b in s.blocks]
+        if len(spans) == 1:
+            out += [f"start = {spans[0][0]}", f"end = {spans[0][1]}"]
         else:
             out.append("days = [")
-            out += [f"  {{ start = {_local_text(b.start)}, end = {_local_text(b.end)} }}," for b in s.blocks]
+            out += [f"  {{ start = {start}, end = {end} }}," for start, end in spans]
             out.append("]")
         if s.rrule is not None:
             out.append(f"rrule = {_toml_text(s.rrule)}")

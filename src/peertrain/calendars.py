@@ -336,7 +336,7 @@ def build_feed(
         first = min(starts) - dt.timedelta(days=366)
         last = _last_session_day(schedule) + dt.timedelta(days=366)
         zones = [Timezone.from_tzid(key, first_date=first, last_date=last)
-                 for key in sorted({s.zone.key for s in feed_sessions})]
+                 for key in sorted({s.zone.key for s in feed_sessions if not s.all_day})]
         calendar.subcomponents[0:0] = zones
     return calendar
 

@@ -46,7 +46,9 @@ from peertrain._session_fields import (
     _MAX_EXPANSION_YEARS,
     MAX_OCCURRENCES,
     SESSION_FREQS,
+    _day_span,
     _ident,
+    _is_date,
     _local,
     _location,
     _non_negative,
@@ -55,6 +57,7 @@ from peertrain._session_fields import (
     _provider,
     _title,
     _utc,
+    _whole_days,
     _zone,
     parse_rrule,
 )
@@ -107,8 +110,10 @@ def _opt_rrule(value: str | None) -> str | None:
 class Session:
     """A training session: one-off (one or more day blocks) or recurring (one block and an RRULE).
 
-    Times are local wall-clock times in ``timezone``. ``cancelled`` withdraws the whole session;
-    ``cancelled_dates`` withdraws single occurrences (local dates of an occurrence's start).
+    Times are local wall-clock times in ``timezone``. An ``all_day`` session's blocks run from
+    00:00 to 00:00 (of the day after its last day): its events are dates (``VALUE=DATE``), the
+    same days in every zone, and its schedule gives ``start`` and ``end`` as dates. ``cancelled``
+    withdraws the whole session; ``cancelled_dates`` single occurrences (local start dates).
     ``revision`` becomes the events' SEQUENCE and ``updated`` their DTSTAMP and LAST-MODIFIED:
     raise the one and set the other whenever the session changes.
     """
@@ -129,6 +134,7 @@ class Session:
     cancelled: bool = False
     cancelled_dates: tuple[dt.date, ...] = field(default=(), converter=_dates)
     revision: int = field(default=0, validator=_non_negative)
+    all_day: bool = False
 
     @blocks.validator
     def _check_blocks(self, _attribute: Any, value: tuple[DayBlock, ...]) -> None:
@@ -142,6 +148,8 @@ class Session:
                 )
 
     def __attrs_post_init__(self) -> None:
+        if self.all_day:
+            _whole_days([(b.start, b.end) for b in self.blocks])
         if self.rrule is None:
             if self.until is not None or self.count is not None:
                 raise ValueError("until and count need an rrule")
@@ -331,8 +339,9 @@ def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -
         found = catalogue.find(course) if isinstance(course, str) else None
         hint = f" (did you mean the id {found.id!r}?)" if found is not None else ""
         raise CatalogError(source, f"{key}.course", f"unknown course id {course!r}{hint}")
-    blocks = _read_blocks(raw, source, key)
+    blocks, all_day = _read_blocks(raw, source, key)
     kwargs: dict[str, Any] = {k: raw[k] for k in raw if k not in ("start", "end", "days")}
+    kwargs["all_day"] = all_day
     kwargs.setdefault("timezone", zone)
     for name, kind in (("until", "date"), ("cancelled", "bool")):
         if name in kwargs:
@@ -351,13 +360,15 @@ def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -
 
 
 def _check_type(value: Any, kind: str, source: str, key: str) -> None:
-    if kind == "date" and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+    if kind == "date" and not _is_date(value):
         raise CatalogError(source, key, f"expected a date such as 2026-07-14, got {value!r}")
     if kind == "bool" and not isinstance(value, bool):
         raise CatalogError(source, key, f"expected true or false, got {value!r}")
 
 
-def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock]:
+def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> tuple[list[DayBlock], bool]:
+    """The session's blocks, and whether it is all-day: ``start`` and ``end`` given as dates (the
+    first and the last day, both included) rather than date-times."""
     has_span = "start" in raw or "end" in raw
     if has_span and "days" in raw:
         raise CatalogError(source, f"{key}.days", "give start and end, or days, not both")
@@ -371,6 +382,7 @@ def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock
             raise CatalogError(source, f"{key}.days", "must be a non-empty array of {start = ..., end = ...} tables")
         spans = [(day, f"{key}.days[{j}]") for j, day in enumerate(days)]
     blocks = []
+    kinds: set[bool] = set()
     for span, where in spans:
         if not isinstance(span, Mapping):
             raise CatalogError(source, where, "must be a table with start and end")
@@ -380,5 +392,14 @@ def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock
         for name in ("start", "end"):
             if name not in span:
                 raise CatalogError(source, f"{where}.{name}", "required key missing")
-        blocks.append(_build(lambda s=span: DayBlock(s["start"], s["end"]), source, where))
-    return blocks
+        dates = [_is_date(span[name]) for name in ("start", "end")]
+        if dates[0] != dates[1] or (kinds and dates[0] not in kinds):
+            raise CatalogError(
+                source, where, "give start and end both as dates (an all-day session) or both as date-times, "
+                "the same for every day",
+            )
+        kinds.add(dates[0])
+        make = _day_span if dates[0] else lambda start, end: (start, end)
+        blocks.append(_build(lambda s=span, m=make: DayBlock(*m(s["start"], s["end"])), source, where))
+    return blocks, True in kinds
+
