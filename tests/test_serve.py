@@ -701,3 +701,34 @@ def test_listen_backlog_holds_a_burst_of_20_connections(app):
     finally:
         stop()
     assert statuses == [200] * 60
+
+
+def test_last_modified_never_goes_backwards_when_the_bytes_change(tmp_path, serve, client):
+    """An edit that is then reverted (the session's ``updated`` set back) gives new bytes with an
+    older newest DTSTAMP: Last-Modified does not go back, so a client that sends only
+    If-Modified-Since fetches the new bytes instead of keeping its stale copy."""
+    folder = _copy_demo(tmp_path)
+    sessions = folder / "sessions.toml"
+    original = sessions.read_text(encoding="utf-8")
+    app = make_app(["--sessions", str(sessions), "--feeds", "team", "--check-every", "0"],
+                   environ={SECRET_ENV: SECRET})
+    url = serve(app) + app.paths()["team"]
+
+    def save(text: str, step: int) -> None:
+        sessions.write_text(text, encoding="utf-8")
+        os.utime(sessions, ns=(sessions.stat().st_atime_ns, sessions.stat().st_mtime_ns + step * 1_000_000_000))
+
+    first = client.get(url, timeout=10)
+    save(original.replace("updated = 2026-11-02T16:45:00Z", "updated = 2026-11-03T10:00:00Z")
+         .replace('location = "Lakes Region Public Safety Training Center, Room B"', 'location = "Room C"'), 2)
+    edited = client.get(url, timeout=10)
+    assert email.utils.parsedate_to_datetime(edited.headers["Last-Modified"]) > \
+        email.utils.parsedate_to_datetime(first.headers["Last-Modified"])
+    save(original, 4)
+    reverted = client.get(url, timeout=10, headers={"If-Modified-Since": edited.headers["Last-Modified"]})
+    assert reverted.status_code == 200
+    assert reverted.content == first.content
+    assert email.utils.parsedate_to_datetime(reverted.headers["Last-Modified"]) > \
+        email.utils.parsedate_to_datetime(edited.headers["Last-Modified"])
+    again = client.get(url, timeout=10, headers={"If-Modified-Since": reverted.headers["Last-Modified"]})
+    assert again.status_code == 304
