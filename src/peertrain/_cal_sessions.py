@@ -29,12 +29,15 @@ def _session_description(session: Session, course: Course) -> str:
 
 def _session_event(
     session: Session, course: Course, uid: str, summary: str, span: tuple[dt.datetime, dt.datetime], *,
-    cancelled: bool,
+    cancelled: bool, day: dt.date | None = None,
 ) -> Event:
+    """One event of ``session``; ``day`` (a cancelled occurrence's or a day's date) picks its
+    SEQUENCE and DTSTAMP (:meth:`~peertrain.sessions.Session.stamp`)."""
     start, end = span
     event = Event()
     _put(event, "uid", uid)
-    _stamp(event, session.updated, session.revision)
+    revision, updated = session.stamp(day)
+    _stamp(event, updated, revision)
     _put(event, "summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
     if session.all_day:  # dates: the same days in every zone, never a 24-hour busy block
         _put(event, "dtstart", start.date())
@@ -80,7 +83,7 @@ def session_events(
                 summary = title if count == 1 else f"{title} (day {i} of {count})"
                 cancelled = session.cancelled or day in session.cancelled_dates
                 span = (block.start, block.end)
-                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled))
+                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled, day=day))
             continue
         uid = session_uid(schedule.id, session.id)
         block = session.blocks[0]
@@ -101,7 +104,7 @@ def session_events(
         starts = {o.date(): o for o in session.occurrences(until=max(session.cancelled_dates))}
         for day in session.cancelled_dates:
             start = starts[day]
-            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True)
+            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True, day=day)
             instance.add("recurrence-id", start.date() if session.all_day else start.replace(tzinfo=session.zone))
             events.append(instance)
     return events

@@ -22,6 +22,10 @@ def _local_text(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _utc_text(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _span(start: dt.datetime, end: dt.datetime, *, all_day: bool) -> tuple[str, str]:
     """A block's ``start`` and ``end`` as TOML: local date-times, or for an all-day session its
     first and last day (both included)."""
@@ -66,10 +70,20 @@ def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
             out.append(f"count = {s.count}")
         if s.cancelled:
             out.append("cancelled = true")
-        if s.cancelled_dates:
+        if s.cancellations:  # dates cancelled with their own revision and time: one a line
+            stamped = {c.date: c for c in s.cancellations}
+            out.append("cancelled_dates = [")
+            for day in s.cancelled_dates:
+                c = stamped.get(day)
+                out.append(
+                    f"  {day.isoformat()}," if c is None else
+                    f"  {{ date = {day.isoformat()}, revision = {c.revision}, updated = {_utc_text(c.updated)} }},"
+                )
+            out.append("]")
+        elif s.cancelled_dates:
             out.append(f"cancelled_dates = [{', '.join(d.isoformat() for d in s.cancelled_dates)}]")
         if s.capacity is not None:
             out.append(f"capacity = {s.capacity}")
         out.append(f"revision = {s.revision}")
-        out.append(f"updated = {s.updated.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        out.append(f"updated = {_utc_text(s.updated)}")
     return "\n".join(out) + "\n"

@@ -70,6 +70,7 @@ from peertrain.model import refuse_control_characters
 __all__ = [
     "MAX_OCCURRENCES",
     "SESSION_FREQS",
+    "Cancellation",
     "DayBlock",
     "Schedule",
     "Session",
@@ -106,6 +107,32 @@ def _opt_rrule(value: str | None) -> str | None:
     return None if value is None else parse_rrule(value)
 
 
+def _a_date(value: Any) -> None:
+    if not _is_date(value):
+        raise TypeError(f"cancelled_dates: expected a date (YYYY-MM-DD), got {value!r}")
+
+
+@frozen
+class Cancellation:
+    """When one of a session's ``cancelled_dates`` was cancelled: its own ``revision`` and
+    ``updated`` (``sessions import-ics`` takes them from the provider's cancelled override).
+    The cancelled occurrence's event has the later of these and the session's own, so that
+    cancelling one date changes that date's event only, and editing the session still changes
+    every event that shows it."""
+
+    date: dt.date = field(validator=lambda _i, _a, value: _a_date(value))
+    revision: int = field(validator=_non_negative)
+    updated: dt.datetime = field(converter=_utc)
+
+
+def _cancellations(value: Iterable[Cancellation]) -> tuple[Cancellation, ...]:
+    out = tuple(sorted(value, key=lambda c: c.date))
+    for earlier, later in itertools.pairwise(out):
+        if earlier.date == later.date:
+            raise ValueError(f"cancelled_dates: {later.date.isoformat()} is given twice")
+    return out
+
+
 @frozen
 class Session:
     """A training session: one-off (one or more day blocks) or recurring (one block and an RRULE).
@@ -135,6 +162,7 @@ class Session:
     cancelled_dates: tuple[dt.date, ...] = field(default=(), converter=_dates)
     revision: int = field(default=0, validator=_non_negative)
     all_day: bool = False
+    cancellations: tuple[Cancellation, ...] = field(default=(), converter=_cancellations)
 
     @blocks.validator
     def _check_blocks(self, _attribute: Any, value: tuple[DayBlock, ...]) -> None:
@@ -148,6 +176,11 @@ class Session:
                 )
 
     def __attrs_post_init__(self) -> None:
+        for cancellation in self.cancellations:
+            if cancellation.date not in self.cancelled_dates:
+                raise ValueError(
+                    f"cancelled_dates: {cancellation.date.isoformat()} has a revision but is not cancelled"
+                )
         if self.all_day:
             _whole_days([(b.start, b.end) for b in self.blocks])
         if self.rrule is None:
@@ -171,6 +204,17 @@ class Session:
         for day in self.cancelled_dates:
             if day not in starts:
                 raise ValueError(f"cancelled_dates: {day.isoformat()} is not an occurrence of the rrule {self.rrule}")
+
+    def stamp(self, day: dt.date | None = None) -> tuple[int, dt.datetime]:
+        """The SEQUENCE and DTSTAMP of the event of ``day`` (an occurrence's or a day's local
+        start date; ``None``: the session's own, a recurring session's master): the session's
+        ``revision`` and ``updated``, or for a date with a :class:`Cancellation` the later of
+        its and the session's, each on its own. So a date cancelled later changes its own event
+        only, and SEQUENCE and DTSTAMP never go down when the session changes."""
+        for cancellation in self.cancellations if day is not None else ():
+            if cancellation.date == day:
+                return max(self.revision, cancellation.revision), max(self.updated, cancellation.updated)
+        return self.revision, self.updated
 
     def _horizon(self) -> dt.date:
         latest = max([self.blocks[0].start.date(), *self.cancelled_dates])
@@ -347,16 +391,43 @@ def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -
         if name in kwargs:
             _check_type(kwargs[name], kind, source, f"{key}.{name}")
     if "cancelled_dates" in kwargs:
-        values = kwargs["cancelled_dates"]
-        if not isinstance(values, list):
-            raise CatalogError(source, f"{key}.cancelled_dates", f"must be a list of dates, got {values!r}")
-        for j, value in enumerate(values):
-            _check_type(value, "date", source, f"{key}.cancelled_dates[{j}]")
+        kwargs["cancelled_dates"], kwargs["cancellations"] = _read_cancelled(kwargs["cancelled_dates"], source, key)
     for name in ("id", "course", "timezone", "title", "location", "provider", "description", "rrule"):
         if name in kwargs and not isinstance(kwargs[name], str):
             raise CatalogError(source, f"{key}.{name}", f"expected text, got {kwargs[name]!r}")
     session: Session = _build(lambda: Session(blocks=blocks, **kwargs), source, key)
     return session
+
+
+_CANCELLATION_KEYS = ("date", "revision", "updated")
+
+
+def _read_cancelled(values: Any, source: str, key: str) -> tuple[list[dt.date], list[Cancellation]]:
+    """``cancelled_dates``: dates, or ``{ date, revision, updated }`` tables (a date cancelled
+    with its own revision and time, as ``sessions import-ics`` writes them)."""
+    where = f"{key}.cancelled_dates"
+    if not isinstance(values, list):
+        raise CatalogError(source, where, f"must be a list of dates, got {values!r}")
+    dates: list[dt.date] = []
+    stamped: list[Cancellation] = []
+    for j, value in enumerate(values):
+        if not isinstance(value, Mapping):
+            _check_type(value, "date", source, f"{where}[{j}]")
+            dates.append(value)
+            continue
+        for name in sorted(set(value) - set(_CANCELLATION_KEYS)):
+            raise CatalogError(source, f"{where}[{j}].{name}", "unknown key; expected date, revision and updated")
+        for name in _CANCELLATION_KEYS:
+            if name not in value:
+                raise CatalogError(source, f"{where}[{j}].{name}", "required key missing")
+        _check_type(value["date"], "date", source, f"{where}[{j}].date")
+        made: Cancellation = _build(lambda v=value: Cancellation(**v), source, f"{where}[{j}]")
+        dates.append(made.date)
+        stamped.append(made)
+    for made in stamped:  # a plain date given twice is the same date (as before); not one with a revision
+        if dates.count(made.date) > 1:
+            raise CatalogError(source, where, f"{made.date.isoformat()} is given twice")
+    return dates, stamped
 
 
 def _check_type(value: Any, kind: str, source: str, key: str) -> None:
