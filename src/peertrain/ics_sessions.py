@@ -26,8 +26,10 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
   without end) into one session per occurrence.
 - **Stable ids**: a session's id is a hash of the event's UID (and of the occurrence's
   RECURRENCE-ID for an expanded occurrence), so re-importing an updated file updates the same
-  sessions. ``revision`` is the event's SEQUENCE, ``updated`` its LAST-MODIFIED (else DTSTAMP):
-  nothing reads the clock.
+  sessions. ``revision`` is the event's SEQUENCE, ``updated`` its LAST-MODIFIED (else DTSTAMP);
+  a kept series' cancelled override keeps its own with its date
+  (:class:`~peertrain.sessions.Cancellation`), so a new cancellation changes only its own event
+  in a feed: nothing reads the clock.
 
 This module holds the public entry points, the caller's mapping and the results; the work is in
 private modules beside it: :mod:`peertrain._ics_read` (checking the file, time-zone names, reading
