@@ -33,8 +33,11 @@ from peertrain import (
     Verdict,
     check_compliance,
     load_bundled_catalogue,
+    load_pack,
+    read_waivers,
 )
 from peertrain.calendars import (
+    NAMESPACE,
     Feed,
     FeedKind,
     FeedOptions,
@@ -305,16 +308,87 @@ def test_deadline_events_are_all_day_transparent_with_alarms(demo):
     assert f"LAST-MODIFIED:{latest:%Y%m%d}T000000Z" in lines
 
 
-def test_lapsed_and_overdue_deadlines(demo):
-    """A lapsed verdict is a past "lapsed" event listing the shortfall's courses, without alarms;
-    a never-met one is "overdue" the day after its due date."""
+def test_lapsed_and_overdue_requirements_are_items_on_the_as_of_date(demo):
+    """A lapsed or never-met requirement is not an event on a past date but one all-day item on
+    the as-of date, "Overdue: <what> (since <day>) — <who>", listing the shortfall's courses, with
+    DTSTAMP the as-of date, PRIORITY:1 and a 09:00 alarm; its UID is the member's and the
+    requirement's alone."""
     events = events_by_uid(demo.feed("team"))
-    lapsed = next(v for v in events.values() if any(x.endswith("lapsed — Erin Lindqvist") for x in v))
-    assert "DTSTART;VALUE=DATE:20260612" in lapsed
-    assert "BEGIN:VALARM" not in lapsed
+    lapsed = next(v for v in events.values() if any(x.endswith("(since 2026-06-12) — Erin Lindqvist") for x in v))
+    assert "SUMMARY:Overdue: Postvention members: current ICISF group crisis intervention or PFA " \
+           "(since 2026-06-12) — Erin Lindqvist" in lapsed
+    assert "DTSTART;VALUE=DATE:20261115" in lapsed
+    assert "DTEND;VALUE=DATE:20261116" in lapsed
+    assert "DTSTAMP:20261115T000000Z" in lapsed
+    assert "LAST-MODIFIED:20261115T000000Z" in lapsed
+    assert "SEQUENCE:0" in lapsed
+    assert "PRIORITY:1" in lapsed
+    assert "TRANSP:TRANSPARENT" in lapsed
+    assert "CATEGORIES:Training overdue" in lapsed
+    assert [x for x in lapsed if x.startswith("TRIGGER")] == ["TRIGGER:PT9H"]
     assert any("Psychological First Aid (RAPID) (jh-pfa" in x for x in lapsed)
-    overdue = next(v for v in events.values() if any(x.endswith("overdue — Tom Baker") for x in v))
-    assert "DTSTART;VALUE=DATE:20230813" in overdue
+    assert any(x.startswith("DESCRIPTION:Overdue since 2026-06-12 (156 days as of 2026-11-15).") for x in lapsed)
+    overdue = next(v for v in events.values() if any(x.endswith("(since 2023-08-13) — Tom Baker") for x in v))
+    assert "DTSTART;VALUE=DATE:20261115" in overdue
+    assert not any(line.startswith("DTSTART;VALUE=DATE:2023") for line in unfold(demo.feed("team")))
+    uid = next(x for x in overdue if x.startswith("UID:"))[4:]
+    assert uid == str(uuid.uuid5(NAMESPACE, "pine-lake-pd\x1foverdue\x1fPL-04\x1fexample-agency/rps"))
+
+
+def _mn_only_feed(demo: Demo, as_of: dt.date, privacy: Privacy = Privacy.FULL) -> bytes:
+    packs = [load_pack("mn-181-9731", demo.catalogue)]
+    waivers = read_waivers(DEMO / "exemptions.csv", demo.members)
+    result = check_compliance(demo.members, demo.completions, packs, as_of, catalogue=demo.catalogue, waivers=waivers)
+    return bytes(build_feed(
+        Feed.parse("team"), catalogue=demo.catalogue, schedule=demo.schedule, result=result, members=demo.members,
+        packs=packs, completions=demo.completions, options=FeedOptions(privacy=privacy),
+    ).to_ical())
+
+
+def test_not_met_members_without_a_due_date_are_in_view(demo):
+    """With mn-181-9731 alone, the members who have not met it (a not-met verdict with no due
+    date) each get "Not met: ..." on the as-of date, in the week anyone looking ahead sees."""
+    as_of = dt.date(2026, 11, 15)
+    events = events_by_uid(_mn_only_feed(demo, as_of))
+    items = {
+        next(x for x in v if x.startswith("SUMMARY:")): v for v in events.values() if "CATEGORIES:Training overdue" in v
+    }
+    title = "30 hours of standardized peer support training\\, 16 in person\\, within one year"
+    by_id = {m.id: m.name for m in demo.members}
+    assert sorted(items) == sorted(f"SUMMARY:Not met: {title} — {by_id[i]}" for i in ("PL-05", "CC-01"))
+    for lines in items.values():
+        assert "DTSTART;VALUE=DATE:20261115" in lines
+        assert any(x.startswith("DESCRIPTION:Not met as of 2026-11-15 (the rule sets no date") for x in lines)
+
+
+def test_overdue_items_keep_their_uids_from_day_to_day(demo):
+    """Feeds for consecutive as-of dates hold the same overdue UIDs, each item moved to the new
+    date; a feed for a given as-of date is byte-identical when made again."""
+    first = events_by_uid(_mn_only_feed(demo, dt.date(2026, 11, 15)))
+    second = events_by_uid(_mn_only_feed(demo, dt.date(2026, 11, 16)))
+
+    def overdue(events: dict[tuple[str, str], list[str]]) -> dict[str, list[str]]:
+        return {uid: v for (uid, _), v in events.items() if "CATEGORIES:Training overdue" in v}
+
+    assert overdue(first).keys() == overdue(second).keys()
+    assert all("DTSTART;VALUE=DATE:20261116" in v for v in overdue(second).values())
+    assert all("DTSTAMP:20261116T000000Z" in v for v in overdue(second).values())
+    assert _mn_only_feed(demo, dt.date(2026, 11, 16)) == _mn_only_feed(demo, dt.date(2026, 11, 16))
+
+
+@pytest.mark.parametrize("privacy", [Privacy.INITIALS, Privacy.NONE])
+def test_overdue_items_follow_the_privacy_level(demo, privacy):
+    """An overdue item names its member as the privacy level says, and its description names nobody."""
+    data = _mn_only_feed(demo, dt.date(2026, 11, 15), privacy)
+    items = [v for v in events_by_uid(data).values() if "CATEGORIES:Training overdue" in v]
+    assert items
+    text = "\n".join(x for v in items for x in v)
+    for member in demo.members:
+        for part in member.name.split():
+            assert not re.search(rf"\b{re.escape(part)}\b", text), (member.id, part)
+    if privacy is Privacy.NONE:
+        assert all(any(x.startswith("SUMMARY:") and x.rpartition(" — ")[2] in {m.id for m in demo.members} for x in v)
+                   for v in items)
 
 
 def test_alarm_offsets_and_reminder_events(demo):
@@ -738,3 +812,91 @@ def test_same_instant_in_two_zones_keeps_each_zone():
     _put(second, "dtstart", new_york)
     assert b"DTSTART;TZID=America/Chicago:20260303T090000" in first.to_ical()
     assert b"DTSTART;TZID=America/New_York:20260303T100000" in second.to_ical()
+
+
+# -- identity through edits -------------------------------------------------------------------
+
+
+def _edited(session: Session, shift_days: int, shift_minutes: int, stretch: int, location: str, bump: int) -> Session:
+    """``session`` moved by ``shift_days`` days and ``shift_minutes`` minutes (a recurring one by
+    the minutes only: its dates follow its rule), each block ``stretch`` minutes longer, at
+    ``location``, with ``bump`` added to its revision and a later ``updated``."""
+    import attrs
+
+    days = 0 if session.rrule else shift_days
+    delta = dt.timedelta(days=days, minutes=shift_minutes)
+    blocks = [DayBlock(b.start + delta, b.end + delta + dt.timedelta(minutes=stretch)) for b in session.blocks]
+    return attrs.evolve(
+        session, blocks=blocks, location=location, revision=session.revision + bump,
+        updated=session.updated + dt.timedelta(days=1 + bump),
+        cancelled_dates=[d + dt.timedelta(days=days) for d in session.cancelled_dates],
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    index=st.integers(0, 3),
+    shift_days=st.integers(-400, 400),
+    shift_minutes=st.integers(-6 * 60, 6 * 60).map(lambda m: m - m % 15),
+    stretch=st.integers(0, 120),
+    location=st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=30).map(
+        str.strip).filter(bool),
+    bump=st.integers(0, 3),
+)
+def test_any_edit_of_one_session_keeps_every_uid_and_changes_only_its_events(
+    index, shift_days, shift_minutes, stretch, location, bump
+):
+    """Moving a session (by days and minutes), lengthening it, changing its place and its
+    revision never changes a UID, of that session's events or of any other's; every other
+    session's events stay byte for byte the same."""
+    catalogue = load_bundled_catalogue()
+    schedule = load_schedule(DATA / "sessions.toml", catalogue)
+    sessions = list(schedule.sessions)
+    sessions[index] = _edited(sessions[index], shift_days, shift_minutes, stretch, location, bump)
+    edited = Schedule(id=schedule.id, name=schedule.name, timezone=schedule.timezone, sessions=sessions)
+
+    def uids(s: Schedule) -> list[tuple[str, list[str]]]:
+        return [(str(e["UID"]), e.to_ical().decode().split("\r\n")) for e in session_events(s, catalogue)]
+
+    before, after = uids(schedule), uids(edited)
+    assert [u for u, _ in before] == [u for u, _ in after]
+    own = {str(e["UID"]) for e in session_events(schedule, catalogue, [schedule.sessions[index]])}
+    for (uid, old), (_, new) in zip(before, after, strict=True):
+        if uid not in own:
+            assert old == new
+
+
+def test_moving_a_two_day_session_by_a_week_keeps_both_uids():
+    """Day 1 of a multi-day session has the session's own UID, day 2 one made from the session id
+    and the day's number, never from its date: moving the class by a week keeps both."""
+    catalogue = load_bundled_catalogue()
+    schedule = load_schedule(DATA / "sessions.toml", catalogue)
+    gci = next(s for s in schedule.sessions if s.id == "gci")
+    moved = _edited(gci, 7, 0, 0, "EOC", 1)
+    first = [str(e["UID"]) for e in session_events(schedule, catalogue, [gci])]
+    second = [str(e["UID"]) for e in session_events(schedule, catalogue, [moved])]
+    assert first == second == [
+        str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci")),
+        str(uuid.uuid5(NAMESPACE, "test-team\x1fsession\x1fgci\x1fday\x1f2")),
+    ]
+
+
+def test_embedded_time_zone_covers_an_open_ended_rule_past_2037():
+    """A rule with no end embeds a VTIMEZONE whose transitions reach 50 years past its start: a
+    client that uses only the embedded zone puts the 2037-04-14 and 2070-04-08 occurrences at
+    09:00 CDT (14:00 UTC), not an hour off."""
+    session = Session(
+        id="quarterly", course="team-quarterly", timezone="America/Chicago",
+        blocks=[DayBlock(dt.datetime(2026, 1, 13, 9), dt.datetime(2026, 1, 13, 13))],
+        updated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), rrule="FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU",
+    )
+    schedule = Schedule(id="t", name="T", timezone="America/Chicago", sessions=[session])
+    calendar = icalendar.Calendar.from_ical(
+        build_feed(Feed.parse("team"), catalogue=load_bundled_catalogue(), schedule=schedule).to_ical()
+    )
+    (vtimezone,) = calendar.walk("VTIMEZONE")
+    embedded = vtimezone.to_tz(lookup_tzid=False)
+    for day in (dt.date(2037, 4, 14), dt.date(2070, 4, 8)):
+        local = dt.datetime.combine(day, dt.time(9), tzinfo=embedded)
+        assert local.astimezone(dt.UTC) == dt.datetime.combine(day, dt.time(14), tzinfo=dt.UTC), day
+    assert dt.datetime(2037, 1, 13, 9, tzinfo=embedded).astimezone(dt.UTC).hour == 15

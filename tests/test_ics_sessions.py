@@ -9,6 +9,7 @@ Kept rules are cross-checked against ``recurring-ical-events`` expanding the pro
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -16,8 +17,10 @@ from pathlib import Path
 import icalendar
 import pytest
 import recurring_ical_events
-from hypothesis import given
+import vobject
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from ical.calendar_stream import IcsCalendarStream
 
 from peertrain import Catalogue
 from peertrain.calendars import Feed, build_feed
@@ -33,7 +36,7 @@ from peertrain.calendars.ics import (
     schedule_toml,
     session_id,
 )
-from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.calendars.sessions import Cancellation, DayBlock, Schedule, Session, load_schedule, parse_schedule
 from peertrain.cli import main
 from peertrain.errors import CatalogError, IcsError, PeertrainError
 
@@ -101,7 +104,9 @@ def test_google_export_gives_the_exact_sessions(catalogue):
         cancelled_dates=[dt.date(2026, 7, 14), dt.date(2027, 4, 13)],
         title="Quarterly Peer Team Training", location="Pine Lake PD, Community Room, 210 Lake St, Pine Lake",
         provider=PROVIDER, description="Bring your agency ID.",
-        revision=3, updated=utc("2026-07-01T12:00:00"),  # the cancelled override's SEQUENCE and LAST-MODIFIED
+        revision=2, updated=utc("2026-06-02T15:30:00"),  # the master's SEQUENCE and LAST-MODIFIED
+        # the cancelled override's own (the EXDATE's date has the master's)
+        cancellations=[Cancellation(dt.date(2026, 7, 14), 3, utc("2026-07-01T12:00:00"))],
     )
     assert (gci.course, gci.timezone, spans(gci)) == (
         "icisf-gci", "America/Chicago", [("2027-02-16T08:00:00", "2027-02-16T17:00:00")]
@@ -278,6 +283,73 @@ def test_all_day_events_are_whole_day_sessions(catalogue):
     assert (qpr.course, spans(qpr), qpr.cancelled, qpr.revision) == (
         "qpr", [("2026-10-06T00:00:00", "2026-10-07T00:00:00")], True, 1
     )
+
+
+def test_all_day_classes_stay_all_day_end_to_end(catalogue, tmp_path):
+    """An all-day class is an all-day session, written to the schedule as dates (first and last
+    day) and published as dates (VALUE=DATE, DTEND the day after), with no VTIMEZONE: never a
+    midnight-to-midnight timed block that subscribers in another zone would see shifted."""
+    result = read("all-day.ics", catalogue)
+    assert [s.all_day for s in result.sessions] == [True, True]
+    text = schedule_toml(result.schedule("academy", "Academy"))
+    assert "  { start = 2026-09-15, end = 2026-09-15 },\n  { start = 2026-09-16, end = 2026-09-16 },\n" in text
+    assert "start = 2026-10-06\nend = 2026-10-06\n" in text
+    schedule = round_trip(result, catalogue, tmp_path)
+    assert schedule.sessions == result.sessions
+    data = build_feed(Feed.parse("team"), catalogue=catalogue, schedule=schedule).to_ical().decode()
+    lines = data.replace("\r\n ", "").split("\r\n")
+    assert [x for x in lines if x.startswith(("DTSTART", "DTEND"))] == [
+        "DTSTART;VALUE=DATE:20260915", "DTEND;VALUE=DATE:20260916",
+        "DTSTART;VALUE=DATE:20260916", "DTEND;VALUE=DATE:20260917",
+        "DTSTART;VALUE=DATE:20261006", "DTEND;VALUE=DATE:20261007",
+    ]
+    assert "BEGIN:VTIMEZONE" not in lines
+    assert len(vobject.readOne(data).vevent_list) == 3
+    strict = IcsCalendarStream.calendar_from_ics(data)
+    assert [e.dtstart for e in strict.events] == [dt.date(2026, 9, 15), dt.date(2026, 9, 16), dt.date(2026, 10, 6)]
+
+
+def test_recurring_all_day_series_is_a_dated_rule(catalogue):
+    """A weekly all-day series kept as a rule has a DATE DTSTART, a DATE UNTIL and its cancelled
+    occurrence as a DATE RECURRENCE-ID; recurring-ical-events expands it to dates."""
+    data = CALENDAR.format(
+        "BEGIN:VEVENT\r\nUID:weekly\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:QPR\r\n"
+        "DTSTART;VALUE=DATE:20260105\r\nRRULE:FREQ=WEEKLY;UNTIL=20260126\r\nEXDATE;VALUE=DATE:20260112\r\n"
+        "END:VEVENT\r\n"
+    ).encode()
+    (session,) = parse_ics_sessions(data, catalogue, provider=PROVIDER, timezone="America/Chicago").sessions
+    assert session.all_day
+    assert (session.rrule, session.until, session.cancelled_dates) == (
+        "FREQ=WEEKLY", dt.date(2026, 1, 26), (dt.date(2026, 1, 12),)
+    )
+    schedule = Schedule(id="t", name="T", timezone="America/Chicago", sessions=[session])
+    feed = build_feed(Feed.parse("team"), catalogue=catalogue, schedule=schedule).to_ical()
+    lines = feed.decode().replace("\r\n ", "").split("\r\n")
+    assert "DTSTART;VALUE=DATE:20260105" in lines
+    assert "RRULE:FREQ=WEEKLY;UNTIL=20260126" in lines
+    assert "RECURRENCE-ID;VALUE=DATE:20260112" in lines
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(feed)).between(
+        dt.date(2026, 1, 1), dt.date(2026, 2, 28)
+    )
+    assert [(e["DTSTART"].dt, str(e.get("STATUS"))) for e in found] == [
+        (dt.date(2026, 1, 5), "CONFIRMED"), (dt.date(2026, 1, 12), "CANCELLED"), (dt.date(2026, 1, 19), "CONFIRMED"),
+        (dt.date(2026, 1, 26), "CONFIRMED"),
+    ]
+
+
+def test_all_day_sessions_in_the_schedule_file(catalogue, write):
+    """``start`` and ``end`` given as dates make an all-day session (end: its last day); mixing
+    dates and date-times, or an end before the start, is refused with the key."""
+    head = '[schedule]\nid = "t"\nname = "T"\ntimezone = "America/Chicago"\n[[sessions]]\nid = "s"\n' \
+           'course = "qpr"\nupdated = 2026-01-01T00:00:00Z\n'
+    schedule = load_schedule(write("ok.toml", head + "start = 2026-03-02\nend = 2026-03-03\n"), catalogue)
+    (session,) = schedule.sessions
+    assert session.all_day
+    assert spans(session) == [("2026-03-02T00:00:00", "2026-03-04T00:00:00")]
+    with pytest.raises(CatalogError, match=r"sessions\[0\]: give start and end both as dates"):
+        load_schedule(write("mixed.toml", head + "start = 2026-03-02\nend = 2026-03-02T17:00:00\n"), catalogue)
+    with pytest.raises(CatalogError, match=r"sessions\[0\].end: end 2026-03-01 is before start 2026-03-02"):
+        load_schedule(write("back.toml", head + "start = 2026-03-02\nend = 2026-03-01\n"), catalogue)
 
 
 # -- refusing files that are not calendars ----------------------------------------------------
@@ -513,3 +585,225 @@ def test_cli_errors_are_one_line_with_status_2(capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1 or "warning" in err
+
+
+# -- change signals ---------------------------------------------------------------------------
+
+SERIES_UID = "weekly-in-service@academy.example.org"
+ALL_DAY_UID = "qpr-mondays@academy.example.org"
+
+
+def _override(uid: str, start: str, *, all_day: bool, sequence: int, modified: str, status: str) -> str:
+    """A VEVENT overriding one occurrence (``start`` as the file writes it)."""
+    if all_day:
+        day = dt.date.fromisoformat(f"{start[:4]}-{start[4:6]}-{start[6:8]}")
+        times = (f"DTSTART;VALUE=DATE:{start}\r\nDTEND;VALUE=DATE:{(day + dt.timedelta(days=1)):%Y%m%d}\r\n"
+                 f"RECURRENCE-ID;VALUE=DATE:{start}\r\n")
+        summary = "QPR"
+    else:
+        end = start[:9] + "1300" + start[13:]
+        times = (f"DTSTART;TZID=America/Chicago:{start}\r\nDTEND;TZID=America/Chicago:{end}\r\n"
+                 f"RECURRENCE-ID;TZID=America/Chicago:{start}\r\n")
+        summary = "Quarterly Peer Team Training\r\nLOCATION:Room 1"
+    return (
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\n{times}DTSTAMP:20261123T101500Z\r\nLAST-MODIFIED:{modified}\r\n"
+        f"SEQUENCE:{sequence}\r\nSTATUS:{status}\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+    )
+
+
+def provider_file(cancelled: dict[int, tuple[int, str]], *, master_sequence: int = 0,
+                  master_modified: str = "20260101T120000Z", location: str = "Room 1") -> bytes:
+    """A provider's file: a weekly timed series of 8 Tuesdays (an EXDATE on the 3rd, an override
+    of the 4th that changes nothing, and a STATUS:CANCELLED override for each week in
+    ``cancelled``: its SEQUENCE and LAST-MODIFIED), a weekly all-day series (an EXDATE and a
+    cancelled override) and a one-off two-day all-day class."""
+    weeks = [dt.date(2026, 3, 3) + dt.timedelta(weeks=i) for i in range(8)]
+    overrides = "".join(
+        _override(SERIES_UID, f"{weeks[i]:%Y%m%d}T090000", all_day=False, sequence=seq, modified=mod,
+                  status="CANCELLED")
+        for i, (seq, mod) in sorted(cancelled.items())
+    )
+    body = (
+        f"BEGIN:VEVENT\r\nUID:{SERIES_UID}\r\nDTSTAMP:20261123T101500Z\r\nLAST-MODIFIED:{master_modified}\r\n"
+        f"SEQUENCE:{master_sequence}\r\nDTSTART;TZID=America/Chicago:20260303T090000\r\n"
+        "DTEND;TZID=America/Chicago:20260303T130000\r\nRRULE:FREQ=WEEKLY;COUNT=8\r\n"
+        f"EXDATE;TZID=America/Chicago:{weeks[2]:%Y%m%d}T090000\r\nSUMMARY:Quarterly Peer Team Training\r\n"
+        f"LOCATION:{location}\r\nSTATUS:CONFIRMED\r\nEND:VEVENT\r\n"
+        + _override(SERIES_UID, f"{weeks[3]:%Y%m%d}T090000", all_day=False, sequence=1,
+                    modified="20260110T000000Z", status="CONFIRMED").replace("Room 1", location)
+        + overrides
+        + f"BEGIN:VEVENT\r\nUID:{ALL_DAY_UID}\r\nDTSTAMP:20261123T101500Z\r\nLAST-MODIFIED:20260105T000000Z\r\n"
+        "SEQUENCE:1\r\nDTSTART;VALUE=DATE:20260105\r\nRRULE:FREQ=WEEKLY;UNTIL=20260202\r\n"
+        "EXDATE;VALUE=DATE:20260112\r\nSUMMARY:QPR\r\nEND:VEVENT\r\n"
+        + _override(ALL_DAY_UID, "20260126", all_day=True, sequence=4, modified="20260120T083000Z",
+                    status="CANCELLED")
+        + "BEGIN:VEVENT\r\nUID:asist-2026@academy.example.org\r\nDTSTAMP:20261123T101500Z\r\n"
+        "LAST-MODIFIED:20260201T000000Z\r\nDTSTART;VALUE=DATE:20260915\r\nDTEND;VALUE=DATE:20260917\r\n"
+        "SUMMARY:ASIST\r\nEND:VEVENT\r\n"
+    )
+    return CALENDAR.format("X-WR-TIMEZONE:America/Chicago\r\n" + body).encode()
+
+
+def feed_events(data: bytes, catalogue: Catalogue) -> dict[tuple[str, str], list[str]]:
+    """The team feed of a provider file (imported, written as TOML, read back), as each event's
+    unfolded content lines, keyed by its UID and RECURRENCE-ID."""
+    schedule = parse_ics_sessions(data, catalogue, provider=PROVIDER).schedule("academy", "Academy")
+    schedule = parse_schedule(tomllib.loads(schedule_toml(schedule)), catalogue)
+    text = build_feed(Feed.parse("team"), catalogue=catalogue, schedule=schedule).to_ical().decode()
+    out: dict[tuple[str, str], list[str]] = {}
+    for chunk in text.replace("\r\n ", "").split("BEGIN:VEVENT\r\n")[1:]:
+        lines = chunk.split("END:VEVENT")[0].strip().split("\r\n")
+        props = {x.partition(":")[0].partition(";")[0]: x for x in lines}
+        key = (props["UID"], props.get("RECURRENCE-ID", ""))
+        assert key not in out
+        out[key] = lines
+    return out
+
+
+def signals(lines: list[str]) -> tuple[str, ...]:
+    """An event's SEQUENCE, DTSTAMP and LAST-MODIFIED lines."""
+    return tuple(x for x in lines if x.startswith(("SEQUENCE:", "DTSTAMP:", "LAST-MODIFIED:")))
+
+
+FIRST_CANCEL = {4: (1, "20260210T090000Z")}  # the 5th Tuesday, 2026-03-31, cancelled by an override
+
+
+def test_reimporting_the_same_file_gives_the_same_bytes(tmp_path, capsys):
+    """Importing the same provider file again (a series with an EXDATE, an override that changes
+    nothing and a cancelled override; an all-day series with both kinds of cancellation; a
+    two-day all-day class) and regenerating the feed gives byte-identical TOML and feed."""
+    source = tmp_path / "academy.ics"
+    source.write_bytes(provider_file(FIRST_CANCEL))
+    made = []
+    for run in ("a", "b"):
+        toml, ics = tmp_path / f"{run}.toml", tmp_path / f"{run}.ics"
+        assert main(["sessions", "import-ics", str(source), "--provider", PROVIDER, "-o", str(toml)]) == 0
+        assert main(["calendar", "--feed", "team", "--sessions", str(toml), "-o", str(ics)]) == 0
+        made.append((toml.read_bytes(), ics.read_bytes()))
+    capsys.readouterr()
+    assert made[0] == made[1]
+    toml_text, feed = made[0][0].decode(), made[0][1].decode()
+    assert "  2026-03-17,\n  { date = 2026-03-31, revision = 1, updated = 2026-02-10T09:00:00Z },\n" in toml_text
+    assert feed.count("BEGIN:VEVENT") == 8  # 2 masters, 2 + 2 cancelled instances, 2 days of the one-off
+    assert feed.count("RRULE:") == 2
+
+
+def test_a_new_cancellation_changes_only_its_own_event(catalogue):
+    """A cancellation added to the provider file adds one cancelled instance, with the override's
+    SEQUENCE and LAST-MODIFIED; the master and the other cancelled occurrences keep theirs, and
+    every other event is byte for byte the same."""
+    before = feed_events(provider_file(FIRST_CANCEL), catalogue)
+    after = feed_events(provider_file({**FIRST_CANCEL, 6: (2, "20260301T150000Z")}), catalogue)
+    series = next(uid for uid, rid in before if rid == "RECURRENCE-ID;TZID=America/Chicago:20260331T090000")
+    new = (series, "RECURRENCE-ID;TZID=America/Chicago:20260414T090000")
+    assert set(after) - set(before) == {new}
+    assert {key for key in before if before[key] != after[key]} == set()
+    assert signals(after[new]) == ("DTSTAMP:20260301T150000Z", "SEQUENCE:2", "LAST-MODIFIED:20260301T150000Z")
+    assert "STATUS:CANCELLED" in after[new]
+    assert signals(after[(series, "")]) == ("DTSTAMP:20260101T120000Z", "SEQUENCE:0", "LAST-MODIFIED:20260101T120000Z")
+    assert signals(after[(series, "RECURRENCE-ID;TZID=America/Chicago:20260317T090000")]) == (  # the EXDATE
+        "DTSTAMP:20260101T120000Z", "SEQUENCE:0", "LAST-MODIFIED:20260101T120000Z"
+    )
+    assert signals(after[(series, "RECURRENCE-ID;TZID=America/Chicago:20260331T090000")]) == (
+        "DTSTAMP:20260210T090000Z", "SEQUENCE:1", "LAST-MODIFIED:20260210T090000Z"
+    )
+    day = {rid.rpartition(":")[2]: signals(lines) for (_, rid), lines in after.items() if "VALUE=DATE" in rid}
+    assert day == {  # the all-day series: its EXDATE has the master's, its cancelled override its own
+        "20260112": ("DTSTAMP:20260105T000000Z", "SEQUENCE:1", "LAST-MODIFIED:20260105T000000Z"),
+        "20260126": ("DTSTAMP:20260120T083000Z", "SEQUENCE:4", "LAST-MODIFIED:20260120T083000Z"),
+    }
+
+
+def test_an_edited_series_never_lowers_a_sequence(catalogue):
+    """The provider moves the series to another room (its master's SEQUENCE 0 -> 3): every event
+    that shows the room changes, the master's and each cancelled instance's SEQUENCE and DTSTAMP
+    rise (a cancelled override's SEQUENCE 1 becomes the master's 3, never less than it had), and
+    the events of the other UIDs stay the same."""
+    before = feed_events(provider_file(FIRST_CANCEL), catalogue)
+    after = feed_events(
+        provider_file(FIRST_CANCEL, master_sequence=3, master_modified="20260220T100000Z", location="Room 2"), catalogue
+    )
+    assert set(after) == set(before)
+    series = next(uid for uid, rid in before if rid.endswith("20260331T090000"))
+    for key in before:
+        if key[0] != series:
+            assert after[key] == before[key]
+            continue
+        assert "LOCATION:Room 2" in after[key]
+        assert signals(after[key]) == ("DTSTAMP:20260220T100000Z", "SEQUENCE:3", "LAST-MODIFIED:20260220T100000Z")
+
+
+def test_an_expanded_override_never_lowers_a_sequence(catalogue):
+    """A series that must be expanded (a moved occurrence): an occurrence the provider cancels
+    with an override of a lower SEQUENCE than the master's keeps at least the master's SEQUENCE,
+    which it had before, with the override's later LAST-MODIFIED."""
+    data = provider_file({4: (0, "20260210T090000Z")}, master_sequence=2).replace(
+        b"DTSTART;TZID=America/Chicago:20260324T090000\r\nDTEND;TZID=America/Chicago:20260324T130000",
+        b"DTSTART;TZID=America/Chicago:20260325T090000\r\nDTEND;TZID=America/Chicago:20260325T130000",
+    )
+    sessions = parse_ics_sessions(data, catalogue, provider=PROVIDER).sessions
+    stamps = {(s.blocks[0].start.date(), s.cancelled): (s.revision, s.updated) for s in sessions if s.rrule is None}
+    assert stamps[(dt.date(2026, 3, 31), True)] == (2, utc("2026-02-10T09:00:00"))  # not 0: the master's 2
+    assert stamps[(dt.date(2026, 3, 25), False)] == (2, utc("2026-01-10T00:00:00"))  # the moved one
+    assert stamps[(dt.date(2026, 3, 17), True)] == (2, utc("2026-01-01T12:00:00"))  # the EXDATE: the master's
+    assert stamps[(dt.date(2026, 3, 10), False)] == (2, utc("2026-01-01T12:00:00"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cancelled=st.dictionaries(st.sampled_from([0, 1, 4, 5, 6, 7]), st.integers(0, 5), max_size=5),
+    added=st.sampled_from([0, 1, 4, 5, 6, 7]),
+    sequence=st.integers(0, 5),
+)
+def test_cancellations_touch_only_their_own_events(catalogue, cancelled, added, sequence):
+    """For any set of cancelled occurrences, cancelling one more changes exactly one event (the
+    new cancelled instance, added; or, for an occurrence cancelled already, its stamp): every
+    other event keeps its SEQUENCE, DTSTAMP and bytes, and no SEQUENCE goes down."""
+    def stamped(found: dict[int, int]) -> dict[int, tuple[int, str]]:
+        return {week: (seq, f"202602{week + 10:02d}T09{seq:02d}00Z") for week, seq in found.items()}
+
+    grown = {**cancelled, added: max(sequence, cancelled.get(added, 0))}
+    before = feed_events(provider_file(stamped(cancelled)), catalogue)
+    after = feed_events(provider_file(stamped(grown)), catalogue)
+    assert set(before) <= set(after)
+    changed = {key for key in after if before.get(key) != after[key]}
+    assert len(changed) <= 1
+    assert all(key[1].endswith(f"{dt.date(2026, 3, 3) + dt.timedelta(weeks=added):%Y%m%d}T090000") for key in changed)
+    for key in before:
+        old, new = (int(next(x for x in v[key] if x.startswith("SEQUENCE:"))[9:]) for v in (before, after))
+        assert new >= old
+
+
+def test_cancelled_dates_with_their_own_revision_in_the_schedule_file(catalogue):
+    """``cancelled_dates`` holds dates (as before: the session's revision and updated) or
+    ``{ date, revision, updated }`` tables; a table's event has the later of its and the
+    session's. Mistakes name the key."""
+    head = (
+        '[schedule]\nid = "t"\nname = "T"\ntimezone = "America/Chicago"\n[[sessions]]\nid = "s"\n'
+        'course = "qpr"\nstart = 2026-03-03T09:00:00\nend = 2026-03-03T10:00:00\nrrule = "FREQ=WEEKLY"\n'
+        "count = 6\nrevision = 2\nupdated = 2026-01-01T00:00:00Z\n"
+    )
+    old = parse_schedule(tomllib.loads(head + "cancelled_dates = [2026-03-10, 2026-03-10]\n"), catalogue)
+    assert (old.sessions[0].cancelled_dates, old.sessions[0].cancellations) == ((dt.date(2026, 3, 10),), ())
+    data = head + (
+        "cancelled_dates = [2026-03-10, { date = 2026-03-17, revision = 1, updated = 2026-02-01T08:00:00-06:00 },"
+        " { date = 2026-03-24, revision = 5, updated = 2025-12-01T00:00:00Z }]\n"
+    )
+    [session] = parse_schedule(tomllib.loads(data), catalogue).sessions
+    assert session.cancelled_dates == (dt.date(2026, 3, 10), dt.date(2026, 3, 17), dt.date(2026, 3, 24))
+    assert session.stamp() == (2, utc("2026-01-01T00:00:00"))
+    assert session.stamp(dt.date(2026, 3, 10)) == (2, utc("2026-01-01T00:00:00"))
+    assert session.stamp(dt.date(2026, 3, 17)) == (2, utc("2026-02-01T14:00:00"))
+    assert session.stamp(dt.date(2026, 3, 24)) == (5, utc("2026-01-01T00:00:00"))
+    schedule = Schedule(id="t", name="T", timezone="America/Chicago", sessions=[session])
+    assert parse_schedule(tomllib.loads(schedule_toml(schedule)), catalogue) == schedule
+    for entry, key in [
+        ("{ date = 2026-03-17, revision = 1 }", "cancelled_dates[0].updated"),
+        ("{ date = 2026-03-17, revision = 1, updated = 2026-02-01T00:00:00Z, x = 1 }", "cancelled_dates[0].x"),
+        ("{ date = 2026-03-17, revision = -1, updated = 2026-02-01T00:00:00Z }", "cancelled_dates[0].revision"),
+        ("{ date = 2026-03-17, revision = 1, updated = 2026-02-01T00:00:00 }", "cancelled_dates[0].updated"),
+        ("{ date = 2026-03-18, revision = 1, updated = 2026-02-01T00:00:00Z }", "cancelled_dates"),
+        ("2026-03-17, { date = 2026-03-17, revision = 1, updated = 2026-02-01T00:00:00Z }", "cancelled_dates"),
+    ]:
+        with pytest.raises(CatalogError, match=rf"sessions\[0\]\.{re.escape(key)}"):
+            parse_schedule(tomllib.loads(head + f"cancelled_dates = [{entry}]\n"), catalogue)

@@ -68,7 +68,10 @@ def _deadline_description(verdict: Verdict, verb: str, req: Requirement | None, 
     return clean_text("\n".join(lines))
 
 
-def _all_day(uid: str, day: dt.date, summary: str, description: str, stamp: dt.datetime) -> Event:
+def _all_day(
+    uid: str, day: dt.date, summary: str, description: str, stamp: dt.datetime, *,
+    category: str = "Training deadline",
+) -> Event:
     event = Event()
     _put(event, "uid", uid)
     _stamp(event, stamp, 0)
@@ -77,5 +80,5 @@ def _all_day(uid: str, day: dt.date, summary: str, description: str, stamp: dt.d
     _put(event, "dtend", day + dt.timedelta(days=1))
     _put(event, "description", description)
     _put(event, "transp", "TRANSPARENT")
-    event.add("categories", ["Training deadline"])
+    event.add("categories", [category])
     return event

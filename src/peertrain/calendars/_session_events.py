@@ -29,20 +29,37 @@ def _session_description(session: Session, course: Course) -> str:
 
 def _session_event(
     session: Session, course: Course, uid: str, summary: str, span: tuple[dt.datetime, dt.datetime], *,
-    cancelled: bool,
+    cancelled: bool, day: dt.date | None = None,
 ) -> Event:
+    """One event of ``session``; ``day`` (a cancelled occurrence's or a day's date) picks its
+    SEQUENCE and DTSTAMP (:meth:`~peertrain.calendars.sessions.Session.stamp`)."""
     start, end = span
     event = Event()
     _put(event, "uid", uid)
-    _stamp(event, session.updated, session.revision)
+    revision, updated = session.stamp(day)
+    _stamp(event, updated, revision)
     _put(event, "summary", clean_text(f"Cancelled: {summary}" if cancelled else summary))
-    _put(event, "dtstart", start.replace(tzinfo=session.zone))
-    _put(event, "dtend", end.replace(tzinfo=session.zone))
+    if session.all_day:  # dates: the same days in every zone, never a 24-hour busy block
+        _put(event, "dtstart", start.date())
+        _put(event, "dtend", end.date())
+    else:
+        _put(event, "dtstart", start.replace(tzinfo=session.zone))
+        _put(event, "dtend", end.replace(tzinfo=session.zone))
     if session.location:
         _put(event, "location", clean_text(session.location))
     _put(event, "description", _session_description(session, course))
     _put(event, "status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
+
+
+def session_uid(schedule_id: str, session_id: str, day: int = 1) -> str:
+    """The UID of day ``day`` (1, 2, ...) of a session: from the schedule's and the session's ids
+    and the day's place in the session only, never its date, time or place, so that moving a
+    session (every day of it) keeps its events. Day 1 has the session's own UID, the one a
+    single-day or recurring session has, so a session that gains a day keeps its first event."""
+    if day == 1:
+        return _uid(schedule_id, "session", session_id)
+    return _uid(schedule_id, "session", session_id, "day", str(day))
 
 
 def session_events(
@@ -62,20 +79,18 @@ def session_events(
             count = len(session.blocks)
             for i, block in enumerate(session.blocks, start=1):
                 day = block.start.date()
-                uid = _uid(schedule.id, "session", session.id) if count == 1 else _uid(
-                    schedule.id, "session", session.id, day.isoformat()
-                )
+                uid = session_uid(schedule.id, session.id, i)
                 summary = title if count == 1 else f"{title} (day {i} of {count})"
                 cancelled = session.cancelled or day in session.cancelled_dates
                 span = (block.start, block.end)
-                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled))
+                events.append(_session_event(session, course, uid, summary, span, cancelled=cancelled, day=day))
             continue
-        uid = _uid(schedule.id, "session", session.id)
+        uid = session_uid(schedule.id, session.id)
         block = session.blocks[0]
         master = _session_event(session, course, uid, title, (block.start, block.end), cancelled=session.cancelled)
         rule = vRecur.from_ical(session.rrule)
-        until = session.until_utc()
-        if until is not None:
+        until = session.until if session.all_day else session.until_utc()
+        if until is not None:  # a DATE when DTSTART is one, else UTC (RFC 5545 3.3.10)
             rule["UNTIL"] = [until]
         if session.count is not None:
             rule["COUNT"] = [session.count]
@@ -89,7 +104,7 @@ def session_events(
         starts = {o.date(): o for o in session.occurrences(until=max(session.cancelled_dates))}
         for day in session.cancelled_dates:
             start = starts[day]
-            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True)
-            instance.add("recurrence-id", start.replace(tzinfo=session.zone))
+            instance = _session_event(session, course, uid, title, (start, start + length), cancelled=True, day=day)
+            instance.add("recurrence-id", start.date() if session.all_day else start.replace(tzinfo=session.zone))
             events.append(instance)
     return events

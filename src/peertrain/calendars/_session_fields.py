@@ -87,6 +87,27 @@ def _local(_inst: object, attribute: Any, value: dt.datetime) -> None:
         )
 
 
+def _is_date(value: Any) -> bool:
+    """Whether ``value`` is a date and not a date-time."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _day_span(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """An all-day block from its first to its last day (both included): 00:00 to 00:00 of the
+    day after the last."""
+    if last < first:
+        raise ValueError(f"end {last.isoformat()} is before start {first.isoformat()}")
+    return dt.datetime.combine(first, dt.time()), dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+
+
+def _whole_days(spans: list[tuple[dt.datetime, dt.datetime]]) -> None:
+    """Refuse an all-day session whose blocks do not run from 00:00 to 00:00."""
+    for start, end in spans:
+        if start.time() != dt.time() or end.time() != dt.time():
+            raise ValueError(f"days: an all-day session runs from 00:00 to 00:00, got {start.isoformat()} to "
+                             f"{end.isoformat()}")
+
+
 def _utc(value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise TypeError(f"updated must be a date-time with an offset such as 2026-06-20T14:00:00Z, got {value!r}")

@@ -6,16 +6,18 @@ course serves that function and the deadlines of members who have it).
 
 Rules that keep a subscribed calendar in sync (``docs/calendars.md`` explains each):
 
-- **UIDs** are ``uuid5`` over stable keys: the schedule id and session id (plus the day of a
-  multi-day block), or the schedule id, member id, ``pack/requirement``, kind and date of a
-  deadline. A UID is a one-way hash: it shows no name or id.
+- **UIDs** are ``uuid5`` over stable keys: the schedule id and session id (plus the day's
+  number, 2, 3, ..., for the later days of a multi-day session; never a date), or the
+  schedule id, member id, ``pack/requirement``, kind and date of a deadline. A UID is a
+  one-way hash: it shows no name or id.
 - **Nothing reads the clock.** A session's DTSTAMP and LAST-MODIFIED are its ``updated`` and its
   SEQUENCE its ``revision``. A deadline's DTSTAMP and LAST-MODIFIED are 00:00 UTC of the day the
   member's record last changed as the verdicts saw it: the member's latest completion on or
   before the as-of date, else the day they joined, else 2000-01-01 (:func:`member_stamps`); its
   SEQUENCE is 0, because everything the event shows is part of its UID or fixed by it (a lapse
-  that moves, or a deadline that turns from "lapses" to "lapsed", is a new event and the old
-  one leaves the feed). The same data therefore gives byte-identical output.
+  that moves is a new event and the old one leaves the feed). A lapsed or never-met requirement
+  is one overdue item on the as-of date, one UID per member and requirement, stamped with the
+  as-of date (:mod:`peertrain.calendars._overdue_events`). The same data therefore gives byte-identical output.
 - **Cancellations**: a withdrawn session keeps its events with ``STATUS:CANCELLED``; a withdrawn
   occurrence of a recurring session is an overridden instance (same UID, RECURRENCE-ID) with
   ``STATUS:CANCELLED``, not an EXDATE, so that a calendar that already shows it learns it was
@@ -51,7 +53,9 @@ from peertrain.calendars._deadline_events import (
     _subject,
 )
 from peertrain.calendars._ical_props import NAMESPACE, _put, _uid, clean_text
-from peertrain.calendars._session_events import session_events
+from peertrain.calendars._overdue_events import overdue_event, overdue_uid
+from peertrain.calendars._session_events import session_events, session_uid
+from peertrain.calendars._session_fields import _MAX_EXPANSION_YEARS
 from peertrain.calendars.sessions import Schedule, Session
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
@@ -59,6 +63,7 @@ from peertrain.rules.compliance import ComplianceResult
 from peertrain.rules.model import Completion, Function, Member
 from peertrain.rules.privacy import Privacy
 from peertrain.rules.requirements import RulePack
+from peertrain.rules.verdict import Status
 
 __all__ = [
     "DEFAULT_ALARM_DAYS",
@@ -72,8 +77,10 @@ __all__ = [
     "clean_text",
     "deadline_events",
     "member_stamps",
+    "overdue_uid",
     "person_label",
     "session_events",
+    "session_uid",
 ]
 
 PRODID = "-//peertrain//peertrain calendar feed//EN"
@@ -192,9 +199,10 @@ def deadline_events(
 ) -> list[Event]:
     """All-day VEVENTs for the verdicts' deadlines (of ``member_ids`` only, when given).
 
-    A verdict gives one event: "<what> lapses" on its ``lapses_on`` (met, due soon, exempt),
-    "<what> due" at the end of a grace period, "<what> lapsed" on the day it lapsed, "<what>
-    overdue" the day after a never-met requirement's ``due_on``. Upcoming ones (after the as-of
+    A compliant verdict gives one event: "<what> lapses" on its ``lapses_on`` (met, due soon,
+    exempt) or "<what> due" at the end of a grace period. A lapsed or never-met one gives its
+    overdue item on the as-of date, "Overdue: <what> (since <day>)" or "Not met: <what>", with one
+    UID per member and requirement (:mod:`peertrain.calendars._overdue_events`). Upcoming ones (after the as-of
     date) carry a VALARM per ``options.alarm_days`` and, with ``options.reminder_events``, one
     all-day "Reminder:" event per offset. ``stamps`` gives each member's DTSTAMP day (see
     :func:`member_stamps`; default: 2000-01-01 for all).
@@ -205,13 +213,22 @@ def deadline_events(
     events: list[Event] = []
     for verdict in result.verdicts:
         member = by_id.get(verdict.member)
+        if member is None or (wanted is not None and member.id not in wanted):
+            continue
+        who = person_label(member, options.privacy)
+        if not verdict.status.compliant:
+            verb = "overdue" if verdict.status is Status.NOT_MET else "lapsed"
+            events.append(overdue_event(
+                verdict, team_id=team_id, who=who, as_of=result.as_of, alarms=bool(options.alarm_days),
+                description=_deadline_description(verdict, verb, requirements.get(verdict.key), catalogue),
+            ))
+            continue
         deadline = _deadline(verdict)
-        if member is None or deadline is None or (wanted is not None and member.id not in wanted):
+        if deadline is None:
             continue
         verb, day = deadline
         stamp_day = (stamps or {}).get(member.id, _FALLBACK_STAMP)
         stamp = dt.datetime.combine(stamp_day, dt.time(), tzinfo=dt.UTC)
-        who = person_label(member, options.privacy)
         what = clean_text(_subject(verdict, verb))
         key = (team_id, "deadline", member.id, verdict.key, verb, day.isoformat())
         description = _deadline_description(verdict, verb, requirements.get(verdict.key), catalogue)
@@ -325,18 +342,30 @@ def build_feed(
         first = min(starts) - dt.timedelta(days=366)
         last = _last_session_day(schedule) + dt.timedelta(days=366)
         zones = [Timezone.from_tzid(key, first_date=first, last_date=last)
-                 for key in sorted({s.zone.key for s in feed_sessions})]
+                 for key in sorted({s.zone.key for s in feed_sessions if not s.all_day})]
         calendar.subcomponents[0:0] = zones
     return calendar
 
 
 def _last_session_day(schedule: Schedule | None) -> dt.date:
+    """The last day the VTIMEZONEs must cover: the end of the last session, the last occurrence
+    of a counted one, and for one without end as far as peertrain ever expands a rule (50 years),
+    so that a client that uses only the embedded zones (no zone database of its own) places every
+    occurrence right, past 2037 too."""
     days = []
     for session in schedule.sessions if schedule else ():
         if session.rrule is None or session.until is not None:
             days.append(session.until or session.blocks[-1].end.date())
-        else:  # open-ended or counted: a decade of transitions covers what calendars show
-            days.append(session.blocks[0].start.date() + dt.timedelta(days=3653))
+            continue
+        start = session.blocks[0].start.date()
+        endless = start.replace(year=min(start.year + _MAX_EXPANSION_YEARS, 9999))
+        if session.count is None:
+            days.append(endless)
+            continue
+        try:
+            days.append(session.occurrences()[-1].date() + session.duration + dt.timedelta(days=1))
+        except ValueError:  # more occurrences than peertrain expands
+            days.append(endless)
     return max(days)
 
 

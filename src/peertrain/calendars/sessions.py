@@ -47,7 +47,9 @@ from peertrain.calendars._session_fields import (
     _MAX_EXPANSION_YEARS,
     MAX_OCCURRENCES,
     SESSION_FREQS,
+    _day_span,
     _ident,
+    _is_date,
     _local,
     _location,
     _non_negative,
@@ -56,6 +58,7 @@ from peertrain.calendars._session_fields import (
     _provider,
     _title,
     _utc,
+    _whole_days,
     _zone,
     parse_rrule,
 )
@@ -67,6 +70,7 @@ from peertrain.rules.model import refuse_control_characters
 __all__ = [
     "MAX_OCCURRENCES",
     "SESSION_FREQS",
+    "Cancellation",
     "DayBlock",
     "Schedule",
     "Session",
@@ -103,12 +107,40 @@ def _opt_rrule(value: str | None) -> str | None:
     return None if value is None else parse_rrule(value)
 
 
+def _a_date(value: Any) -> None:
+    if not _is_date(value):
+        raise TypeError(f"cancelled_dates: expected a date (YYYY-MM-DD), got {value!r}")
+
+
+@frozen
+class Cancellation:
+    """When one of a session's ``cancelled_dates`` was cancelled: its own ``revision`` and
+    ``updated`` (``sessions import-ics`` takes them from the provider's cancelled override).
+    The cancelled occurrence's event has the later of these and the session's own, so that
+    cancelling one date changes that date's event only, and editing the session still changes
+    every event that shows it."""
+
+    date: dt.date = field(validator=lambda _i, _a, value: _a_date(value))
+    revision: int = field(validator=_non_negative)
+    updated: dt.datetime = field(converter=_utc)
+
+
+def _cancellations(value: Iterable[Cancellation]) -> tuple[Cancellation, ...]:
+    out = tuple(sorted(value, key=lambda c: c.date))
+    for earlier, later in itertools.pairwise(out):
+        if earlier.date == later.date:
+            raise ValueError(f"cancelled_dates: {later.date.isoformat()} is given twice")
+    return out
+
+
 @frozen
 class Session:
     """A training session: one-off (one or more day blocks) or recurring (one block and an RRULE).
 
-    Times are local wall-clock times in ``timezone``. ``cancelled`` withdraws the whole session;
-    ``cancelled_dates`` withdraws single occurrences (local dates of an occurrence's start).
+    Times are local wall-clock times in ``timezone``. An ``all_day`` session's blocks run from
+    00:00 to 00:00 (of the day after its last day): its events are dates (``VALUE=DATE``), the
+    same days in every zone, and its schedule gives ``start`` and ``end`` as dates. ``cancelled``
+    withdraws the whole session; ``cancelled_dates`` single occurrences (local start dates).
     ``revision`` becomes the events' SEQUENCE and ``updated`` their DTSTAMP and LAST-MODIFIED:
     raise the one and set the other whenever the session changes.
     """
@@ -129,6 +161,8 @@ class Session:
     cancelled: bool = False
     cancelled_dates: tuple[dt.date, ...] = field(default=(), converter=_dates)
     revision: int = field(default=0, validator=_non_negative)
+    all_day: bool = False
+    cancellations: tuple[Cancellation, ...] = field(default=(), converter=_cancellations)
 
     @blocks.validator
     def _check_blocks(self, _attribute: Any, value: tuple[DayBlock, ...]) -> None:
@@ -142,6 +176,13 @@ class Session:
                 )
 
     def __attrs_post_init__(self) -> None:
+        for cancellation in self.cancellations:
+            if cancellation.date not in self.cancelled_dates:
+                raise ValueError(
+                    f"cancelled_dates: {cancellation.date.isoformat()} has a revision but is not cancelled"
+                )
+        if self.all_day:
+            _whole_days([(b.start, b.end) for b in self.blocks])
         if self.rrule is None:
             if self.until is not None or self.count is not None:
                 raise ValueError("until and count need an rrule")
@@ -163,6 +204,17 @@ class Session:
         for day in self.cancelled_dates:
             if day not in starts:
                 raise ValueError(f"cancelled_dates: {day.isoformat()} is not an occurrence of the rrule {self.rrule}")
+
+    def stamp(self, day: dt.date | None = None) -> tuple[int, dt.datetime]:
+        """The SEQUENCE and DTSTAMP of the event of ``day`` (an occurrence's or a day's local
+        start date; ``None``: the session's own, a recurring session's master): the session's
+        ``revision`` and ``updated``, or for a date with a :class:`Cancellation` the later of
+        its and the session's, each on its own. So a date cancelled later changes its own event
+        only, and SEQUENCE and DTSTAMP never go down when the session changes."""
+        for cancellation in self.cancellations if day is not None else ():
+            if cancellation.date == day:
+                return max(self.revision, cancellation.revision), max(self.updated, cancellation.updated)
+        return self.revision, self.updated
 
     def _horizon(self) -> dt.date:
         latest = max([self.blocks[0].start.date(), *self.cancelled_dates])
@@ -331,18 +383,15 @@ def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -
         found = catalogue.find(course) if isinstance(course, str) else None
         hint = f" (did you mean the id {found.id!r}?)" if found is not None else ""
         raise CatalogError(source, f"{key}.course", f"unknown course id {course!r}{hint}")
-    blocks = _read_blocks(raw, source, key)
+    blocks, all_day = _read_blocks(raw, source, key)
     kwargs: dict[str, Any] = {k: raw[k] for k in raw if k not in ("start", "end", "days")}
+    kwargs["all_day"] = all_day
     kwargs.setdefault("timezone", zone)
     for name, kind in (("until", "date"), ("cancelled", "bool")):
         if name in kwargs:
             _check_type(kwargs[name], kind, source, f"{key}.{name}")
     if "cancelled_dates" in kwargs:
-        values = kwargs["cancelled_dates"]
-        if not isinstance(values, list):
-            raise CatalogError(source, f"{key}.cancelled_dates", f"must be a list of dates, got {values!r}")
-        for j, value in enumerate(values):
-            _check_type(value, "date", source, f"{key}.cancelled_dates[{j}]")
+        kwargs["cancelled_dates"], kwargs["cancellations"] = _read_cancelled(kwargs["cancelled_dates"], source, key)
     for name in ("id", "course", "timezone", "title", "location", "provider", "description", "rrule"):
         if name in kwargs and not isinstance(kwargs[name], str):
             raise CatalogError(source, f"{key}.{name}", f"expected text, got {kwargs[name]!r}")
@@ -350,14 +399,47 @@ def _session(raw: Any, zone: str, catalogue: Catalogue, source: str, key: str) -
     return session
 
 
+_CANCELLATION_KEYS = ("date", "revision", "updated")
+
+
+def _read_cancelled(values: Any, source: str, key: str) -> tuple[list[dt.date], list[Cancellation]]:
+    """``cancelled_dates``: dates, or ``{ date, revision, updated }`` tables (a date cancelled
+    with its own revision and time, as ``sessions import-ics`` writes them)."""
+    where = f"{key}.cancelled_dates"
+    if not isinstance(values, list):
+        raise CatalogError(source, where, f"must be a list of dates, got {values!r}")
+    dates: list[dt.date] = []
+    stamped: list[Cancellation] = []
+    for j, value in enumerate(values):
+        if not isinstance(value, Mapping):
+            _check_type(value, "date", source, f"{where}[{j}]")
+            dates.append(value)
+            continue
+        for name in sorted(set(value) - set(_CANCELLATION_KEYS)):
+            raise CatalogError(source, f"{where}[{j}].{name}", "unknown key; expected date, revision and updated")
+        for name in _CANCELLATION_KEYS:
+            if name not in value:
+                raise CatalogError(source, f"{where}[{j}].{name}", "required key missing")
+        _check_type(value["date"], "date", source, f"{where}[{j}].date")
+        made: Cancellation = _build(lambda v=value: Cancellation(**v), source, f"{where}[{j}]")
+        dates.append(made.date)
+        stamped.append(made)
+    for made in stamped:  # a plain date given twice is the same date (as before); not one with a revision
+        if dates.count(made.date) > 1:
+            raise CatalogError(source, where, f"{made.date.isoformat()} is given twice")
+    return dates, stamped
+
+
 def _check_type(value: Any, kind: str, source: str, key: str) -> None:
-    if kind == "date" and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+    if kind == "date" and not _is_date(value):
         raise CatalogError(source, key, f"expected a date such as 2026-07-14, got {value!r}")
     if kind == "bool" and not isinstance(value, bool):
         raise CatalogError(source, key, f"expected true or false, got {value!r}")
 
 
-def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock]:
+def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> tuple[list[DayBlock], bool]:
+    """The session's blocks, and whether it is all-day: ``start`` and ``end`` given as dates (the
+    first and the last day, both included) rather than date-times."""
     has_span = "start" in raw or "end" in raw
     if has_span and "days" in raw:
         raise CatalogError(source, f"{key}.days", "give start and end, or days, not both")
@@ -371,6 +453,7 @@ def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock
             raise CatalogError(source, f"{key}.days", "must be a non-empty array of {start = ..., end = ...} tables")
         spans = [(day, f"{key}.days[{j}]") for j, day in enumerate(days)]
     blocks = []
+    kinds: set[bool] = set()
     for span, where in spans:
         if not isinstance(span, Mapping):
             raise CatalogError(source, where, "must be a table with start and end")
@@ -380,5 +463,14 @@ def _read_blocks(raw: Mapping[str, Any], source: str, key: str) -> list[DayBlock
         for name in ("start", "end"):
             if name not in span:
                 raise CatalogError(source, f"{where}.{name}", "required key missing")
-        blocks.append(_build(lambda s=span: DayBlock(s["start"], s["end"]), source, where))
-    return blocks
+        dates = [_is_date(span[name]) for name in ("start", "end")]
+        if dates[0] != dates[1] or (kinds and dates[0] not in kinds):
+            raise CatalogError(
+                source, where, "give start and end both as dates (an all-day session) or both as date-times, "
+                "the same for every day",
+            )
+        kinds.add(dates[0])
+        make = _day_span if dates[0] else lambda start, end: (start, end)
+        blocks.append(_build(lambda s=span, m=make: DayBlock(*m(s["start"], s["end"])), source, where))
+    return blocks, True in kinds
+

@@ -16,8 +16,8 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
 - **Times**: an event with a ``TZID`` keeps its zone (IANA names as they are; Windows names such
   as ``Central Standard Time`` mapped to IANA; other names through the mapping's
   ``[timezones]``, else converted from the file's VTIMEZONE to the import's zone); UTC times are
-  converted to the import's zone and floating times taken in it. All-day events become sessions
-  from 00:00 to 00:00 of the next day (one block per day for a multi-day one-off event).
+  converted to the import's zone and floating times taken in it. All-day events become all-day
+  sessions (``all_day``: one block per day for a multi-day one-off event), published as dates.
 - **Recurrence**: a recurring event is kept as one session with an RRULE when a session can say
   exactly the same (one RRULE of parts sessions support, no RDATE, overrides that only cancel an
   occurrence): its occurrences are compared with those ``recurring-ical-events`` computes from
@@ -26,8 +26,10 @@ reads back. ``docs/calendars.md`` ("Importing a provider's calendar") explains t
   without end) into one session per occurrence.
 - **Stable ids**: a session's id is a hash of the event's UID (and of the occurrence's
   RECURRENCE-ID for an expanded occurrence), so re-importing an updated file updates the same
-  sessions. ``revision`` is the event's SEQUENCE, ``updated`` its LAST-MODIFIED (else DTSTAMP):
-  nothing reads the clock.
+  sessions. ``revision`` is the event's SEQUENCE, ``updated`` its LAST-MODIFIED (else DTSTAMP);
+  a kept series' cancelled override keeps its own with its date
+  (:class:`~peertrain.calendars.sessions.Cancellation`), so a new cancellation changes only its own event
+  in a feed: nothing reads the clock.
 
 This module holds the public entry points and the results; the work is in private modules beside
 it: :mod:`peertrain.calendars.ics._mapping` (the caller's mapping), :mod:`peertrain.calendars.ics._read` (checking

@@ -204,7 +204,8 @@ def _session(sid: str, course: str, fields: _Fields, ctx: _Context, **extra: Any
         return Session(
             id=sid, course=course, timezone=fields.zone, blocks=_blocks(fields, split_days=split),
             updated=fields.updated, title=fields.summary, location=fields.location, provider=ctx.provider,
-            description=fields.description, cancelled=fields.cancelled, revision=fields.revision, **extra,
+            description=fields.description, cancelled=fields.cancelled, revision=fields.revision,
+            all_day=fields.all_day, **extra,
         )
     except (ValueError, TypeError) as exc:
         raise _SkipError(f"cannot be a session: {exc}") from None

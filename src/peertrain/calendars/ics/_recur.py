@@ -15,7 +15,7 @@ from attrs import evolve, field, frozen
 from icalendar import Calendar, Component, Event, vDDDLists, vRecur
 
 from peertrain.calendars.ics._event import _Context, _course, _Fields, _fields, _local, _session, _SkipError, session_id
-from peertrain.calendars.sessions import MAX_OCCURRENCES, SESSION_FREQS, Session, parse_rrule
+from peertrain.calendars.sessions import MAX_OCCURRENCES, SESSION_FREQS, Cancellation, Session, parse_rrule
 
 # MAX_OCCURRENCES (the most occurrences a recurring event is expanded into, or compared over to
 # keep its rule) and the frequencies a session may have are those of peertrain.calendars.sessions: one bound.
@@ -143,7 +143,9 @@ def _keep(uid: str, master: Event, fields: _Fields, overrides: Sequence[Event], 
             last -= dt.timedelta(days=1)
         extra["until"] = last.date()
     cancelled: set[dt.date] = set()
-    stamps = [(fields.revision, fields.updated)]
+    # Each cancelled override keeps its own SEQUENCE and LAST-MODIFIED, for its own event; the
+    # session (the master event, and every date an EXDATE cancels) keeps the master's.
+    stamps: dict[dt.date, Cancellation] = {}
     for exdate in _values(master, "EXDATE"):
         local = _local(exdate, zone, ctx)
         if local in starts or (fields.all_day and dt.datetime.combine(local.date(), dt.time()) in starts):
@@ -159,19 +161,20 @@ def _keep(uid: str, master: Event, fields: _Fields, overrides: Sequence[Event], 
         except _SkipError as exc:
             return f"its occurrence {recurrence.isoformat()} {exc}"
         if changed.cancelled:
-            cancelled.add(recurrence.date())
-            stamps.append((changed.revision, changed.updated))
+            day = recurrence.date()
+            cancelled.add(day)
+            stamps[day] = Cancellation(day, changed.revision, changed.updated)
             continue
         same = (changed.start, changed.end) == (recurrence, recurrence + (fields.end - fields.start))
         shown = (changed.summary, changed.location, changed.description)
         if not same or shown != (fields.summary, fields.location, fields.description):
             return f"its occurrence of {recurrence.isoformat()} was moved or changed"
     course = _course(uid, fields.summary, ctx)
-    revision = max(r for r, _ in stamps)
-    updated = max(u for _, u in stamps)
-    kept = evolve(fields, revision=revision, updated=updated)
     try:
-        session = _session(session_id(ctx.provider, uid), course, kept, ctx, cancelled_dates=sorted(cancelled), **extra)
+        session = _session(
+            session_id(ctx.provider, uid), course, fields, ctx, cancelled_dates=sorted(cancelled),
+            cancellations=list(stamps.values()), **extra,
+        )
     except _SkipError as exc:
         return str(exc)
     ours = list(itertools.islice(session.recurrence(), MAX_OCCURRENCES))
@@ -213,6 +216,8 @@ def _expand(
             one = _fields(occurrence, ctx, zone)
             if key not in changed:  # the master's own occurrence: its revision and stamp
                 one = evolve(one, revision=fields.revision, updated=fields.updated)
+            else:  # an override: its own, but never below the master's, which the occurrence had before
+                one = evolve(one, revision=max(one.revision, fields.revision), updated=max(one.updated, fields.updated))
             if _local(occurrence["RECURRENCE-ID"], zone, ctx) in excluded:
                 one = evolve(one, cancelled=True)
             course = _course(uid, one.summary, ctx)

@@ -22,6 +22,18 @@ def _local_text(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _utc_text(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(start: dt.datetime, end: dt.datetime, *, all_day: bool) -> tuple[str, str]:
+    """A block's ``start`` and ``end`` as TOML: local date-times, or for an all-day session its
+    first and last day (both included)."""
+    if all_day:
+        return start.date().isoformat(), (end.date() - dt.timedelta(days=1)).isoformat()
+    return _local_text(start), _local_text(end)
+
+
 def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
     """A schedule as the TOML :func:`~peertrain.calendars.sessions.load_schedule` reads (keys in the order
     ``docs/calendars.md`` lists them; a session's ``timezone`` only when it differs from the
@@ -43,11 +55,12 @@ def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
             value = getattr(s, name)
             if value is not None:
                 out.append(f"{name} = {_toml_text(value)}")
-        if len(s.blocks) == 1:
-            out += [f"start = {_local_text(s.blocks[0].start)}", f"end = {_local_text(s.blocks[0].end)}"]
+        spans = [_span(b.start, b.end, all_day=s.all_day) for b in s.blocks]
+        if len(spans) == 1:
+            out += [f"start = {spans[0][0]}", f"end = {spans[0][1]}"]
         else:
             out.append("days = [")
-            out += [f"  {{ start = {_local_text(b.start)}, end = {_local_text(b.end)} }}," for b in s.blocks]
+            out += [f"  {{ start = {start}, end = {end} }}," for start, end in spans]
             out.append("]")
         if s.rrule is not None:
             out.append(f"rrule = {_toml_text(s.rrule)}")
@@ -57,10 +70,20 @@ def schedule_toml(schedule: Schedule, *, comments: Iterable[str] = ()) -> str:
             out.append(f"count = {s.count}")
         if s.cancelled:
             out.append("cancelled = true")
-        if s.cancelled_dates:
+        if s.cancellations:  # dates cancelled with their own revision and time: one a line
+            stamped = {c.date: c for c in s.cancellations}
+            out.append("cancelled_dates = [")
+            for day in s.cancelled_dates:
+                c = stamped.get(day)
+                out.append(
+                    f"  {day.isoformat()}," if c is None else
+                    f"  {{ date = {day.isoformat()}, revision = {c.revision}, updated = {_utc_text(c.updated)} }},"
+                )
+            out.append("]")
+        elif s.cancelled_dates:
             out.append(f"cancelled_dates = [{', '.join(d.isoformat() for d in s.cancelled_dates)}]")
         if s.capacity is not None:
             out.append(f"capacity = {s.capacity}")
         out.append(f"revision = {s.revision}")
-        out.append(f"updated = {s.updated.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        out.append(f"updated = {_utc_text(s.updated)}")
     return "\n".join(out) + "\n"

@@ -46,7 +46,7 @@ from icalendar import Calendar
 from peertrain.calendars.feed import Feed, FeedKind, FeedOptions, build_feed
 from peertrain.calendars.options import add_feed_arguments
 from peertrain.calendars.serve._app import CACHE_CONTROL, FeedApp, FeedDocument, FeedSource, _warn
-from peertrain.calendars.serve._http import make_server
+from peertrain.calendars.serve._http import REQUEST_QUEUE_SIZE, make_server
 from peertrain.calendars.serve._tokens import (
     MIN_SECRET_CHARS,
     SECRET_ENV,
@@ -54,6 +54,7 @@ from peertrain.calendars.serve._tokens import (
     feed_path,
     feed_token,
     load_secret,
+    log_target,
     redact,
 )
 from peertrain.calendars.sessions import Schedule, load_schedule
@@ -71,6 +72,7 @@ __all__ = [
     "CACHE_CONTROL",
     "DEFAULT_FEEDS",
     "MIN_SECRET_CHARS",
+    "REQUEST_QUEUE_SIZE",
     "SECRET_ENV",
     "SECRET_FILE_ENV",
     "DataSource",
@@ -83,6 +85,7 @@ __all__ = [
     "feed_path",
     "feed_token",
     "load_secret",
+    "log_target",
     "make_app",
     "make_server",
     "redact",

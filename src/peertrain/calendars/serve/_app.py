@@ -126,6 +126,26 @@ class FeedApp:
         self._seen = fingerprint() if fingerprint else None
         self._generation = _Generation(load(), secret)
         self._next_check = clock() + check_every
+        self._served: dict[str, tuple[str, dt.datetime | None]] = {}
+        self._served_lock = threading.Lock()
+
+    def _last_modified(self, name: str, document: FeedDocument) -> dt.datetime | None:
+        """The feed's Last-Modified, never earlier than the one served for different bytes of the
+        same feed: a reverted edit (a session's ``updated`` set back) gives bytes that differ from
+        the last ones served but an older date, and a client that sends only If-Modified-Since
+        would keep its stale copy. Then the time of the change, as this server saw it, is used."""
+        with self._served_lock:
+            known = self._served.get(name)
+            when = document.last_modified
+            if known is not None:
+                etag, previous = known
+                if etag == document.etag:
+                    return previous
+                if previous is not None and (when is None or when <= previous):
+                    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                    when = max(now, previous + dt.timedelta(seconds=1))
+            self._served[name] = (document.etag, when)
+            return when
 
     @property
     def names(self) -> list[str]:
@@ -174,7 +194,8 @@ class FeedApp:
         if method not in ("GET", "HEAD"):
             return _plain(start_response, "405 Method Not Allowed", method, [("Allow", "GET, HEAD")])
         generation = self._current()
-        name = generation.by_path.get(str(environ.get("PATH_INFO", "")))
+        path = str(environ.get("PATH_INFO", ""))
+        name = generation.by_path.get(path) if _canonical(environ, path) else None
         if name is None:
             return _plain(start_response, "404 Not Found", method)
         document = generation.document(name)
@@ -185,7 +206,7 @@ class FeedApp:
             ("Cache-Control", CACHE_CONTROL),
             *_SECURITY_HEADERS,
         ]
-        last_modified = _not_after_now(document.last_modified)
+        last_modified = _not_after_now(self._last_modified(name, document))
         if last_modified is not None:
             headers.append(("Last-Modified", email.utils.format_datetime(last_modified, usegmt=True)))
         if _not_modified(environ, document.etag, last_modified):
@@ -193,6 +214,20 @@ class FeedApp:
             return [b""]
         start_response("200 OK", headers)
         return [b"" if method == "HEAD" else document.body]
+
+
+def _canonical(environ: WSGIEnvironment, path: str) -> bool:
+    """Whether the request spelled its path exactly as ``path`` (``PATH_INFO``, which the server
+    has percent-decoded): a feed is served at one spelling only, so ``/%66eeds/...`` is 404. The
+    raw target is ``RAW_URI`` (the embedded server and gunicorn) or ``REQUEST_URI`` (uWSGI);
+    a server that gives neither is trusted as it is."""
+    raw = environ.get("RAW_URI", environ.get("REQUEST_URI"))
+    if raw is None:
+        return True
+    target = str(raw)
+    if "://" in target.split("?", 1)[0]:  # an absolute-form target (a proxy request)
+        return False
+    return target.split("?", 1)[0] == str(environ.get("SCRIPT_NAME", "")) + path
 
 
 def _not_after_now(when: dt.datetime | None) -> dt.datetime | None:

@@ -36,6 +36,11 @@ _HOW_TO_CREATE = (
 _TOKEN_BYTES = 20  # 160 bits
 _DOMAIN = b"peertrain feed token v1\x1f"
 _FEEDS_IN_LOG = re.compile(r"/feeds/[^\s\"?]*")
+#: A run of characters that could hold a token or part of one, however it is spelled: letters,
+#: digits and the characters of percent-encoding and of paths' other spellings, 12 or more.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9%._~+\-]{12,}")
+#: The one spelling of a feed's path (``/feeds/`` and 32 lower-case base32 characters).
+_CANONICAL = re.compile(r"/feeds/[a-z2-7]{32}\.ics")
 
 
 # -- the secret and the tokens ----------------------------------------------------------------
@@ -107,6 +112,19 @@ def feed_path(secret: bytes, name: str) -> str:
     return f"/feeds/{feed_token(secret, name)}.ics"
 
 
+def log_target(target: str) -> str:
+    """How the access log shows a request target: ``/feeds/…`` for the canonical spelling of
+    a feed's path (with ``?…`` when it had a query), ``/…`` for anything else. A path is never
+    logged: whatever spelling a request used (``/%66eeds/``, backslashes, a token split over
+    segments), no part of a token reaches the log."""
+    path, sep, _query = target.partition("?")
+    shown = "/feeds/…" if _CANONICAL.fullmatch(path) else "/…"
+    return shown + ("?…" if sep else "")
+
+
 def redact(text: str) -> str:
-    """``text`` with every ``/feeds/...`` path replaced by ``/feeds/…`` (for logs)."""
-    return _FEEDS_IN_LOG.sub("/feeds/…", text)
+    """``text`` with every ``/feeds/...`` path replaced by ``/feeds/…`` and every other run of 12
+    or more characters that could be (part of) a token, percent-encoded or not, by ``…`` (for
+    every log line)."""
+    text = _FEEDS_IN_LOG.sub("/feeds/…", text)
+    return _TOKEN_LIKE.sub("…", text)
