@@ -122,7 +122,8 @@ def start_server(folder: Path, *, implicit: bool = False, cert: tuple[Path, Path
     recorder = Recorder()
     options: dict[str, Any] = {"authenticator": recorder.authenticate, "auth_required": True}
     if implicit:
-        options["ssl_context"] = context
+        # the whole connection is TLS, but aiosmtpd only knows of STARTTLS: it would not offer AUTH
+        options.update(ssl_context=context, auth_require_tls=False)
     else:
         options.update(tls_context=context, require_starttls=True)
     controller = _Controller(recorder, hostname="127.0.0.1", port=0, **options)

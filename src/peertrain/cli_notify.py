@@ -136,4 +136,4 @@ def _report(report: NotifyReport, *, resending: bool = False) -> int:
     if report.unknown_before:
         print(f"{len(report.unknown_before)} notice(s) of earlier runs have an unknown fate and are not sent again "
               "by themselves: see 'peertrain notify log --unknown', then 'peertrain notify resend --unknown'.")
-    return 0 if report.clean else 1
+    return 0 if report.clean and not report.unknown_before else 1
