@@ -70,7 +70,7 @@ class Recorder:
         self.logins: list[str] = []
         self.lock = threading.Lock()
 
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802 - the names aiosmtpd calls
         self.mails += 1
         if self.mails in self.drop_at:
             server.transport.close()
@@ -81,13 +81,13 @@ class Recorder:
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802 - the names aiosmtpd calls
         if address in self.refuse:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - the names aiosmtpd calls
         with self.lock:
             self.accepted.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
         return "250 OK: queued"
@@ -114,7 +114,9 @@ class _Controller(Controller):
         super()._trigger_server()
 
 
-def start_server(folder: Path, *, implicit: bool = False, cert: tuple[Path, Path] | None = None) -> tuple[Any, Recorder]:
+def start_server(
+    folder: Path, *, implicit: bool = False, cert: tuple[Path, Path] | None = None
+) -> tuple[Any, Recorder]:
     """Start a server (STARTTLS required, or implicit TLS) with AUTH; stop it with ``.stop()``."""
     cert_path, key_path = cert or make_certificate(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 from icalendar import Calendar
-from notify_server import add_completions, demo_ledger, make_certificate, start_server, write_config
 
+from notify_server import add_completions, demo_ledger, make_certificate, start_server, write_config
 from peertrain.calendars import Feed, FeedOptions, build_feed
 from peertrain.cli import main
 from peertrain.ledger import NoticeState, open_ledger
@@ -40,7 +40,8 @@ def test_member_notice_has_exact_recipient_subject_body_and_the_feeds_uid(setup)
     text and HTML, and an .ics whose event has the UID of the same deadline in the team feed."""
     config, ledger, recorder, _ = setup
     report = run(ledger, config, AS_OF)
-    assert report.clean and recorder.logins == ["PLAIN"]
+    assert report.clean
+    assert recorder.logins == ["PLAIN"]
     found = [(m, r) for m, (_f, r, _d) in zip(recorder.messages(), recorder.accepted, strict=True)
              if m["Subject"].startswith("Reminder: Mental Health First Aid")]
     assert len(found) == 1
@@ -114,7 +115,9 @@ def test_consecutive_days_each_stage_once_skipped_day_caught_up_and_new_training
     assert subjects[1].subject.endswith("(in 6 days)")  # caught up on the 29th, once
     told = [r.draft.recipient for r in ledger.notices() if r.draft.member == "PL-02" and r.draft.stage == "lapsed"
             and r.draft.deadline == dt.date(2026, 12, 5)]
-    assert sorted(told) == ["chief@pinelake.example", "dana.whitfield@pinelake.example", "marcus.reyes@pinelake.example"]
+    assert sorted(told) == [
+        "chief@pinelake.example", "dana.whitfield@pinelake.example", "marcus.reyes@pinelake.example"
+    ]
     pl09 = [r.draft.stage for r in ledger.notices() if r.draft.member == "PL-09" and r.draft.kind == "member"
             and r.draft.deadline == dt.date(2027, 1, 1)]
     assert pl09 == ["90", "30"]  # no 7-day stage: the deadline moved on 20 December
@@ -150,7 +153,8 @@ def test_server_gone_mid_batch_reports_and_the_next_run_sends_the_rest(setup, tm
     config, ledger, recorder, _ = setup
     recorder.drop_at = set(range(3, 100))
     report = run(ledger, config, AS_OF)
-    assert report.stopped is not None and not report.clean
+    assert report.stopped is not None
+    assert not report.clean
     sent = {r.draft.message_id for r in ledger.notices([NoticeState.SENT])}
     assert sent == {m["Message-ID"] for m in recorder.messages()}
     assert len(sent) == 2
@@ -170,8 +174,10 @@ def test_a_certificate_not_trusted_stops_before_anything_is_recorded(tmp_path):
         config = load_config(write_config(tmp_path, controller.port, cert=make_certificate(other)[0]))
         with open_ledger(demo_ledger(tmp_path / "team.ledger")) as ledger:
             report = run(ledger, config, AS_OF)
-            assert report.stopped is not None and "certificate" in report.stopped
-            assert ledger.notices() == [] and recorder.accepted == []
+            assert report.stopped is not None
+            assert "certificate" in report.stopped
+            assert ledger.notices() == []
+            assert recorder.accepted == []
     finally:
         controller.stop()
 
@@ -190,7 +196,8 @@ def test_implicit_tls_and_cli_dry_run_log_and_resend(tmp_path, capsys):
         assert main([*base, "--dry-run", "--outbox", str(outbox)]) == 0
         out = capsys.readouterr().out
         assert "Notices due as of 2026-11-15 (dry run: nothing sent, nothing recorded): 9" in out
-        assert len(list(outbox.glob("*.eml"))) == 9 and recorder.accepted == []
+        assert len(list(outbox.glob("*.eml"))) == 9
+        assert recorder.accepted == []
         assert (outbox / "001-member-CC-02-60.eml").stat().st_mode & 0o777 == 0o600
         config = load_config(path)
         with open_ledger(ledger_path) as ledger:  # a crash after the attempt was recorded
@@ -199,7 +206,8 @@ def test_implicit_tls_and_cli_dry_run_log_and_resend(tmp_path, capsys):
             ledger.begin_notice(draft, data, dt.datetime.now(dt.UTC))
         assert main(base) == 1
         out = capsys.readouterr().out
-        assert "Notices: 8 sent." in out and "1 notice(s) of earlier runs have an unknown fate" in out
+        assert "Notices: 8 sent." in out
+        assert "1 notice(s) of earlier runs have an unknown fate" in out
         assert len(recorder.accepted) == 8
         assert main(["notify", "log", "--ledger", str(ledger_path), "--config", str(path), "--unknown"]) == 0
         assert draft.subject in capsys.readouterr().out
