@@ -19,6 +19,7 @@ from pathlib import Path
 from attrs import field, frozen
 
 from peertrain._files import write_bytes
+from peertrain._types import StrPath
 from peertrain.calendars import member_stamps
 from peertrain.catalog import Catalogue
 from peertrain.compliance import ComplianceResult, check_compliance
@@ -110,8 +111,9 @@ def plan_notices(
     return NotifyPlan(as_of, tuple(notices), messages, (*result.warnings, *warnings), unknown)
 
 
-def write_outbox(folder: Path, messages: Iterable[tuple[NoticeDraft, bytes]]) -> list[Path]:
+def write_outbox(folder: StrPath, messages: Iterable[tuple[NoticeDraft, bytes]]) -> list[Path]:
     """Each message as ``NNN-kind-member-stage.eml`` (private, written atomically) in ``folder``."""
+    folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "no such folder for --outbox")
     written = []
