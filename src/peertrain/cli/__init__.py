@@ -21,6 +21,8 @@ from peertrain.cli.explain import add_commands as add_explain_commands
 from peertrain.cli.explain import run as run_explain_command
 from peertrain.cli.ledger import add_commands as add_ledger_commands
 from peertrain.cli.ledger import run as run_ledger_command
+from peertrain.cli.notify import add_commands as add_notify_commands
+from peertrain.cli.notify import run as run_notify_command
 from peertrain.cli.pull import add_commands as add_pull_commands
 from peertrain.cli.pull import run as run_pull_command
 from peertrain.cli.report import add_commands as add_report_commands
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sessions_commands(commands)
     add_pull_commands(commands)
     add_report_commands(commands)
+    add_notify_commands(commands)
     return parser
 
 
@@ -133,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_pull_command(args)
         if args.command == "report":
             return run_report_command(args)
+        if args.command == "notify":
+            return run_notify_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {printable(str(exc))}", file=sys.stderr)

@@ -35,6 +35,9 @@ __all__ = [
     "HeldRow",
     "Ledger",
     "LedgerError",
+    "NoticeDraft",
+    "NoticeRow",
+    "NoticeState",
     "Outcome",
     "Record",
     "RejectedRow",
@@ -160,6 +163,52 @@ class Batch:
     retracted_at: dt.datetime | None = None
 
 
+class NoticeState(enum.StrEnum):
+    """Where one e-mail notice stands (``peertrain notify``)."""
+
+    #: The attempt is recorded, its result is not: while a run is on, the message is with the mail
+    #: server; after it, the message's fate is unknown (the run was killed, or the connection was
+    #: lost after the message was handed over). Never sent again unless asked explicitly.
+    PENDING = "pending"
+    #: The mail server accepted the message.
+    SENT = "sent"
+    #: The mail server refused it for good (a 5xx reply); not sent again unless asked.
+    REFUSED = "refused"
+    #: Certainly not accepted (4xx replies until the retries ran out, or the connection failed before
+    #: the message was handed over): tried again by the next run while it is still due.
+    DEFERRED = "deferred"
+
+
+@frozen
+class NoticeDraft:
+    """One e-mail notice, as the ledger records it: ``key`` identifies it (kind, member, requirement,
+    deadline, stage and recipient), so each is sent at most once."""
+
+    key: str
+    kind: str
+    agency: str
+    member: str
+    requirement: str
+    deadline: dt.date
+    stage: str
+    recipient: str
+    subject: str
+    message_id: str
+
+
+@frozen
+class NoticeRow:
+    """A recorded notice with its state, number of attempts and times (UTC)."""
+
+    id: int
+    draft: NoticeDraft
+    state: NoticeState
+    attempts: int
+    attempted_at: dt.datetime
+    finished_at: dt.datetime | None
+    detail: str | None
+
+
 class Ledger(Protocol):
     """The operations every ledger backend provides."""
 
@@ -247,6 +296,30 @@ class Ledger(Protocol):
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""
+        ...
+
+    def notice_states(self) -> dict[str, NoticeState]:
+        """The state of every recorded notice, by key."""
+        ...
+
+    def notices(self, states: Iterable[NoticeState] | None = None) -> list[NoticeRow]:
+        """Recorded notices (of the given states), oldest attempt first."""
+        ...
+
+    def begin_notice(self, draft: NoticeDraft, message: bytes, when: dt.datetime, *, again: bool = False) -> int | None:
+        """Record an attempt to send ``message`` (state ``pending``), committed before the message
+        goes to the mail server; returns the notice's id. A notice already recorded is attempted
+        again only when ``deferred`` (or with ``again``, when ``pending`` or ``refused``: an explicit
+        resend); otherwise nothing is recorded and ``None`` is returned, so two runs at once cannot
+        both send it."""
+        ...
+
+    def finish_notice(self, notice_id: int, state: NoticeState, when: dt.datetime, detail: str | None = None) -> None:
+        """Record the result of an attempt."""
+        ...
+
+    def notice_message(self, notice_id: int) -> bytes:
+        """The message last attempted for a notice, as handed to the mail server."""
         ...
 
     def close(self) -> None:

@@ -55,6 +55,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
+    # 3: e-mail notices (peertrain notify): each one's attempt is stored before the message goes to
+    # the mail server and its result after, so that no notice is ever sent twice by itself
+    """
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        agency TEXT NOT NULL, member_id TEXT NOT NULL, requirement TEXT NOT NULL,
+        deadline TEXT NOT NULL, stage TEXT NOT NULL, recipient TEXT NOT NULL,
+        subject TEXT NOT NULL, message_id TEXT NOT NULL, message BLOB NOT NULL,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL, attempted_at TEXT NOT NULL,
+        finished_at TEXT, detail TEXT
+    );
+    CREATE INDEX notices_state ON notices(state);
+    """,
 )
 
 

@@ -9,7 +9,8 @@ This module opens the file and stores imports (the code that reads :data:`CHUNK_
 :data:`RUN_ROWS` is here); beside it are :mod:`peertrain.ledger._schema` (application id,
 migrations, transactions), :mod:`peertrain.ledger._rows` (rows as stored: :class:`PreparedChunk`,
 :func:`record_row`, :func:`held_row`) and :mod:`peertrain.ledger._tables` (the roster, records,
-batches, held and rejected rows outside an import: a base class of :class:`SQLiteLedger`).
+batches, held and rejected rows outside an import: a base class of :class:`SQLiteLedger`), and
+:mod:`peertrain.ledger._notices` (the e-mail notices of ``peertrain notify``: another base).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._notices import _Notices
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
 from peertrain.ledger._schema import APPLICATION_ID, MIGRATIONS, _now_text, _statements
 from peertrain.ledger._tables import _Tables
@@ -46,7 +48,7 @@ CHUNK_ROWS = 5000
 RUN_ROWS = 200_000
 
 
-class SQLiteLedger(_Tables):
+class SQLiteLedger(_Tables, _Notices):
     """A ledger in one SQLite file. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
