@@ -28,7 +28,7 @@ from peertrain.compliance import DUE_WITHIN_DAYS, forecast
 from peertrain.engine import Credit, Subject, evaluate
 from peertrain.errors import InputError
 from peertrain.ledger import CompletionRow, Ledger
-from peertrain.model import Course, Delivery, Member, Waiver, to_hours
+from peertrain.model import Course, Delivery, Member, Waiver, is_self_reported, to_hours
 from peertrain.requirements import RulePack
 from peertrain.verdict import Forecast, Status, Verdict
 
@@ -238,6 +238,7 @@ class _CreditMaker:
                     delivery=Delivery(delivery) if delivery else course.delivery,
                     provider=provider or course.provider,
                     note=note,
+                    self_reported=is_self_reported(origin),
                 )
             )
         return credits
