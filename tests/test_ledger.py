@@ -53,7 +53,7 @@ def test_new_ledger_is_marked_versioned_and_in_wal_mode(ledger):
     """A new ledger carries peertrain's application id, the current schema version, WAL and its zone."""
     db = sqlite3.connect(ledger.path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.timezone() == "America/Chicago"
 
@@ -91,7 +91,7 @@ def test_version_1_ledger_is_migrated_forward_with_its_data(tmp_path):
     db.execute("PRAGMA user_version = 1")
     db.close()
     with SQLiteLedger.open(path) as ledger:
-        assert ledger.schema_version() == 2
+        assert ledger.schema_version() == len(MIGRATIONS)
         assert [c.id for c in ledger.completions()] == ["M1/qpr/2025-01-02"]
         assert ledger.timezone() == "America/Denver"
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
