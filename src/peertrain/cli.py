@@ -31,6 +31,8 @@ from peertrain.cli_serve import add_commands as add_serve_commands
 from peertrain.cli_serve import run as run_serve_command
 from peertrain.cli_sessions import add_commands as add_sessions_commands
 from peertrain.cli_sessions import run as run_sessions_command
+from peertrain.cli_submit import add_commands as add_submit_commands
+from peertrain.cli_submit import run as run_submit_command
 from peertrain.compliance import ComplianceResult
 from peertrain.convert import converter
 from peertrain.errors import InputError, PeertrainError
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sessions_commands(commands)
     add_pull_commands(commands)
     add_report_commands(commands)
+    add_submit_commands(commands)
     return parser
 
 
@@ -132,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_pull_command(args)
         if args.command == "report":
             return run_report_command(args)
+        if args.command in ("submit", "review"):
+            return run_submit_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {printable(str(exc))}", file=sys.stderr)
