@@ -181,12 +181,13 @@ def _close(ledger: Ledger, submission_id: int, action: Action, *, by: str, at: d
     verb = "reject" if action is Action.REJECTED else "revoke"
     note = _text(note or "", f"the reason to {verb} (--note)", MAX_NOTE)
     wanted = State.PENDING if action is Action.REJECTED else State.APPROVED
+    article = "an" if wanted is State.APPROVED else "a"
     db, transaction = _store.connection(ledger)
     with transaction:
         submission = _store.load(db, submission_id)
         if submission.state is not wanted:
             raise SubmissionError(
-                f"submission {submission_id} is {submission.state.value}; only a {wanted.value} one can be "
+                f"submission {submission_id} is {submission.state.value}; only {article} {wanted.value} one can be "
                 f"{action.value}"
             )
         batch = None
