@@ -285,3 +285,28 @@ def test_cli_submit_review_and_evidence(tmp_path, capsys, write):
     shown = capsys.readouterr().out
     assert shown.startswith("submission 1: revoked\n")
     assert "revoked by Jordan Lee (batch 1): wrong date" in shown
+
+
+def test_report_marks_self_reported_credit_and_lists_pending_reviews(tmp_path, write):
+    db = tmp_path / "team.db"
+    roster = write("roster.csv", "member_id,name\nM1,Casey Quinn\n")
+    assert main(["ledger", "init", str(db), "--timezone", "UTC", "--roster", str(roster)]) == 0
+    cert = write("cert.pdf", PDF)
+    for day in ("2026-01-05", "2026-01-06"):
+        assert main(["submit", "--ledger", str(db), "--member", "M1", "--course", "qpr", "--date", day, "--hours", "8",
+                     "--evidence", str(cert), "--by", "Casey Quinn"]) == 0
+    assert main(["review", "approve", "1", "--ledger", str(db), "--by", "Jordan Lee"]) == 0
+    pack = write("pack.toml", (
+        '[pack]\nid = "agency"\ntitle = "Agency"\nversion = "1"\ncitation = "Policy 1"\n\n'
+        '[[requirements]]\nid = "annual"\nkind = "hours"\ntitle = "Annual hours"\nhours = 8\n'
+    ))
+    out = tmp_path / "report.csv"
+    assert main(["report", "--ledger", str(db), "--rules", str(pack), "--as-of", "2026-03-02", "--format", "csv",
+                 "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "M1/qpr/2026-01-05 (self-reported)" in text
+    assert "pending review" in text
+    assert "submission 2: M1/qpr/2026-01-06" in text
+    html = tmp_path / "report.html"
+    assert main(["report", "--ledger", str(db), "--rules", str(pack), "--as-of", "2026-03-02", "-o", str(html)]) == 0
+    assert '<span class="small">(self-reported)</span>' in html.read_text(encoding="utf-8")
