@@ -53,7 +53,7 @@ def test_new_ledger_is_marked_versioned_and_in_wal_mode(ledger):
     """A new ledger carries peertrain's application id, the current schema version, WAL and its zone."""
     db = sqlite3.connect(ledger.path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.timezone() == "America/Chicago"
 

@@ -31,6 +31,8 @@ from peertrain.cli.serve import add_commands as add_serve_commands
 from peertrain.cli.serve import run as run_serve_command
 from peertrain.cli.sessions import add_commands as add_sessions_commands
 from peertrain.cli.sessions import run as run_sessions_command
+from peertrain.cli.submit import add_commands as add_submit_commands
+from peertrain.cli.submit import run as run_submit_command
 from peertrain.errors import InputError, PeertrainError
 from peertrain.imports.inputs import add_data_arguments, evaluate, load_inputs
 from peertrain.ledger import open_ledger
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pull_commands(commands)
     add_report_commands(commands)
     add_notify_commands(commands)
+    add_submit_commands(commands)
     return parser
 
 
@@ -138,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report_command(args)
         if args.command == "notify":
             return run_notify_command(args)
+        if args.command in ("submit", "review"):
+            return run_submit_command(args)
         return run_ledger_command(args)
     except PeertrainError as exc:
         print(f"peertrain: error: {printable(str(exc))}", file=sys.stderr)

@@ -18,6 +18,7 @@ from peertrain.imports.inputs import Inputs, add_data_arguments, evaluate, load_
 from peertrain.ledger import open_ledger
 from peertrain.report import Source, build_report, render_csv, render_html, render_json
 from peertrain.rules.privacy import Privacy
+from peertrain.submissions import State, list_submissions
 
 __all__ = ["add_commands", "run"]
 
@@ -83,6 +84,12 @@ def _sources(args: argparse.Namespace, inputs: Inputs) -> list[Source]:
                 if batch.retracted_at is not None:
                     detail += f"; retracted {batch.retracted_at.isoformat(timespec='seconds')}"
                 sources.append(Source("import batch", batch.file_name, detail))
+            for pending in list_submissions(ledger, State.PENDING):
+                sources.append(Source(
+                    "pending review", pending.evidence_name,
+                    f"submission {pending.id}: {pending.record_id}, submitted "
+                    f"{pending.submitted_at.date().isoformat()}; self-reported, not counted until approved",
+                ))
         finally:
             ledger.close()
     else:

@@ -68,6 +68,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notices_state ON notices(state);
     """,
+    # 4: self-reported training (peertrain.submissions): evidence files, submissions, and their
+    # review as append-only events (submitted, approved, rejected, revoked); an approval's record
+    # is in a batch of its own (source 'self-reported'), named by the approving event
+    """
+    CREATE TABLE evidence (
+        sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, size INTEGER NOT NULL, content BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, course_id TEXT NOT NULL, on_date TEXT NOT NULL,
+        hours TEXT, delivery TEXT, provider TEXT,
+        evidence_sha256 TEXT NOT NULL REFERENCES evidence(sha256), evidence_name TEXT NOT NULL,
+        submitted_by TEXT NOT NULL, submitted_at TEXT NOT NULL
+    );
+    CREATE TABLE submission_events (
+        id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        action TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, note TEXT,
+        batch_id INTEGER REFERENCES batches(id)
+    );
+    CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
+    """,
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._schema import _now_text, _Transaction
-from peertrain.rules.model import Completion, Delivery, Member
+from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 
 class _Tables:
@@ -200,6 +200,12 @@ class _Tables:
     def retract(self, batch_id: int, when: dt.datetime) -> Batch:
         """Remove a batch's records, held and rejected rows; keep the batch, marked retracted."""
         batch = self._batch(batch_id)
+        if batch.source == SELF_REPORTED_SOURCE and batch.retracted_at is None:
+            # Its record is an approved submission: revoking keeps the review trail consistent.
+            raise LedgerError(
+                f"batch {batch_id} is an approved self-reported submission; revoke it with "
+                "'peertrain review revoke' instead"
+            )
         if batch.retracted_at is not None:
             raise LedgerError(f"batch {batch_id} was already retracted on {batch.retracted_at.isoformat()}")
         with self._transaction():

@@ -30,7 +30,7 @@ from peertrain.report.model import (
 )
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, credit_completions
-from peertrain.rules.model import Completion, Function, Member
+from peertrain.rules.model import Completion, Function, Member, is_self_reported
 from peertrain.rules.privacy import Privacy, redactor
 from peertrain.rules.requirements import RulePack
 from peertrain.rules.verdict import Status, Verdict
@@ -72,6 +72,7 @@ def build_report(
     present = [m for m in members if m.joined_on is None or m.joined_on <= as_of]
     statuses = {m.id: member_status(by_member.get(m.id, ())) for m in present}
     completions = list(completions)
+    self_reported = frozenset(c.id for c in completions if is_self_reported(c.source))
     return Report(
         title=title,
         as_of=as_of,
@@ -83,7 +84,10 @@ def build_report(
         hour_functions=_hour_functions(present),
         hours=_hours(present, completions, catalogue, as_of),
         members=tuple(
-            _member_row(m, statuses[m.id], by_member.get(m.id, []), result=result, roster=members, privacy=privacy)
+            _member_row(
+                m, statuses[m.id], by_member.get(m.id, []), result=result, roster=members, privacy=privacy,
+                self_reported=self_reported,
+            )
             for m in present
         ),
         packs=tuple(_pack_row(p, result) for p in packs),
@@ -168,7 +172,7 @@ def _hours(
 
 def _member_row(
     member: Member, status: Status | None, verdicts: Sequence[Verdict], *, result: ComplianceResult,
-    roster: Sequence[Member], privacy: Privacy,
+    roster: Sequence[Member], privacy: Privacy, self_reported: frozenset[str] = frozenset(),
 ) -> MemberRow:
     redact = redactor(roster, privacy)
     rows = []
@@ -180,6 +184,7 @@ def _member_row(
             pack=v.pack, requirement=v.requirement, title=v.title, status=v.status, due_on=v.due_on,
             lapses_on=v.lapses_on, hours_credited=v.hours_credited, hours_required=v.hours_required,
             shortfall=v.shortfall, evidence=v.evidence, explanation=redact(explanation), citation=v.citation,
+            self_reported=tuple(e for e in v.evidence if e in self_reported),
         ))
     outlook = next((f for f in result.forecasts if f.member == member.id), None)
     name = {Privacy.FULL: member.name, Privacy.INITIALS: member.initials}.get(privacy)

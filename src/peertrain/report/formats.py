@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from peertrain.report.cells import safe_cell
-from peertrain.report.model import MEMBER_STATUSES, GroupCounts, Report, describe_shortfall
+from peertrain.report.model import MEMBER_STATUSES, GroupCounts, Report, RequirementRow, describe_shortfall
 from peertrain.rules.convert import converter
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_json", "report_data"]
@@ -27,6 +27,11 @@ CSV_COLUMNS = (
     "pack", "requirement", "title", "status", "due_on", "lapses_on", "hours_credited", "hours_required",
     "shortfall", "evidence", "citation", "explanation",
 )
+
+
+def _evidence(row: RequirementRow) -> str:
+    """The evidence ids, ``;``-separated, an approved self-reported one marked."""
+    return ";".join(f"{e} (self-reported)" if e in row.self_reported else e for e in row.evidence)
 
 
 def report_data(report: Report) -> dict[str, object]:
@@ -86,7 +91,7 @@ def _rows(report: Report) -> Iterator[Mapping[str, object]]:
                 "section": "verdict", **person, "pack": row.pack, "requirement": row.requirement,
                 "title": row.title, "status": row.status.value, "due_on": row.due_on, "lapses_on": row.lapses_on,
                 "hours_credited": row.hours_credited, "hours_required": row.hours_required,
-                "shortfall": describe_shortfall(row.shortfall), "evidence": ";".join(row.evidence),
+                "shortfall": describe_shortfall(row.shortfall), "evidence": _evidence(row),
                 "citation": row.citation, "explanation": row.explanation,
             }
     for pack in report.packs:

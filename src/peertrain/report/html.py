@@ -168,9 +168,14 @@ def _hours(report: Report) -> str:
     )
 
 
-def _ids(ids: Sequence[str]) -> str:
-    """Completion ids, comma-separated; a short id is kept on one line (not split at its hyphen)."""
-    return ", ".join(f'<span class="nowrap">{_e(i)}</span>' if len(i) <= 12 else _e(i) for i in ids)
+def _ids(ids: Sequence[str], self_reported: Sequence[str] = ()) -> str:
+    """Completion ids, comma-separated; a short id is kept on one line (not split at its hyphen);
+    an approved self-reported one is marked."""
+    mark = ' <span class="small">(self-reported)</span>'
+    return ", ".join(
+        (f'<span class="nowrap">{_e(i)}</span>' if len(i) <= 12 else _e(i)) + (mark if i in self_reported else "")
+        for i in ids
+    )
 
 
 def _member(member: MemberRow) -> str:
@@ -198,7 +203,7 @@ def _member(member: MemberRow) -> str:
             f'<tr data-requirement="{_e(row.key)}" data-status="{row.status.value}">'
             f'<td>{_e(row.key)}<br><span class="small">{_e(row.title)}</span></td>'
             f'<td><span class="status s-{row.status.value}">{_LABEL[row.status]}</span></td>'
-            f'<td class="nowrap">{when}</td><td>{_ids(row.evidence)}</td>'
+            f'<td class="nowrap">{when}</td><td>{_ids(row.evidence, row.self_reported)}</td>'
             f"<td>{_e(describe_shortfall(row.shortfall))}</td><td>{_e(row.explanation)}</td></tr>"
         )
     cols = "".join(f'<col class="c-{c}">' for c in ("req", "status", "date", "evidence", "short", "expl"))

@@ -133,6 +133,8 @@ class RequirementRow:
     evidence: tuple[str, ...]
     explanation: str
     citation: str
+    #: The ids in ``evidence`` that are approved self-reported submissions (marked in the report).
+    self_reported: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

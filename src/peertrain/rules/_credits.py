@@ -39,6 +39,8 @@ class Credit:
     provider: str
     #: A data-quality note (hours disagreeing with the catalogue, no hours known), if any.
     note: str | None = None
+    #: Whether it is an approved self-reported submission (see :func:`peertrain.rules.model.is_self_reported`).
+    self_reported: bool = False
 
 
 @frozen
@@ -50,7 +52,7 @@ class Subject:
     as_of: dt.date
     #: Whether ``credits`` are in date order (then a window's credits are found by bisection).
     ordered: bool = field(init=False, eq=False, repr=False)
-    #: The credits grouped by what a filter looks at (course, provider, delivery): one of each
+    #: The credits grouped by what a filter looks at (course, provider, delivery, self-reported): one of each
     #: group and the positions of all of them, so a filter is tried once per group.
     groups: tuple[tuple[Credit, tuple[int, ...]], ...] = field(init=False, eq=False, repr=False)
     #: Whether no credit is dated after ``as_of`` (then the timeline shortcuts apply).
@@ -60,9 +62,9 @@ class Subject:
 
     def __attrs_post_init__(self) -> None:
         credits = self.credits
-        groups: dict[tuple[int, str, Delivery], tuple[Credit, list[int]]] = {}
+        groups: dict[tuple[int, str, Delivery, bool], tuple[Credit, list[int]]] = {}
         for i, c in enumerate(credits):
-            groups.setdefault((id(c.course), c.provider, c.delivery), (c, []))[1].append(i)
+            groups.setdefault((id(c.course), c.provider, c.delivery, c.self_reported), (c, []))[1].append(i)
         ordered = all(credits[i].on <= credits[i + 1].on for i in range(len(credits) - 1))
         object.__setattr__(self, "ordered", ordered)
         object.__setattr__(self, "settled", all(c.on <= self.as_of for c in credits))
@@ -130,7 +132,7 @@ def _counted(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
 
 def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
     wanted = frozenset(req.courses) if isinstance(req, Certificate | NOf) else None
-    keep = _sieve(req.counts, ctx.pack.approved_providers, wanted)  # type: ignore[union-attr]
+    keep = _sieve(req.counts, ctx.pack.approved_providers, wanted, req.self_reported)  # type: ignore[union-attr]
     subject = ctx.subject
     kept = [at for c, at in subject.groups if keep(c)]
     if len(kept) == len(subject.groups):
@@ -142,13 +144,17 @@ def _count(req: Requirement, ctx: _Ctx) -> tuple[Credit, ...]:
 
 @functools.lru_cache(maxsize=1024)
 def _sieve(
-    flt: CourseFilter, approved: frozenset[str], wanted: frozenset[str] | None
+    flt: CourseFilter, approved: frozenset[str], wanted: frozenset[str] | None, self_reported: bool = True
 ) -> Callable[[Credit], bool]:
-    """Whether a credit counts under ``flt`` (and is of a ``wanted`` course), remembered per
-    course, provider and delivery: a roster's credits repeat few of them."""
+    """Whether a credit counts under ``flt`` (and is of a ``wanted`` course; and, unless
+    ``self_reported``, is not self-reported), remembered per course, provider, delivery and
+    self-reporting: a roster's credits repeat few of them. Every kind counts through here, so
+    every kind honours a requirement's ``self_reported = false``."""
     seen: dict[tuple[int, str, Delivery], tuple[Course, bool]] = {}
 
     def keep(credit: Credit) -> bool:
+        if credit.self_reported and not self_reported:
+            return False
         course = credit.course
         key = (id(course), credit.provider, credit.delivery)
         found = seen.get(key)

@@ -16,7 +16,7 @@ from attrs import field, frozen
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.engine import Credit, Subject, evaluate
-from peertrain.rules.model import Completion, Member, Waiver
+from peertrain.rules.model import Completion, Member, Waiver, is_self_reported
 from peertrain.rules.requirements import RulePack
 from peertrain.rules.verdict import Forecast, Status, Verdict
 
@@ -105,6 +105,7 @@ def credit_completions(
                 delivery=completion.delivery or course.delivery,
                 provider=completion.provider or course.provider,
                 note=note,
+                self_reported=is_self_reported(completion.source),
             )
         )
     return by_member, warnings

@@ -43,6 +43,13 @@ def _num(value: object) -> str:
 
 def describe_requirement(req: Requirement) -> list[str]:
     """What a requirement asks, in a line or a few (used by ``rules show`` and ``explain``)."""
+    lines = _describe(req)
+    if not req.self_reported and lines:
+        lines[0] += "; self-reported credit not accepted"
+    return lines
+
+
+def _describe(req: Requirement) -> list[str]:
     if isinstance(req, Hours):
         lines = [f"{_num(req.hours)} h {req.counts.describe()} {req.window.describe()}"]
         for m in req.minimums:
@@ -104,6 +111,8 @@ def _reason(req: Requirement, credit: Credit, verdict: Verdict, pack: RulePack, 
         return f"accepted as evidence of the {verdict.waiver.kind.value}"
     if isinstance(req, Certificate | NOf) and credit.course.id not in req.courses:
         return f"left out: not one of {', '.join(req.courses)}"
+    if credit.self_reported and not req.self_reported:
+        return "left out: self-reported, and this requirement does not accept self-reported credit"
     miss = _filter_miss(req.counts, credit, pack)  # type: ignore[union-attr]
     if miss:
         return f"left out: {miss}"

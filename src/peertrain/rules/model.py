@@ -20,6 +20,7 @@ from attrs import field, frozen
 
 __all__ = [
     "CEU_HOURS",
+    "SELF_REPORTED_SOURCE",
     "Completion",
     "Course",
     "Delivery",
@@ -30,6 +31,7 @@ __all__ = [
     "WaiverKind",
     "find_control_character",
     "hours_from_ceu",
+    "is_self_reported",
     "parse_iso_date",
     "refuse_control_characters",
 ]
@@ -129,6 +131,22 @@ def parse_iso_date(text: str) -> dt.date:
     if not PLAUSIBLE_YEARS[0] <= day.year <= PLAUSIBLE_YEARS[1]:
         raise ValueError(f"{text!r} is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}")
     return day
+
+
+#: The ledger source (and batch profile) of records made by approving a self-reported submission
+#: (:mod:`peertrain.submissions`); imports and pulls should not use it.
+SELF_REPORTED_SOURCE = "self-reported"
+
+#: A self-reported record's origin: ``self-reported:<submission id>; approved by ...``. An import's
+#: origin is ``file:row`` (a row is a number, never followed by ``;``) and a pull's ``source id``,
+#: so no other record's origin has this shape.
+_SELF_REPORTED_ORIGIN = re.compile(r"self-reported:[0-9]+; ")
+
+
+def is_self_reported(origin: str) -> bool:
+    """Whether a record's origin (a :class:`Completion`'s ``source``) says it is an approved
+    self-reported submission, not an imported or pulled record."""
+    return _SELF_REPORTED_ORIGIN.match(origin) is not None
 
 
 def _opt_delivery(value: Delivery | str | None) -> Delivery | None:

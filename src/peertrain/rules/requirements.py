@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Union
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from peertrain.rules.model import (
     Delivery,
@@ -67,6 +67,11 @@ def _nonblank(_inst: object, attribute: Any, value: str) -> None:
 def _grace(_inst: object, attribute: Any, value: int | None) -> None:
     if value is not None:
         check_months(attribute.name, value, allow_zero=True)
+
+
+def _bool(_inst: object, attribute: Any, value: bool) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be true or false, got {value!r}")
 
 
 def _positive_int(_inst: object, attribute: Any, value: int) -> None:
@@ -166,6 +171,9 @@ class _Base:
     grace_months: int | None = field(default=None, validator=_grace)
     citation: str | None = None
     note: str | None = None
+    #: Whether approved self-reported submissions (:mod:`peertrain.submissions`) count; ``False``
+    #: leaves them out of every kind's counting (an all_of / any_of passes it to its parts).
+    self_reported: bool = field(default=True, validator=_bool)
 
 
 @frozen(kw_only=True)
@@ -266,6 +274,9 @@ class AllOf(_Base):
     def _parts(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
         _check_parts(value)
 
+    def __attrs_post_init__(self) -> None:
+        _refuse_self_reported_in_parts(self)
+
 
 @frozen(kw_only=True)
 class AnyOf(_Base):
@@ -276,6 +287,16 @@ class AnyOf(_Base):
     @of.validator
     def _parts(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
         _check_parts(value)
+
+    def __attrs_post_init__(self) -> None:
+        _refuse_self_reported_in_parts(self)
+
+
+def _refuse_self_reported_in_parts(req: AllOf | AnyOf) -> None:
+    """A composite that does not accept self-reported credit passes that on to every part."""
+    if not req.self_reported and any(part.self_reported for part in req.of):
+        parts = tuple(part if not part.self_reported else evolve(part, self_reported=False) for part in req.of)
+        object.__setattr__(req, "of", parts)
 
 
 def _check_parts(parts: tuple[Requirement, ...]) -> None:

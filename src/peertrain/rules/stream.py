@@ -30,7 +30,7 @@ from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
 from peertrain.rules.engine import Credit, Subject, evaluate
-from peertrain.rules.model import Course, Delivery, Member, Waiver, to_hours
+from peertrain.rules.model import Course, Delivery, Member, Waiver, is_self_reported, to_hours
 from peertrain.rules.requirements import RulePack
 from peertrain.rules.verdict import Forecast, Status, Verdict
 
@@ -259,6 +259,7 @@ class _CreditMaker:
                     delivery=Delivery(delivery) if delivery else course.delivery,
                     provider=provider or course.provider,
                     note=note,
+                    self_reported=is_self_reported(origin),
                 )
             )
         return credits
