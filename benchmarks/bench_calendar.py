@@ -24,7 +24,7 @@ from pathlib import Path
 
 from peertrain import check_compliance, load_bundled_catalogue, load_pack, read_completions, read_roster
 from peertrain.calendars import Feed, build_feed, deadline_events, member_stamps
-from peertrain.calendars.sessions import parse_schedule
+from peertrain.calendars.schedule import parse_schedule
 from peertrain.rules.loading import curricula_dir, read_toml
 
 DEMO = curricula_dir() / "demo"

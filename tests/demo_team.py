@@ -7,7 +7,7 @@ from typing import Any
 
 from peertrain import check_compliance, load_bundled_catalogue, load_pack, read_completions, read_roster, read_waivers
 from peertrain.calendars import Feed, FeedOptions, build_feed
-from peertrain.calendars.sessions import load_schedule
+from peertrain.calendars.schedule import load_schedule
 from peertrain.rules.loading import curricula_dir, read_toml
 from peertrain.rules.privacy import Privacy
 

@@ -46,7 +46,8 @@ from peertrain.calendars import (
     member_stamps,
     session_events,
 )
-from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.calendars.schedule import load_schedule, parse_schedule
+from peertrain.calendars.sessions import DayBlock, Schedule, Session
 from peertrain.cli import main
 from peertrain.errors import CatalogError
 from peertrain.rules.loading import curricula_dir

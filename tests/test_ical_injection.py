@@ -22,7 +22,8 @@ from ical.calendar_stream import IcsCalendarStream
 
 from peertrain import Catalogue, ComplianceResult, Course, Member, Shortfall, Status, Verdict
 from peertrain.calendars import Feed, FeedOptions, build_feed
-from peertrain.calendars.sessions import DayBlock, Schedule, Session, load_schedule
+from peertrain.calendars.schedule import load_schedule
+from peertrain.calendars.sessions import DayBlock, Schedule, Session
 from peertrain.cli import main
 from peertrain.errors import CatalogError
 from peertrain.rules.loading import load_bundled_catalogue

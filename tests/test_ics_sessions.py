@@ -36,7 +36,8 @@ from peertrain.calendars.ics import (
     schedule_toml,
     session_id,
 )
-from peertrain.calendars.sessions import Cancellation, DayBlock, Schedule, Session, load_schedule, parse_schedule
+from peertrain.calendars.schedule import load_schedule, parse_schedule
+from peertrain.calendars.sessions import Cancellation, DayBlock, Schedule, Session
 from peertrain.cli import main
 from peertrain.errors import CatalogError, IcsError, PeertrainError
 

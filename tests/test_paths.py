@@ -88,7 +88,7 @@ def test_readme_python_example_with_plain_strings() -> None:
 def test_file_reading_functions_take_any_path(kind: type, tmp_path: Path) -> None:
     """The readers, the loaders, the ledger and the importer give the same answer for a path given
     as ``str``, ``Path`` or another ``os.PathLike``."""
-    from peertrain.calendars.sessions import load_schedule
+    from peertrain.calendars.schedule import load_schedule
     from peertrain.imports.importer import import_file
     from peertrain.imports.profiles import load_profile
     from peertrain.imports.tables import read_waivers

@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from demo_team import Demo
+from peertrain.calendars.schedule import load_schedule
 from peertrain.calendars.serve import (
     CACHE_CONTROL,
     REQUEST_QUEUE_SIZE,
@@ -45,7 +46,6 @@ from peertrain.calendars.serve import (
     make_server,
     redact,
 )
-from peertrain.calendars.sessions import load_schedule
 from peertrain.cli import main
 from peertrain.rules.loading import curricula_dir
 

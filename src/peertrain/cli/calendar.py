@@ -14,7 +14,8 @@ from typing import Any
 from peertrain._files import write_bytes
 from peertrain.calendars.feed import Feed, FeedOptions, build_feed
 from peertrain.calendars.options import add_feed_arguments
-from peertrain.calendars.sessions import Schedule, load_schedule
+from peertrain.calendars.schedule import load_schedule
+from peertrain.calendars.sessions import Schedule
 from peertrain.errors import InputError
 from peertrain.imports.inputs import evaluate, load_inputs
 from peertrain.rules.loading import curricula_dir, load_bundled_catalogue

@@ -17,7 +17,7 @@ from typing import Any
 
 from peertrain._files import write_text
 from peertrain.calendars.ics import load_mapping, provider_slug, read_ics_sessions, schedule_toml
-from peertrain.calendars.sessions import parse_schedule
+from peertrain.calendars.schedule import parse_schedule
 from peertrain.errors import InputError
 from peertrain.rules.loading import load_bundled_catalogue
 

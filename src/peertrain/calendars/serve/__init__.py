@@ -45,6 +45,7 @@ from icalendar import Calendar
 
 from peertrain.calendars.feed import Feed, FeedKind, FeedOptions, build_feed
 from peertrain.calendars.options import add_feed_arguments
+from peertrain.calendars.schedule import load_schedule
 from peertrain.calendars.serve._app import CACHE_CONTROL, FeedApp, FeedDocument, FeedSource, _warn
 from peertrain.calendars.serve._http import REQUEST_QUEUE_SIZE, make_server
 from peertrain.calendars.serve._tokens import (
@@ -57,7 +58,7 @@ from peertrain.calendars.serve._tokens import (
     log_target,
     redact,
 )
-from peertrain.calendars.sessions import Schedule, load_schedule
+from peertrain.calendars.sessions import Schedule
 from peertrain.imports.inputs import evaluate, load_inputs, today
 from peertrain.ledger import open_ledger
 from peertrain.rules.catalog import Catalogue
