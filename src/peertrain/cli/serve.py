@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import sys
 from typing import Any
 
 from peertrain.calendars.serve import add_arguments, app_from_args, make_server
 from peertrain.errors import InputError
+from peertrain.pull.safety import is_loopback
 
 __all__ = ["add_commands", "run"]
 
@@ -36,15 +36,6 @@ def add_commands(commands: Any) -> None:
     serve.set_defaults(serve_parser=serve)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``serve``; returns the exit status (0: stopped with Ctrl-C, or URLs printed)."""
     parser: argparse.ArgumentParser = args.serve_parser
@@ -61,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         base = args.base_url or f"http://{_authority(args.host, server.server_port)}"
         _print_urls(app.urls(base))
-        if not _is_loopback(args.host):
+        if not is_loopback(args.host):
             print(f"peertrain: warning: serving plain HTTP on {args.host}; for subscribers elsewhere put it behind "
                   "an HTTPS proxy (docs/calendars.md)", file=sys.stderr)
         print(f"peertrain: serving {len(app.names)} feeds on http://{_authority(args.host, server.server_port)} "
