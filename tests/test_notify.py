@@ -5,6 +5,8 @@ once; faults reported with nothing marked sent that was not."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
 import time
 from collections import Counter
 
@@ -245,6 +247,63 @@ def test_a_refused_login_stops_the_run_with_one_line_and_records_nothing(tmp_pat
             assert ledger.notices() == []
     finally:
         controller.stop()
+
+
+class SilentServer:
+    """A plain TCP server on loopback that accepts connections and never says a word (no SMTP
+    greeting); it holds them until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(connection)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for connection in self.accepted:
+            connection.close()
+        self.socket.close()
+
+
+def test_a_server_that_never_answers_ends_the_run_within_its_timeouts(tmp_path, capsys):
+    """A server that accepts the connection and stays silent: each attempt gives up after the
+    configured timeout (1 s), the run stops after its retries with a line saying the server did
+    not answer, records nothing, and exits 1."""
+    silent = SilentServer()
+    try:
+        path = write_config(tmp_path, silent.port, cert=None)
+        path.write_text(path.read_text().replace("timeout = 5\n", "timeout = 1\n"))
+        config = load_config(path)
+        assert (config.smtp.timeout, config.smtp.retries) == (1, 2)
+        ledger_path = demo_ledger(tmp_path / "team.ledger")
+        started = time.monotonic()
+        status = main(["notify", "--ledger", str(ledger_path), "--config", str(path), "--as-of", "2026-11-15"])
+        took = time.monotonic() - started
+        assert status == 1
+        # (retries + 1) attempts of at most one timeout each, the backoffs, and room for a slow machine
+        assert took < (config.smtp.retries + 1) * config.smtp.timeout + 0.03 + 10
+        assert len(silent.accepted) == config.smtp.retries + 1
+        out = capsys.readouterr().out
+        assert "Notices: 0 sent, 9 not attempted (next run)." in out
+        (stopped,) = [line for line in out.splitlines() if line.startswith("Stopped: ")]
+        assert stopped == f"Stopped: mail server 127.0.0.1:{silent.port} did not answer within 1 s"
+        with open_ledger(ledger_path) as ledger:
+            assert ledger.notices() == []
+    finally:
+        silent.stop()
 
 
 def test_the_rate_limit_spaces_the_messages(tmp_path):
