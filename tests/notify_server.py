@@ -103,7 +103,9 @@ class Recorder:
         ok = isinstance(data, LoginPassword) and data.login.decode() == USER and data.password.decode() == PASSWORD
         if ok:
             self.logins.append(mechanism)
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers a failure itself (535); with its default (True) it says
+        # nothing, and the client waits for a reply that never comes.
+        return AuthResult(success=ok, handled=False)
 
 
 class _Controller(Controller):

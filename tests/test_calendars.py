@@ -523,6 +523,19 @@ def test_independent_parsers_read_every_feed(demo, feed):
     assert {str(e.uid) for e in strict.events} == {e.uid.value for e in lenient.vevent_list}
 
 
+def test_vobject_reads_every_transition_of_the_embedded_zone(demo):
+    """Each VTIMEZONE transition is an RDATE of its own: vobject (and Radicale, which stores zones
+    through it) keeps only the first value of a comma-separated RDATE, and put the April 2027
+    in-service at 09:00 standard time, an hour off."""
+    data = demo.feed("team")
+    assert not [line for line in unfold(data) if line.startswith("RDATE") and "," in line]
+    zone = vobject.readOne(data.decode("utf-8")).vtimezone.gettzinfo()
+    for day, utc_hour in ((dt.date(2026, 4, 14), 14), (dt.date(2027, 1, 12), 15), (dt.date(2027, 4, 13), 14),
+                          (dt.date(2027, 10, 12), 14)):
+        local = dt.datetime.combine(day, dt.time(9), tzinfo=zone)
+        assert local.astimezone(dt.UTC).hour == utc_hour, day
+
+
 def test_recurring_session_expands_across_dst_changes():
     """recurring-ical-events expands the quarterly in-service to 09:00 Central on each second
     Tuesday of Jan/Apr/Jul/Oct: 15:00 UTC in winter, 14:00 UTC in summer; the cancelled July

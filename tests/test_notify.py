@@ -5,6 +5,9 @@ once; faults reported with nothing marked sent that was not."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -217,5 +220,109 @@ def test_implicit_tls_and_cli_dry_run_log_and_resend(tmp_path, capsys):
         with open_ledger(ledger_path) as ledger:
             assert ledger.notices([NoticeState.PENDING]) == []
             assert resend(ledger, config).outcomes == ()
+    finally:
+        controller.stop()
+
+
+def test_a_refused_login_stops_the_run_with_one_line_and_records_nothing(tmp_path, capsys):
+    """A wrong password: the server answers 535, the run stops before anything is recorded, with
+    one line naming the server and its reply, and 'notify' exits 1 (nothing was attempted)."""
+    cert = make_certificate(tmp_path)
+    controller, recorder = start_server(tmp_path, cert=cert)
+    try:
+        path = write_config(tmp_path, controller.port, cert=cert[0])
+        (tmp_path / "smtp-password").write_text("not-the-password\n")
+        ledger_path = demo_ledger(tmp_path / "team.ledger")
+        status = main(["notify", "--ledger", str(ledger_path), "--config", str(path), "--as-of", "2026-11-15"])
+        assert status == 1
+        out = capsys.readouterr().out
+        assert "Notices: 0 sent, 9 not attempted (next run)." in out
+        (stopped,) = [line for line in out.splitlines() if line.startswith("Stopped: ")]
+        assert stopped.startswith(f"Stopped: mail server 127.0.0.1:{controller.port} refused the login: 535 ")
+        assert "not-the-password" not in out
+        assert recorder.accepted == []
+        assert recorder.logins == []
+        assert recorder.mails == 0
+        with open_ledger(ledger_path) as ledger:
+            assert ledger.notices() == []
+    finally:
+        controller.stop()
+
+
+class SilentServer:
+    """A plain TCP server on loopback that accepts connections and never says a word (no SMTP
+    greeting); it holds them until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(connection)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for connection in self.accepted:
+            connection.close()
+        self.socket.close()
+
+
+def test_a_server_that_never_answers_ends_the_run_within_its_timeouts(tmp_path, capsys):
+    """A server that accepts the connection and stays silent: each attempt gives up after the
+    configured timeout (1 s), the run stops after its retries with a line saying the server did
+    not answer, records nothing, and exits 1."""
+    silent = SilentServer()
+    try:
+        path = write_config(tmp_path, silent.port, cert=None)
+        path.write_text(path.read_text().replace("timeout = 5\n", "timeout = 1\n"))
+        config = load_config(path)
+        assert (config.smtp.timeout, config.smtp.retries) == (1, 2)
+        ledger_path = demo_ledger(tmp_path / "team.ledger")
+        started = time.monotonic()
+        status = main(["notify", "--ledger", str(ledger_path), "--config", str(path), "--as-of", "2026-11-15"])
+        took = time.monotonic() - started
+        assert status == 1
+        # (retries + 1) attempts of at most one timeout each, the backoffs, and room for a slow machine
+        assert took < (config.smtp.retries + 1) * config.smtp.timeout + 0.03 + 10
+        assert len(silent.accepted) == config.smtp.retries + 1
+        out = capsys.readouterr().out
+        assert "Notices: 0 sent, 9 not attempted (next run)." in out
+        (stopped,) = [line for line in out.splitlines() if line.startswith("Stopped: ")]
+        assert stopped == f"Stopped: mail server 127.0.0.1:{silent.port} did not answer within 1 s"
+        with open_ledger(ledger_path) as ledger:
+            assert ledger.notices() == []
+    finally:
+        silent.stop()
+
+
+def test_the_rate_limit_spaces_the_messages(tmp_path):
+    """``rate = 5``: nine messages take at least the 8 × 0.2 s the limit implies (a lower bound
+    only, with a margin; a slow machine may take longer)."""
+    cert = make_certificate(tmp_path)
+    controller, recorder = start_server(tmp_path, cert=cert)
+    try:
+        path = write_config(tmp_path, controller.port, cert=cert[0])
+        path.write_text(path.read_text().replace("rate = 1000\n", "rate = 5\n"))
+        config = load_config(path)
+        with open_ledger(demo_ledger(tmp_path / "team.ledger")) as ledger:
+            plan = plan_notices(ledger, config, AS_OF)
+            assert len(plan.messages) >= 6
+            started = time.monotonic()
+            report = send_notices(ledger, config, plan)
+            took = time.monotonic() - started
+        assert report.clean
+        assert len(recorder.accepted) == len(plan.messages)
+        assert took >= (len(plan.messages) - 1) / 5 * 0.9
     finally:
         controller.stop()

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import field, frozen
-from icalendar import Alarm, Calendar, Event, Timezone, vDuration
+from icalendar import Alarm, Calendar, Event, Timezone, vDDDLists, vDuration
 
 from peertrain.calendars._deadline_events import (
     _all_day,
@@ -341,10 +341,26 @@ def build_feed(
         # that does not depend on string hashing, so that the bytes are the same in every run).
         first = min(starts) - dt.timedelta(days=366)
         last = _last_session_day(schedule) + dt.timedelta(days=366)
-        zones = [Timezone.from_tzid(key, first_date=first, last_date=last)
+        zones = [_one_rdate_per_line(Timezone.from_tzid(key, first_date=first, last_date=last))
                  for key in sorted({s.zone.key for s in feed_sessions if not s.all_day})]
         calendar.subcomponents[0:0] = zones
     return calendar
+
+
+def _one_rdate_per_line(timezone: Timezone) -> Timezone:
+    """``timezone`` with each of its observances' RDATEs as a property of its own.
+
+    icalendar lists an observance's transitions as one comma-separated ``RDATE``. RFC 5545 allows
+    that, but vobject (0.9.9) keeps only the first value of such a list, and with it Radicale, which
+    stores the zone so truncated and places every event after the first year an hour off (found by
+    ``tests/test_caldav.py``). One ``RDATE`` per transition means the same to every parser."""
+    for observance in timezone.subcomponents:
+        rdates = observance.get("RDATE")
+        if rdates is None:
+            continue
+        lists = rdates if isinstance(rdates, list) else [rdates]
+        observance["RDATE"] = [vDDDLists([moment.dt]) for dates in lists for moment in dates.dts]
+    return timezone
 
 
 def _last_session_day(schedule: Schedule | None) -> dt.date:

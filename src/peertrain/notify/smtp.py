@@ -91,6 +91,16 @@ class Mailer:
             raise MailError(f"mail server {where} offers no login (AUTH); not sending the password") from None
         except smtplib.SMTPConnectError as exc:
             raise OSError(f"mail server {where}: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+            # smtplib reports a greeting or reply that never came as "Connection unexpectedly
+            # closed: timed out", which is not what happened, and names no server.
+            if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+                raise OSError(f"mail server {where} did not answer within {c.timeout:g} s") from None
+            raise OSError(f"mail server {where} closed the connection ({exc})") from None
+        except OSError as exc:
+            if isinstance(exc, smtplib.SMTPException):
+                raise
+            raise OSError(f"mail server {where}: {exc.strerror or exc}") from None
         self._smtp = smtp
         return smtp
 
