@@ -265,8 +265,9 @@ class Recurring(_Base):
 
 
 @frozen(kw_only=True)
-class AllOf(_Base):
-    """Met when every part that applies to the member is met."""
+class _Combined(_Base):
+    """A requirement made of parts (``of``): at least one, unique ids, grace only at the top;
+    one that refuses self-reported credit passes that on to every part."""
 
     of: tuple[Requirement, ...] = field(converter=_requirements)
 
@@ -279,20 +280,16 @@ class AllOf(_Base):
 
 
 @frozen(kw_only=True)
-class AnyOf(_Base):
+class AllOf(_Combined):
+    """Met when every part that applies to the member is met."""
+
+
+@frozen(kw_only=True)
+class AnyOf(_Combined):
     """Met when at least one part that applies to the member is met."""
 
-    of: tuple[Requirement, ...] = field(converter=_requirements)
 
-    @of.validator
-    def _parts(self, _attribute: Any, value: tuple[Requirement, ...]) -> None:
-        _check_parts(value)
-
-    def __attrs_post_init__(self) -> None:
-        _refuse_self_reported_in_parts(self)
-
-
-def _refuse_self_reported_in_parts(req: AllOf | AnyOf) -> None:
+def _refuse_self_reported_in_parts(req: _Combined) -> None:
     """A composite that does not accept self-reported credit passes that on to every part."""
     if not req.self_reported and any(part.self_reported for part in req.of):
         parts = tuple(part if not part.self_reported else evolve(part, self_reported=False) for part in req.of)
