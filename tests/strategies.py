@@ -104,6 +104,17 @@ courses = st.builds(
     note=st.none() | any_text,
 )
 
+#: The origin of an approved self-reported submission's record, as :mod:`peertrain.submissions`
+#: writes it (``self-reported:<id>; approved by ...``), which :func:`peertrain.rules.model.is_self_reported` recognises.
+self_reported_origins = st.builds(
+    lambda submission, rest: f"self-reported:{submission}; approved by {rest}",
+    st.integers(min_value=1, max_value=10**6),
+    any_text,
+)
+
+#: A completion's source: mostly whatever an import or pull wrote, sometimes a self-reported origin.
+completion_sources = st.one_of(any_text, self_reported_origins)
+
 completions = st.builds(
     Completion,
     id=names,
@@ -113,7 +124,7 @@ completions = st.builds(
     hours=st.none() | hours,
     delivery=st.none() | st.sampled_from(Delivery),
     provider=st.none() | names,
-    source=any_text,
+    source=completion_sources,
 )
 
 
@@ -181,6 +192,7 @@ def _base(grace: st.SearchStrategy) -> dict[str, st.SearchStrategy]:
         "grace_months": grace,
         "citation": st.none() | names,
         "note": st.none() | any_text,
+        "self_reported": st.booleans(),
     }
 
 
