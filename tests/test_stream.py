@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from attrs import evolve
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from peertrain import (
@@ -41,6 +41,7 @@ from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
 from peertrain.report.output import to_csv, to_json, to_table
 from peertrain.rules import engine
 from peertrain.rules.loading import bundled_pack_ids, curricula_dir, read_toml
+from peertrain.rules.model import SELF_REPORTED_SOURCE, is_self_reported
 from peertrain.rules.privacy import Privacy
 from peertrain.rules.stream import stream_compliance
 from strategies import periodic_windows, windows
@@ -67,7 +68,7 @@ filters = st.builds(
 def leaves(draw: st.DrawFn, n: int) -> object:
     """A requirement of one of the five leaf kinds over the bundled catalogue."""
     kind = draw(st.sampled_from(["hours", "certificate", "n_of", "topics", "recurring"]))
-    base = {"id": f"r{n}", "title": f"Requirement {n}"}
+    base = {"id": f"r{n}", "title": f"Requirement {n}", "self_reported": draw(st.booleans())}
     if kind == "hours":
         total = draw(small_hours)
         minimums = draw(st.lists(st.builds(Minimum, label=st.just("part"), hours=st.integers(1, total),
@@ -97,7 +98,7 @@ def packs(draw: st.DrawFn) -> list[RulePack]:
         else:
             parts = [draw(leaves(10 * n + k + 10)) for k in range(draw(st.integers(1, 3)))]
             kind = draw(st.sampled_from([AllOf, AnyOf]))
-            requirements.append(kind(id=f"r{n}", title=f"Either {n}", of=parts))
+            requirements.append(kind(id=f"r{n}", title=f"Either {n}", of=parts, self_reported=draw(st.booleans())))
     generated = RulePack(
         id="gen", title="Generated", version="1", citation="tests", grace_months=draw(st.integers(0, 9)),
         approved_providers=draw(st.frozensets(st.sampled_from(PROVIDERS), max_size=4)),
@@ -119,35 +120,56 @@ members = st.builds(
 )
 rosters = st.lists(members, max_size=5, unique_by=lambda m: m.id)
 
-records = st.lists(
-    st.tuples(
-        st.sampled_from(MEMBER_IDS),
-        st.sampled_from(COURSES),
-        days,
-        st.none() | st.integers(min_value=0, max_value=40),
-        st.sampled_from([None, "in_person", "online"]),
-        st.sampled_from([None, "ICISF", "Agency"]),
-    ),
-    max_size=25,
+#: Whether a generated record is an approved self-reported submission (see ledger_with).
+self_reported = st.booleans()
+
+#: A record's fields after its member: course, date, hours, delivery, provider, self-reported.
+record_fields = (
+    st.sampled_from(COURSES),
+    days,
+    st.none() | st.integers(min_value=0, max_value=40),
+    st.sampled_from([None, "in_person", "online"]),
+    st.sampled_from([None, "ICISF", "Agency"]),
+    self_reported,
 )
+
+records = st.lists(st.tuples(st.sampled_from(MEMBER_IDS), *record_fields), max_size=25)
+
+
+def self_reported_origin(n: int) -> str:
+    """The origin of an approved self-reported submission's record, as peertrain.submissions writes it."""
+    return (f"self-reported:{n}; approved by Jordan Lee on 2026-03-02T15:00:00+00:00; evidence certificate.pdf "
+            "sha256:" + "0" * 64)
 
 
 @contextmanager
 def ledger_with(roster: list[Member], rows: list[tuple]) -> Iterator[Ledger]:
-    """A fresh ledger holding ``roster`` and completed records of ``rows``."""
+    """A fresh ledger holding ``roster`` and completed records of ``rows``: ``(member, course, date,
+    hours, delivery, provider)``, and optionally a last item saying the record is an approved
+    self-reported submission (then it comes in a batch of its own with a self-reported origin, as
+    an approval makes it)."""
     with tempfile.TemporaryDirectory() as folder:
         ledger = open_ledger(Path(folder) / "team.db", create_timezone="America/Chicago")
         try:
             ledger.put_members(roster)
+            imported = [(i, r[:6]) for i, r in enumerate(rows) if not r[6:7] or not r[6]]
+            submitted = [(i, r[:6]) for i, r in enumerate(rows) if r[6:7] and r[6]]
             ledger.import_batch(
                 source="test", profile="test", file_name="t.csv", file_hash="0",
                 imported_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                 rows=[
                     Record(member=m, course=c, on=on, status="completed", hours=h, delivery=d, provider=p,
                            record_id=None, origin=f"t.csv:{i}")
-                    for i, (m, c, on, h, d, p) in enumerate(rows)
+                    for i, (m, c, on, h, d, p) in imported
                 ],
             )
+            for i, (m, c, on, h, d, p) in submitted:
+                ledger.import_batch(
+                    source=SELF_REPORTED_SOURCE, profile=SELF_REPORTED_SOURCE, file_name="certificate.pdf",
+                    file_hash=f"{i}", imported_at=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+                    rows=[Record(member=m, course=c, on=on, status="completed", hours=h, delivery=d, provider=p,
+                                 record_id=f"submission:{i}", origin=self_reported_origin(i))],
+                )
             yield ledger
         finally:
             ledger.close()
@@ -186,12 +208,13 @@ def test_the_stream_gives_what_check_compliance_gives(roster, rows, chosen, as_o
 
 @settings(max_examples=300, deadline=None)
 @given(members, st.lists(st.tuples(st.sampled_from(COURSES), days, st.none() | small_hours,
-                                   st.sampled_from([None, "in_person", "online"])), max_size=14),
+                                   st.sampled_from([None, "in_person", "online"]), self_reported), max_size=14),
        packs(), days)
 def test_the_engine_shortcuts_give_what_the_scan_gives(member, rows, chosen, as_of):
     completions = [
-        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on, hours=h, delivery=d)
-        for i, (c, on, h, d) in enumerate(rows)
+        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on, hours=h, delivery=d,
+                   source=self_reported_origin(i) if sr else f"t.csv:{i}")
+        for i, (c, on, h, d, sr) in enumerate(rows)
     ]
     assert_shortcuts_agree(member, completions, chosen, as_of)
 
@@ -363,17 +386,20 @@ periodic = st.builds(
 periodic_requirements = st.one_of(
     st.builds(Recurring, id=st.just("p"), title=st.just("P"), window=periodic,
               counts=st.builds(CourseFilter, courses=st.frozensets(st.sampled_from(COURSES[:4]), min_size=1)),
-              sessions=st.integers(1, 2)),
-    st.builds(Hours, id=st.just("p"), title=st.just("P"), window=periodic, hours=st.integers(1, 30)),
+              sessions=st.integers(1, 2), self_reported=self_reported),
+    st.builds(Hours, id=st.just("p"), title=st.just("P"), window=periodic, hours=st.integers(1, 30),
+              self_reported=self_reported),
 )
 
 
 @settings(max_examples=400, deadline=None)
-@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:6]), days), max_size=16), periodic_requirements,
-       st.integers(0, 12), days)
+@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:6]), days, self_reported), max_size=16),
+       periodic_requirements, st.integers(0, 12), days)
 def test_periodic_shortcuts_give_what_the_scan_gives(member, rows, requirement, grace, as_of):
     completions = [
-        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
+        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on,
+                   source=self_reported_origin(i) if sr else f"t.csv:{i}")
+        for i, (c, on, sr) in enumerate(rows)
     ]
     pack = RulePack(id="p", title="P", version="1", citation="c", grace_months=grace, requirements=[requirement])
     assert_shortcuts_agree(member, completions, [pack], as_of)
@@ -386,14 +412,17 @@ def composites(draw: st.DrawFn) -> RulePack:
              for k in range(draw(st.integers(1, 3)))]
     kind = draw(st.sampled_from([AllOf, AnyOf]))
     return RulePack(id="c", title="C", version="1", citation="c", grace_months=draw(st.integers(0, 9)),
-                    requirements=[kind(id="c", title="C", of=parts)])
+                    requirements=[kind(id="c", title="C", of=parts, self_reported=draw(st.booleans()))])
 
 
 @settings(max_examples=400, deadline=None)
-@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:8]), days), max_size=16), composites(), days)
+@given(members, st.lists(st.tuples(st.sampled_from(COURSES[:8]), days, self_reported), max_size=16), composites(),
+       days)
 def test_composite_shortcuts_give_what_the_scan_gives(member, rows, pack, as_of):
     completions = [
-        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on) for i, (c, on) in enumerate(rows)
+        Completion(id=f"C{i}", member=member.id, course=c, completed_on=on,
+                   source=self_reported_origin(i) if sr else f"t.csv:{i}")
+        for i, (c, on, sr) in enumerate(rows)
     ]
     assert_shortcuts_agree(member, completions, [pack], as_of)
 
@@ -407,3 +436,71 @@ def assert_shortcuts_agree(member, completions, packs, as_of):
     finally:
         engine.SHORTCUTS = True
     assert fast == slow
+
+
+def _all_verdicts(verdicts: tuple) -> list:
+    """The verdicts and, depth first, their parts'."""
+    return [w for v in verdicts for w in (v, *_all_verdicts(v.parts))]
+
+
+def _outcome(verdict: object) -> tuple:
+    """What a verdict says about the member's standing (all but the wording of its explanation)."""
+    return (verdict.key, verdict.status, verdict.as_of, verdict.due_on, verdict.lapses_on,  # type: ignore[attr-defined]
+            verdict.hours_credited, verdict.hours_required, verdict.shortfall, verdict.evidence,  # type: ignore[attr-defined]
+            verdict.window_start, verdict.window_end, verdict.waiver, verdict.notes)  # type: ignore[attr-defined]
+
+
+@st.composite
+def teams(draw: st.DrawFn) -> tuple[list[Member], list[tuple]]:
+    """A roster of one to five members and some records (as ``records``), mostly of members on it."""
+    roster = draw(st.lists(members, min_size=1, max_size=5, unique_by=lambda m: m.id))
+    on_roster = st.sampled_from([m.id for m in roster])
+    rows = draw(st.lists(
+        st.tuples(on_roster | st.sampled_from(MEMBER_IDS), *record_fields),
+        min_size=1, max_size=25,
+    ))
+    return roster, rows
+
+
+#: A self-reported QPR certificate that a requirement refusing self-reported credit must not count
+#: (random packs reach a self-reported record one of their requirements counts in only a few
+#: examples in a hundred, so this one is always tried).
+@example(
+    team=([Member(id="A", name="Jane Smith")],
+          [("A", "qpr", dt.date(2025, 1, 2), None, None, None, True),
+           ("A", "qpr", dt.date(2020, 1, 2), None, None, None, False)]),
+    chosen=[RulePack(id="p", title="P", version="1", citation="c",
+                     requirements=[AnyOf(id="q", title="Q", of=[Certificate(id="c", title="C", courses=["qpr"])])])],
+    as_of=dt.date(2025, 6, 1),
+)
+@settings(max_examples=200, deadline=None)
+@given(teams(), packs(), days | st.just(dt.date(2028, 12, 31)))
+def test_refusing_self_reported_credit_is_leaving_it_out(team, chosen, as_of):
+    """For any roster, completions (some of them approved self-reported submissions), packs and
+    as-of date: with every requirement of every pack set to ``self_reported = false`` (an all_of /
+    any_of hands that on to its parts), the verdicts are exactly those of the packs as they are
+    over the completions with the self-reported ones removed. Every verdict, part verdicts
+    included, has the same status, due and lapse dates, hours credited and required, shortfall,
+    evidence, window, waiver and notes, and the same explanation; the forecasts are the same. Only
+    the data warnings may differ (a self-reported record is still read, so its hours are still
+    checked against the catalogue)."""
+    roster, rows = team
+    completions = [
+        Completion(id=f"C{i}", member=m, course=c, completed_on=on, hours=h, delivery=d, provider=p,
+                   source=self_reported_origin(i) if sr else f"t.csv:{i}")
+        for i, (m, c, on, h, d, p, sr) in enumerate(rows)
+    ]
+    refusing = [evolve(p, requirements=[evolve(r, self_reported=False) for r in p.requirements]) for p in chosen]
+    without = [c for c in completions if not is_self_reported(c.source)]
+    refused = check_compliance(roster, completions, refusing, as_of, catalogue=CATALOGUE)
+    left_out = check_compliance(roster, without, chosen, as_of, catalogue=CATALOGUE)
+    submitted = {c.id for c in completions if is_self_reported(c.source)}
+    assert len(submitted) + len(without) == len(completions)
+    assert all(not r.self_reported for p in refusing for r in p.requirements)
+    assert not any(submitted & set(v.evidence) for v in _all_verdicts(refused.verdicts))
+    assert [_outcome(v) for v in _all_verdicts(refused.verdicts)] == [
+        _outcome(v) for v in _all_verdicts(left_out.verdicts)
+    ]
+    assert refused.verdicts == left_out.verdicts
+    assert refused.forecasts == left_out.forecasts
+    assert set(left_out.warnings) <= set(refused.warnings)
