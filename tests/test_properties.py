@@ -43,7 +43,7 @@ members = st.builds(
 
 @st.composite
 def completions(draw, min_size=0, max_size=12):
-    """Completions of member M1 with unique ids."""
+    """Completions of member M1 with unique ids, some of them approved self-reported submissions."""
     rows = draw(
         st.lists(
             st.tuples(
@@ -51,14 +51,16 @@ def completions(draw, min_size=0, max_size=12):
                 days,
                 st.none() | st.integers(min_value=1, max_value=40),
                 st.sampled_from([None, "in_person", "online"]),
+                st.sampled_from(["t.csv:1", "self-reported:1; approved by Jordan Lee"]),
             ),
             min_size=min_size,
             max_size=max_size,
         )
     )
     return [
-        Completion(id=f"C{i}", member="M1", course=course, completed_on=on, hours=hours, delivery=delivery)
-        for i, (course, on, hours, delivery) in enumerate(rows)
+        Completion(id=f"C{i}", member="M1", course=course, completed_on=on, hours=hours, delivery=delivery,
+                   source=source)
+        for i, (course, on, hours, delivery, source) in enumerate(rows)
     ]
 
 
@@ -80,7 +82,7 @@ def test_adding_a_completion_never_makes_a_verdict_worse(member, records, extra,
     (met ≥ due_soon ≥ grace ≥ lapsed ≥ not_met), and a met verdict's lapse date never comes sooner."""
     added = Completion(
         id="EXTRA", member="M1", course=extra[0].course, completed_on=extra[0].completed_on,
-        hours=extra[0].hours, delivery=extra[0].delivery,
+        hours=extra[0].hours, delivery=extra[0].delivery, source=extra[0].source,
     )
     before = _evaluate(member, records, as_of).verdicts
     after = _evaluate(member, [*records, added], as_of).verdicts
