@@ -19,7 +19,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import pytest
 import recurring_ical_events
 import requests
 
+from local_servers import free_port, not_installed
 from peertrain.cli import main
 from peertrain.rules.loading import curricula_dir
 
@@ -93,16 +93,7 @@ def radicale_command() -> list[str]:
         return [executable]
     message = ("Radicale is not installed: set PEERTRAIN_RADICALE_PYTHON to a Python that has it "
                "(pip install 'radicale==3.*'), or put 'radicale' on PATH")
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI must run the CalDAV tests)")
-    pytest.skip(message)
-    raise AssertionError  # pragma: no cover - skip() raises
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return not_installed(message, "CalDAV")
 
 
 class Radicale:

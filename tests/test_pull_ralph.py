@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -29,6 +28,7 @@ import pytest
 import requests
 
 import xapi_statements as xs
+from local_servers import free_port, not_installed
 from peertrain.cli import main
 from peertrain.pull import AuthError, pull_xapi
 from peertrain.rules.loading import curricula_dir
@@ -45,16 +45,7 @@ def ralph_executable() -> str:
     if path and os.access(path, os.X_OK):
         return path
     message = "ralph is not installed: set PEERTRAIN_RALPH to its path or put 'ralph' on PATH"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI must run the LRS tests)")
-    pytest.skip(message)
-    raise AssertionError  # pragma: no cover - skip() raises
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return not_installed(message, "LRS")
 
 
 class Ralph:
