@@ -70,23 +70,9 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
     as_of = ctx.subject.as_of
     if SHORTCUTS and ctx.subject.settled:  # no credit after D: the shortcuts below hold
         if isinstance(req, AllOf | AnyOf):
-            # After D each part can only stop being met, and stops on its lapses_on.
-            results = [_timeline(part, ctx) for part in _parts(req, ctx)]
-            if isinstance(req, AllOf) and all(met for met, _lapse, _last in results):
-                lapses = [lapse for _met, lapse, _last in results if lapse is not None]
-                return True, min(lapses) if lapses else None, None
-            kept = [lapse for met, lapse, _last in results if met]
-            if isinstance(req, AnyOf) and kept:
-                return True, None if None in kept else max(d for d in kept if d is not None), None
-            # Not met on D. A part never met before D leaves an all_of never met; an any_of stopped
-            # being met when the last of its parts did.
-            if isinstance(req, AllOf) and (False, None, None) in results:
-                return False, None, None
-            if isinstance(req, AnyOf):
-                stopped = [lapse for met, lapse, _last in results if not met and lapse is not None]
-                if not stopped:
-                    return False, None, None
-                return False, max(stopped), max(stopped) - ONE_DAY
+            combined = combine_timelines(req, [_timeline(part, ctx) for part in _parts(req, ctx)])
+            if combined is not None:
+                return combined
         else:
             counted = _counted(req, ctx)
             if isinstance(req, Certificate):
@@ -119,6 +105,31 @@ def _timeline(req: Requirement, ctx: _Ctx) -> tuple[bool, dt.date | None, dt.dat
                 if not _satisfied(req, ctx, later):
                     return False, later, later - ONE_DAY
     return False, None, None
+
+
+Timeline = tuple[bool, dt.date | None, dt.date | None]
+
+
+def combine_timelines(req: AllOf | AnyOf, results: Sequence[Timeline]) -> Timeline | None:
+    """A composite's timeline from its parts' (all settled), or ``None`` where only a scan of the
+    change days tells (an all_of not met on D whose unmet parts were all met once)."""
+    # After D each part can only stop being met, and stops on its lapses_on.
+    if isinstance(req, AllOf) and all(met for met, _lapse, _last in results):
+        lapses = [lapse for _met, lapse, _last in results if lapse is not None]
+        return True, min(lapses) if lapses else None, None
+    kept = [lapse for met, lapse, _last in results if met]
+    if isinstance(req, AnyOf) and kept:
+        return True, None if None in kept else max(d for d in kept if d is not None), None
+    # Not met on D. A part never met before D leaves an all_of never met; an any_of stopped
+    # being met when the last of its parts did.
+    if isinstance(req, AllOf) and (False, None, None) in results:
+        return False, None, None
+    if isinstance(req, AnyOf):
+        stopped = [lapse for met, lapse, _last in results if not met and lapse is not None]
+        if not stopped:
+            return False, None, None
+        return False, max(stopped), max(stopped) - ONE_DAY
+    return None
 
 
 # The shortcuts give what the scan gives, for a requirement whose credits are all dated on or before D
@@ -294,23 +305,7 @@ def evaluate(
     else:
         tally = _shown(req, ctx, as_of)
 
-    in_grace = grace_end is not None and as_of < grace_end
-    if satisfied and in_grace and not tally.satisfied:
-        # Satisfied only because a periodic rule does not bind the new member yet.
-        status = Status.GRACE
-        lapses_on = lapses_on or grace_end
-    elif satisfied:
-        due_soon = lapses_on is not None and (lapses_on - as_of).days <= due_within
-        status = Status.DUE_SOON if due_soon else Status.MET
-    elif in_grace:
-        status, lapses_on = Status.GRACE, grace_end
-    elif lapses_on is not None:
-        status = Status.LAPSED
-    else:
-        status = Status.NOT_MET
-    due_on = lapses_on - ONE_DAY if lapses_on else None
-    if status is Status.NOT_MET and grace_end is not None:
-        due_on = grace_end - ONE_DAY
+    status, lapses_on, due_on = decide(satisfied, lapses_on, tally.satisfied, grace_end, as_of, due_within)
     span = tally.span
     return Verdict(
         **base,  # type: ignore[arg-type]
@@ -327,6 +322,36 @@ def evaluate(
         window_end=span[1] - ONE_DAY if span and span[1] != dt.date.max else None,
         parts=parts,
     )
+
+
+def decide(
+    satisfied: bool,
+    lapses_on: dt.date | None,
+    tally_satisfied: bool,
+    grace_end: dt.date | None,
+    as_of: dt.date,
+    due_within: int,
+) -> tuple[Status, dt.date | None, dt.date | None]:
+    """``(status, lapses_on, due_on)`` from the timeline on D (``satisfied``, ``lapses_on``), whether
+    the tally shown is satisfied, and the member's grace period (step 4 of the module's summary)."""
+    in_grace = grace_end is not None and as_of < grace_end
+    if satisfied and in_grace and not tally_satisfied:
+        # Satisfied only because a periodic rule does not bind the new member yet.
+        status = Status.GRACE
+        lapses_on = lapses_on or grace_end
+    elif satisfied:
+        due_soon = lapses_on is not None and (lapses_on - as_of).days <= due_within
+        status = Status.DUE_SOON if due_soon else Status.MET
+    elif in_grace:
+        status, lapses_on = Status.GRACE, grace_end
+    elif lapses_on is not None:
+        status = Status.LAPSED
+    else:
+        status = Status.NOT_MET
+    due_on = lapses_on - ONE_DAY if lapses_on else None
+    if status is Status.NOT_MET and grace_end is not None:
+        due_on = grace_end - ONE_DAY
+    return status, lapses_on, due_on
 
 
 def _composite_tally(req: AllOf | AnyOf, parts: Sequence[Verdict]) -> _Tally:
