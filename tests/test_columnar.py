@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import polars as pl
 from hypothesis import given, settings
@@ -12,6 +13,10 @@ from test_stream import CATALOGUE, days, ledger_with, packs, records, rosters
 from peertrain import Waiver, check_compliance
 from peertrain.ledger import Ledger
 from peertrain.rules.columnar import ROW_COLUMNS, columnar_compliance
+
+
+#: How many random cases each test tries (``PEERTRAIN_EXAMPLES`` raises it for a long run).
+EXAMPLES = int(os.environ.get("PEERTRAIN_EXAMPLES", "300"))
 
 
 def rows_of(ledger: Ledger) -> pl.DataFrame:
@@ -35,8 +40,64 @@ def assert_same(ledger: Ledger, chosen, as_of: dt.date, waivers=()) -> None:
     assert result.counts() == expected.counts()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(rosters, records, packs(), days)
 def test_columnar_verdicts_are_the_engines(roster, rows, chosen, as_of):
     with ledger_with(roster, rows) as ledger:
         assert_same(ledger, chosen, as_of)
+
+
+def _vectorised(req) -> bool:
+    """Whether every part of ``req`` is of a kind and window the columnar path takes itself."""
+    from peertrain import AllOf, AnyOf, Certificate, Recurring
+    from peertrain.rules.windows import AllTime, Rolling
+
+    if isinstance(req, AllOf | AnyOf):
+        return all(_vectorised(part) for part in req.of)
+    if isinstance(req, Certificate):
+        return True
+    return not isinstance(req, Recurring) and isinstance(req.window, AllTime | Rolling)
+
+
+@st.composite
+def vectorised_packs(draw: st.DrawFn) -> list:
+    """A generated pack of requirements the columnar path evaluates itself (no engine fallback)."""
+    from peertrain import AllOf, AnyOf, RulePack
+    from test_stream import PROVIDERS, leaves
+
+    def leaf(n: int):
+        return draw(leaves(n).filter(_vectorised))
+
+    requirements = []
+    for n in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            requirements.append(leaf(n))
+        else:
+            parts = [leaf(10 * n + k + 10) for k in range(draw(st.integers(1, 3)))]
+            if draw(st.booleans()):  # a composite inside a composite
+                inner = draw(st.sampled_from([AllOf, AnyOf]))
+                parts.append(inner(id=f"r{n}x", title=f"Inner {n}", of=[leaf(100 * n + 99)]))
+            kind = draw(st.sampled_from([AllOf, AnyOf]))
+            requirements.append(kind(id=f"r{n}", title=f"Either {n}", of=parts, self_reported=draw(st.booleans())))
+    return [RulePack(
+        id="gen", title="Generated", version="1", citation="tests", grace_months=draw(st.integers(0, 9)),
+        approved_providers=draw(st.frozensets(st.sampled_from(PROVIDERS), max_size=4)), requirements=requirements,
+    )]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(rosters, records, vectorised_packs(), days, st.data())
+def test_vectorised_kinds_need_no_engine(roster, rows, chosen, as_of, data):
+    waivers = []
+    for _ in range(data.draw(st.integers(0, 2))):
+        granted_on = data.draw(days)
+        waivers.append(Waiver(
+            member=data.draw(st.sampled_from([m.id for m in roster] or ["A"])), pack="gen",
+            requirement=data.draw(st.sampled_from([r.id for r in chosen[0].requirements])), kind="exemption",
+            granted_by="Chief", granted_on=granted_on, reason="prior training",
+            valid_until=data.draw(st.none() | st.dates(min_value=granted_on, max_value=dt.date(2030, 1, 1))),
+        ))
+    with ledger_with(roster, rows) as ledger:
+        assert_same(ledger, chosen, as_of, waivers)
+        result = columnar_compliance(rows_of(ledger), ledger.members(), chosen, as_of, catalogue=CATALOGUE)
+        assert result.by_engine == {}

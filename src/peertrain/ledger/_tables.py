@@ -15,9 +15,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._schema import _now_text, _Transaction
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
+
+
+_COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
 
 
 class _Tables:
@@ -129,6 +135,36 @@ class _Tables:
             group.append(r[1:])
         if member is not None:
             yield member, group
+
+    def completion_table(self) -> pa.Table:
+        """Every completed record (of batches not retracted) as one Arrow table, for the columnar
+        evaluation: columns ``member, id, course, on, hours, delivery, provider, origin`` (all text;
+        ``on`` as ``YYYY-MM-DD``; ``hours``, ``delivery``, ``provider`` null when not given).
+
+        Read through ADBC's SQLite driver from the committed file, without a Python object per row.
+        """
+        import adbc_driver_sqlite.dbapi as adbc  # a compiled reader, loaded only when asked for
+
+        # ADBC's driver types a column by its first rows: a column that starts with NULLs would be
+        # taken for integers, so the optional ones come as text ('' for NULL) and are nulled after.
+        sql = (
+            "SELECT member_id AS member, id, course_id AS course, on_date AS \"on\", ifnull(hours, '') AS hours, "
+            "ifnull(delivery, '') AS delivery, ifnull(provider, '') AS provider, origin FROM records "
+            "WHERE status = 'completed'"
+        )
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        with adbc.connect(uri) as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            table = cursor.fetch_arrow_table()
+        if table.num_rows == 0:
+            return pa.table({name: pa.array([], pa.string()) for name in _COMPLETION_COLUMNS})
+        columns = []
+        for name in _COMPLETION_COLUMNS:
+            column = table.column(name).cast(pa.string())
+            if name in ("hours", "delivery", "provider"):
+                column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+            columns.append(column)
+        return pa.table(columns, names=list(_COMPLETION_COLUMNS))
 
     def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:
         """Every record (any status) with its batch id, optionally of one member."""

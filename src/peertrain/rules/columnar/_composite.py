@@ -14,14 +14,14 @@ from attrs import define, field
 from peertrain.rules._credits import Credit, Subject, _Ctx
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._input import Credits
-from peertrain.rules.columnar._status import verdict_of
+from peertrain.rules.columnar._combine import combine
+from peertrain.rules.columnar._status import finish, row_of, verdict_of
 from peertrain.rules.columnar._tally import Context, Measure
-from peertrain.rules.engine import SHORTCUTS, Timeline, _composite_tally, _explain, _timeline, combine_timelines
-from peertrain.rules.engine import decide, evaluate
+from peertrain.rules.engine import SHORTCUTS, Timeline, _timeline, evaluate
 from peertrain.rules.model import Delivery, Member, Waiver
 from peertrain.rules.requirements import AllOf, AnyOf, Requirement, RulePack
 from peertrain.rules.verdict import Status, Verdict
-from peertrain.rules.windows import ONE_DAY, add_months
+from peertrain.rules.windows import add_months
 
 __all__ = ["Composer"]
 
@@ -30,29 +30,30 @@ Leaf = Callable[[Requirement, Context, pl.DataFrame], "pl.DataFrame | None"]
 
 @define
 class _Frame:
-    """A vectorised requirement: its finished frame, looked up by member."""
+    """A requirement evaluated on columns: its finished frame (one row per member it applies to),
+    its parts' (for all_of / any_of), and the members whose verdict the engine gave instead."""
 
     frame: pl.DataFrame
-    columns: dict[str, list[Any]] = field(init=False)
-    at: dict[str, int] = field(init=False)
-    #: Members whose waiver makes the verdict the engine's exempt one.
-    exempt: dict[str, Verdict] = field(factory=dict)
-
-    def __attrs_post_init__(self) -> None:
-        self.columns = self.frame.to_dict(as_series=False)
-        self.at = {m: i for i, m in enumerate(self.columns["member"])}
+    parts: list[tuple[Requirement, _Frame]] = field(factory=list)
+    #: The engine's verdict for these members (an active waiver, or a timeline only a scan finds).
+    overrides: dict[str, Verdict] = field(factory=dict)
+    _columns: dict[str, list[Any]] | None = None
+    _at: dict[str, int] | None = None
 
     def row(self, member: str) -> dict[str, Any] | None:
-        i = self.at.get(member)
-        return None if i is None else {name: values[i] for name, values in self.columns.items()}
+        if self._columns is None:
+            self._columns = self.frame.to_dict(as_series=False)
+            self._at = {m: i for i, m in enumerate(self._columns["member"])}
+        assert self._at is not None
+        i = self._at.get(member)
+        return None if i is None else {name: values[i] for name, values in self._columns.items()}
 
 
 @define
 class _Objects:
-    """A requirement evaluated member by member: each member's verdict and timeline."""
+    """A requirement evaluated member by member by the engine."""
 
     verdicts: dict[str, Verdict] = field(factory=dict)
-    timelines: dict[str, Timeline] = field(factory=dict)
 
 
 _Result = _Frame | _Objects
@@ -88,10 +89,10 @@ class Composer:
             for r, req in enumerate(pack.requirements):
                 applicable = [m for m in self.members if req.applies_to.matches(m)]
                 grace = pack.grace_for(req)
-                result = self._evaluate(pack, req, ctx, applicable, grace, top=True)
+                result: _Result | None = self._evaluate(pack, req, ctx, applicable, grace)
                 if result is None:
                     self.by_engine[f"{pack.id}/{req.id}"] = "its kind or window is not vectorised yet"
-                    result = self._by_engine(pack, req, applicable, grace, top=True)
+                    result = self._by_engine(pack, req, applicable, grace)
                 self._waive(pack, req, applicable, result)
                 self.results[(p, r)] = result
 
@@ -110,67 +111,41 @@ class Composer:
         )
 
     def _evaluate(
-        self, pack: RulePack, req: Requirement, ctx: Context, members: list[Member], grace: int, top: bool
-    ) -> _Result | None:
+        self, pack: RulePack, req: Requirement, ctx: Context, members: list[Member], grace: int
+    ) -> _Frame | None:
+        subjects = self._subjects(members, grace)
         if isinstance(req, AllOf | AnyOf):
             parts = []
             for part in req.of:
-                within = [m for m in members if part.applies_to.matches(m)]
-                found = self._evaluate(pack, part, ctx, within, grace, top=False)
+                found = self._evaluate(pack, part, ctx, [m for m in members if part.applies_to.matches(m)], grace)
                 if found is None:
                     return None
                 parts.append((part, found))
-            return self._combine(pack, req, members, parts, grace, top)
+            tally = combine(req, subjects, [(part, found.frame) for part, found in parts])
+            frame = finish(tally.drop("has_verdict", "scan"), subjects, self.as_of, self.due_within)
+            frame = frame.join(tally.select("member", "has_verdict", "scan"), on="member", how="left")
+            result = _Frame(frame.drop("scan"), parts)
+            scanned = frame.filter("scan")["member"].to_list()
+            if scanned:
+                self._scan(pack, req, result, [m for m in members if m.id in set(scanned)], grace)
+            return result
         assert self._leaf is not None
-        frame = self._leaf(req, ctx, self._subjects(members, grace))
-        return None if frame is None else _Frame(frame)
+        frame = self._leaf(req, ctx, subjects)
+        return None if frame is None else _Frame(frame.with_columns(has_verdict=pl.lit(True)))
 
-    def _combine(
-        self, pack: RulePack, req: AllOf | AnyOf, members: list[Member], parts: list[tuple[Requirement, _Result]],
-        grace: int, top: bool,
-    ) -> _Objects:
-        result = _Objects()
+    def _scan(self, pack: RulePack, req: Requirement, result: _Frame, members: list[Member], grace: int) -> None:
+        """The engine's verdicts and timelines for ``members``, put in ``result``'s frame."""
+        rows = []
         for member in members:
-            found = [got for part, res in parts if (got := self._part(pack, part, res, member.id)) is not None]
-            part_verdicts = [v for v, _t in found if v is not None]
-            timeline = combine_timelines(req, [t for _v, t in found])
-            if not found:
-                result.timelines[member.id] = timeline  # type: ignore[assignment]
-                continue
-            if timeline is None:  # only the engine's scan tells
-                verdict, timeline = self._engine_one(pack, req, member, grace, top)
-                assert verdict is not None
-                result.verdicts[member.id], result.timelines[member.id] = verdict, timeline
-                continue
-            tally = _composite_tally(req, part_verdicts)
-            end = add_months(member.joined_on, grace) if member.joined_on and grace else None
-            satisfied, lapses, _last = timeline
-            status, lapses_on, due_on = decide(satisfied, lapses, tally.satisfied, end, self.as_of, self.due_within)
-            result.verdicts[member.id] = Verdict(
-                member=member.id, pack=pack.id, requirement=req.id, title=req.title, status=status, as_of=self.as_of,
-                explanation=_explain(status, tally.detail, lapses_on, due_on, req),
-                citation=req.citation or pack.citation, shortfall=tally.shortfall, due_on=due_on,
-                lapses_on=lapses_on, evidence=tally.evidence, notes=self.notes(member.id, tally.evidence),
-                parts=tuple(part_verdicts),
-            )
-            result.timelines[member.id] = timeline
-        return result
-
-    def _part(
-        self, pack: RulePack, req: Requirement, result: _Result, member: str
-    ) -> tuple[Verdict | None, Timeline] | None:
-        """A part's verdict (``None`` for a composite none of whose parts apply) and timeline, or
-        ``None`` when the part does not apply to the member."""
-        if isinstance(result, _Objects):
-            timeline = result.timelines.get(member)
-            return None if timeline is None else (result.verdicts.get(member), timeline)
-        row = result.row(member)
-        if row is None:
-            return None
-        satisfied, lapses = row["satisfied"], row["lapses"]
-        last = lapses - ONE_DAY if not satisfied and lapses is not None else None
-        verdict = verdict_of(row, pack, req, self.as_of, self.credits.scale, self.notes(member, row["evidence"]))
-        return verdict, (satisfied, lapses, last)
+            verdict, (satisfied, lapses, _last) = self._engine_one(pack, req, member, grace)
+            assert verdict is not None
+            result.overrides[member.id] = verdict
+            rows.append(row_of(verdict, satisfied, lapses, self.credits.scale))
+        frame = result.frame
+        new = pl.DataFrame(rows, schema={n: frame.schema[n] for n in rows[0]}, orient="row")
+        new = new.join(frame.select("member", "grace_end", "has_verdict"), on="member", how="left")
+        result.frame = pl.concat([frame.filter(~pl.col("member").is_in(new["member"].implode())),
+                                  new.select(frame.columns)])
 
     # -- the engine, member by member -----------------------------------------------------------
 
@@ -192,7 +167,7 @@ class Composer:
         return Subject(member=member, credits=credits, as_of=self.as_of)
 
     def _engine_one(
-        self, pack: RulePack, req: Requirement, member: Member, grace: int, top: bool
+        self, pack: RulePack, req: Requirement, member: Member, grace: int
     ) -> tuple[Verdict | None, Timeline]:
         subject = self.subject(member)
         verdict = evaluate(pack, req, subject, catalogue=self.catalogue, due_within=self.due_within,
@@ -201,32 +176,27 @@ class Composer:
         ctx = _Ctx(pack, self.catalogue, subject, end, member.joined_on, SHORTCUTS and subject.ordered)
         return verdict, _timeline(req, ctx)
 
-    def _by_engine(self, pack: RulePack, req: Requirement, members: list[Member], grace: int, top: bool) -> _Objects:
+    def _by_engine(self, pack: RulePack, req: Requirement, members: list[Member], grace: int) -> _Objects:
         result = _Objects()
         for member in members:
-            verdict, timeline = self._engine_one(pack, req, member, grace, top)
+            verdict, _found = self._engine_one(pack, req, member, grace)
             if verdict is not None:
                 result.verdicts[member.id] = verdict
-            result.timelines[member.id] = timeline
         return result
 
     def _waive(self, pack: RulePack, req: Requirement, members: list[Member], result: _Result) -> None:
         """Members with a waiver active on D get the engine's exempt verdict instead."""
         waived = {w.member for w in self.waivers if w.pack == pack.id and w.requirement == req.id
                   and w.active_on(self.as_of)}
-        if not waived:
-            return
-        exempt = {}
         for member in members:
             if member.id in waived:
                 verdict = evaluate(pack, req, Subject(member=member, credits=(), as_of=self.as_of),
                                    catalogue=self.catalogue, waivers=self.waivers, due_within=self.due_within)
                 assert verdict is not None
-                exempt[member.id] = verdict
-        if isinstance(result, _Objects):
-            result.verdicts.update(exempt)
-        else:
-            result.exempt = exempt
+                if isinstance(result, _Objects):
+                    result.verdicts[member.id] = verdict
+                else:
+                    result.overrides[member.id] = verdict
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -237,18 +207,23 @@ class Composer:
         wanted = set(evidence)
         return tuple(note for cid, note in noted if cid in wanted)
 
+    def _verdict(self, pack: RulePack, req: Requirement, result: _Result, member: str) -> Verdict | None:
+        if isinstance(result, _Objects):
+            return result.verdicts.get(member)
+        found = result.overrides.get(member)
+        if found is not None:
+            return found
+        row = result.row(member)
+        if row is None or not row["has_verdict"]:
+            return None
+        parts = tuple(v for part, res in result.parts if (v := self._verdict(pack, part, res, member)) is not None)
+        return verdict_of(row, pack, req, self.as_of, self.credits.scale, self.notes(member, row["evidence"]), parts)
+
     def verdicts_of(self, member: Member) -> list[Verdict]:
         found = []
         for p, pack in enumerate(self.packs):
             for r, req in enumerate(pack.requirements):
-                result = self.results[(p, r)]
-                if isinstance(result, _Objects):
-                    verdict = result.verdicts.get(member.id)
-                else:
-                    verdict = result.exempt.get(member.id)
-                    if verdict is None and (row := result.row(member.id)) is not None:
-                        verdict = verdict_of(row, pack, req, self.as_of, self.credits.scale,
-                                             self.notes(member.id, row["evidence"]))
+                verdict = self._verdict(pack, req, self.results[(p, r)], member.id)
                 if verdict is not None:
                     found.append(verdict)
         return found
@@ -259,8 +234,9 @@ class Composer:
             if isinstance(result, _Objects):
                 counts.update(v.status for v in result.verdicts.values())
                 continue
-            exempt = result.exempt
-            counts.update(Status(s) for m, s in zip(result.columns["member"], result.columns["status"])
-                          if m not in exempt)
-            counts[Status.EXEMPT] += len(exempt)
+            counts.update(v.status for v in result.overrides.values())
+            rest = result.frame.filter(pl.col("has_verdict") & ~pl.col("member").is_in(
+                pl.Series(list(result.overrides), dtype=pl.String).implode()))
+            for status, n in rest.group_by("status").len().iter_rows():
+                counts[Status(status)] += n
         return {status: counts[status] for status in Status}

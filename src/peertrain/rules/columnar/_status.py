@@ -48,7 +48,8 @@ def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_with
 
 
 def verdict_of(
-    row: dict[str, Any], pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale, notes: tuple[str, ...]
+    row: dict[str, Any], pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale, notes: tuple[str, ...],
+    parts: tuple[Verdict, ...] = (),
 ) -> Verdict:
     """The :class:`Verdict` a finished row stands for (``notes``: those of its evidence)."""
     status = Status(row["status"])
@@ -78,4 +79,23 @@ def verdict_of(
         window_start=row["window_start"],
         window_end=row["window_end"],
         notes=notes,
+        parts=parts,
     )
+
+
+def row_of(verdict: Verdict, satisfied: bool, lapses: dt.date | None, scale: Scale) -> dict[str, Any]:
+    """The finished row a verdict the engine gave stands for (with its timeline on D)."""
+    short = verdict.shortfall
+
+    def units(hours: Any) -> int | None:
+        return None if hours is None else scale.units(hours)
+
+    return {
+        "member": verdict.member, "satisfied": satisfied, "lapses": lapses, "tally_satisfied": satisfied,
+        "detail": "", "hours_credited": units(verdict.hours_credited), "hours_required": units(verdict.hours_required),
+        "short_hours": units(short.hours),
+        "short_minimums": [{"label": m.label, "hours": scale.units(m.hours)} for m in short.minimums],
+        "short_count": short.count, "short_courses": list(short.courses), "short_topics": list(short.topics),
+        "evidence": list(verdict.evidence), "window_start": verdict.window_start, "window_end": verdict.window_end,
+        "status": verdict.status.value, "lapses_on": verdict.lapses_on, "due_on": verdict.due_on,
+    }
