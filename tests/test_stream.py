@@ -182,11 +182,24 @@ def _streamed(ledger: Ledger, chosen: list[RulePack], as_of: dt.date, **options:
     return verdicts, tuple(r.forecast for r in results), stream
 
 
+#: The ways a stream can evaluate: member by member with the engine, and on columns (one chunk, and
+#: two members at a time so that the records are read in ranges).
+MODES = [{"columnar": False}, {"columnar": True}, {"columnar": True, "chunk_members": 2}]
+
+
 def _assert_same(ledger: Ledger, chosen: list[RulePack], as_of: dt.date, waivers: list[Waiver] = ()) -> None:
+    for mode in MODES:
+        _assert_same_by(ledger, chosen, as_of, waivers, **mode)
+
+
+def _assert_same_by(
+    ledger: Ledger, chosen: list[RulePack], as_of: dt.date, waivers: list[Waiver] = (), **mode: object
+) -> None:
     expected = check_compliance(
         ledger.members(), ledger.completions(), chosen, as_of, catalogue=CATALOGUE, waivers=waivers
     )
-    verdicts, forecasts, stream = _streamed(ledger, chosen, as_of, waivers=waivers)
+    verdicts, forecasts, stream = _streamed(ledger, chosen, as_of, waivers=waivers, **mode)
+    assert stream.columnar is mode["columnar"]
     assert verdicts == expected.verdicts
     assert forecasts == expected.forecasts
     assert stream.warnings == expected.warnings

@@ -24,6 +24,7 @@ from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_
 from peertrain.rules.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
 from peertrain.rules.model import Completion, Member, Waiver, parse_iso_date
 from peertrain.rules.requirements import RulePack
+from peertrain.rules.stream import stream_compliance
 
 __all__ = ["Inputs", "add_data_arguments", "evaluate", "load_inputs", "parse_date", "parse_days", "today"]
 
@@ -87,6 +88,8 @@ class Inputs:
     as_of: dt.date
     notes: list[str]
     demo: dict[str, Any] | None = None
+    #: The ledger the roster and completions came from (``--ledger``), if any.
+    ledger: Path | None = None
 
 
 def today(zone: str | None) -> dt.date:
@@ -146,7 +149,10 @@ def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser, *, st
     else:
         on_record = {c.id for c in completions}
     notes = check_waivers(waivers, packs, on_record)
-    return Inputs(catalogue, list(members), list(completions), packs, list(waivers), as_of, list(notes), demo)
+    return Inputs(
+        catalogue, list(members), list(completions), packs, list(waivers), as_of, list(notes), demo,
+        Path(args.ledger) if args.ledger else None,
+    )
 
 
 def _evidence_on_record(ledger: Ledger, waivers: list[Waiver]) -> set[str]:
@@ -165,7 +171,22 @@ def _evidence_on_record(ledger: Ledger, waivers: list[Waiver]) -> set[str]:
 
 
 def evaluate(inputs: Inputs, due_within: int) -> ComplianceResult:
-    """The compliance result of ``inputs``."""
+    """The compliance result of ``inputs``: from a ledger, evaluated on columns
+    (:func:`~peertrain.rules.stream.stream_compliance`); the same verdicts either way."""
+    if inputs.ledger is not None:
+        ledger = open_ledger(inputs.ledger)
+        try:
+            stream = stream_compliance(
+                ledger, inputs.packs, inputs.as_of, catalogue=inputs.catalogue, waivers=inputs.waivers,
+                due_within=due_within, members=inputs.members,
+            )
+            results = list(stream)
+        finally:
+            ledger.close()
+        return ComplianceResult(
+            as_of=inputs.as_of, verdicts=tuple(v for r in results for v in r.verdicts),
+            forecasts=tuple(r.forecast for r in results), warnings=stream.warnings,
+        )
     return check_compliance(
         inputs.members, inputs.completions, inputs.packs, inputs.as_of,
         catalogue=inputs.catalogue, waivers=inputs.waivers, due_within=due_within,

@@ -22,7 +22,6 @@ from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerE
 from peertrain.ledger._schema import _now_text, _Transaction
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
-
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
 
 
@@ -136,14 +135,16 @@ class _Tables:
         if member is not None:
             yield member, group
 
-    def completion_table(self) -> pa.Table:
-        """Every completed record (of batches not retracted) as one Arrow table, for the columnar
-        evaluation: columns ``member, id, course, on, hours, delivery, provider, origin`` (all text;
-        ``on`` as ``YYYY-MM-DD``; ``hours``, ``delivery``, ``provider`` null when not given).
+    def completion_table(self, start: str | None = None, stop: str | None = None) -> pa.Table:
+        """The completed records (of batches not retracted) whose id is ``>= start`` and ``< stop``
+        (``None``: no bound) as one Arrow table, for the columnar evaluation: columns ``member, id,
+        course, on, hours, delivery, provider, origin`` (all text; ``on`` as ``YYYY-MM-DD``;
+        ``hours``, ``delivery``, ``provider`` null when not given). A record's id starts with its
+        member's id and ``/``, so a range of ids is the records of a range of members.
 
         Read through ADBC's SQLite driver from the committed file, without a Python object per row.
         """
-        import adbc_driver_sqlite.dbapi as adbc  # a compiled reader, loaded only when asked for
+        import adbc_driver_sqlite.dbapi as adbc  # noqa: PLC0415 - a compiled reader, loaded only when used
 
         # ADBC's driver types a column by its first rows: a column that starts with NULLs would be
         # taken for integers, so the optional ones come as text ('' for NULL) and are nulled after.
@@ -152,9 +153,16 @@ class _Tables:
             "ifnull(delivery, '') AS delivery, ifnull(provider, '') AS provider, origin FROM records "
             "WHERE status = 'completed'"
         )
+        bounds: list[str] = []
+        if start is not None:
+            sql += " AND id >= ?"
+            bounds.append(start)
+        if stop is not None:
+            sql += " AND id < ?"
+            bounds.append(stop)
         uri = self.path.resolve().as_uri() + "?mode=ro"
         with adbc.connect(uri) as connection, connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, bounds or None)
             table = cursor.fetch_arrow_table()
         if table.num_rows == 0:
             return pa.table({name: pa.array([], pa.string()) for name in _COMPLETION_COLUMNS})

@@ -324,7 +324,7 @@ def evaluate(
     )
 
 
-def decide(
+def decide(  # noqa: PLR0917 - the engine's own inputs to step 4, by position as it computes them
     satisfied: bool,
     lapses_on: dt.date | None,
     tally_satisfied: bool,

@@ -22,9 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Protocol
-
-from attrs import frozen
+from typing import Any, Protocol, runtime_checkable
 
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
@@ -32,7 +30,7 @@ from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
 from peertrain.rules.engine import Credit, Subject, evaluate
 from peertrain.rules.model import Course, Delivery, Member, Waiver, is_self_reported, to_hours
 from peertrain.rules.requirements import RulePack
-from peertrain.rules.verdict import Forecast, Status, Verdict
+from peertrain.rules.verdict import MemberVerdicts, Status
 
 __all__ = ["CompletionRow", "CompletionsByMember", "ComplianceStream", "MemberVerdicts", "stream_compliance"]
 
@@ -58,14 +56,20 @@ class CompletionsByMember(Protocol):
         ...
 
 
-@frozen
-class MemberVerdicts:
-    """One member's verdicts (pack order, then requirement order) and forecast."""
+#: How many members :class:`ComplianceStream` evaluates at a time on the columnar path: memory
+#: holds one chunk's records and verdicts.
+CHUNK_MEMBERS = 10_000
 
-    member: Member
-    verdicts: tuple[Verdict, ...]
-    #: The next lapse (``lapses_on`` is ``None`` when nothing will lapse).
-    forecast: Forecast
+
+@runtime_checkable
+class CompletionTables(Protocol):
+    """A ledger that gives its completed records as Arrow tables, for the columnar evaluation.
+    :class:`~peertrain.ledger.sqlite.SQLiteLedger` is one."""
+
+    def completion_table(self, start: str | None = None, stop: str | None = None) -> Any:
+        """The completed records whose id is ``>= start`` and ``< stop`` (``None``: no bound), as a
+        ``pyarrow.Table`` of :data:`~peertrain.rules.columnar.ROW_COLUMNS`, all text."""
+        ...
 
 
 class ComplianceStream:
@@ -85,6 +89,8 @@ class ComplianceStream:
         waivers: Sequence[Waiver] = (),
         due_within: int = DUE_WITHIN_DAYS,
         members: Sequence[Member] | None = None,
+        columnar: bool | None = None,
+        chunk_members: int = CHUNK_MEMBERS,
     ) -> None:
         if due_within < 0:
             raise ValueError(f"due_within must be 0 or more days, got {due_within}")
@@ -96,6 +102,16 @@ class ComplianceStream:
         self._roster = list(ledger.members() if members is None else members)
         if len({m.id for m in self._roster}) != len(self._roster):
             raise ValueError("members must have different ids")
+        if columnar is None:
+            columnar = isinstance(ledger, CompletionTables)
+        elif columnar and not isinstance(ledger, CompletionTables):
+            raise TypeError("columnar evaluation needs a ledger with completion_table()")
+        if chunk_members < 1:
+            raise ValueError(f"chunk_members must be 1 or more, got {chunk_members}")
+        #: Whether the verdicts come from the columnar evaluation (:mod:`peertrain.rules.columnar`).
+        self.columnar = columnar
+        self._chunk = chunk_members
+        self._waiver_list = tuple(waivers)
         self._waivers: dict[str, list[Waiver]] = defaultdict(list)
         for waiver in waivers:
             self._waivers[waiver.member].append(waiver)
@@ -161,6 +177,9 @@ class ComplianceStream:
 
     def _merge(self, roster: list[Member]) -> Iterator[tuple[Member, MemberVerdicts | None]]:
         """Walk the roster and the ledger's per-member records together, both in ledger order."""
+        if self.columnar:
+            yield from self._columnar(roster)
+            return
         groups = self._ledger.completions_by_member()
         pending = next(groups, None)
         for member in roster:
@@ -176,6 +195,49 @@ class ComplianceStream:
         while pending is not None:
             self._stray(pending)
             pending = next(groups, None)
+
+    def _columnar(self, roster: list[Member]) -> Iterator[tuple[Member, MemberVerdicts | None]]:
+        """Evaluate ``chunk_members`` members at a time on columns: each chunk's records are one
+        range of record ids (a member's ids start with the member id and ``/``); with a member id
+        that holds a ``/`` the ranges would interleave, so then the whole roster is one chunk."""
+        import polars as pl  # noqa: PLC0415 - the compiled libraries load only when used
+
+        from peertrain.rules.columnar import ScaleError, columnar_compliance  # noqa: PLC0415
+
+        ledger = self._ledger
+        assert isinstance(ledger, CompletionTables)
+        size = len(roster) if any("/" in m.id for m in roster) else self._chunk
+        chunks = [roster[i : i + size] for i in range(0, len(roster), size)] or [[]]
+        for k, chunk in enumerate(chunks):
+            start = chunk[0].id + "/" if k > 0 else None
+            stop = chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None
+            rows = pl.from_arrow(ledger.completion_table(start, stop))
+            assert isinstance(rows, pl.DataFrame)
+            try:
+                result = columnar_compliance(
+                    rows, chunk, self._packs, self.as_of, catalogue=self._catalogue, waivers=self._waiver_list,
+                    due_within=self._due_within,
+                )
+            except ScaleError:  # hour figures only the engine adds up exactly
+                yield from self._by_engine(chunk, rows.rows())
+                continue
+            self._warnings.update(result.warnings)
+            found = {mv.member.id: mv for mv in result.member_verdicts()}
+            for member in chunk:
+                yield member, found.get(member.id)
+
+    def _by_engine(
+        self, chunk: list[Member], rows: list[tuple[str, ...]]
+    ) -> Iterator[tuple[Member, MemberVerdicts | None]]:
+        groups: dict[str, list[CompletionRow]] = defaultdict(list)
+        for member_id, *row in sorted(rows, key=lambda r: (r[0] + "/", r[1])):
+            groups[member_id].append(tuple(row))  # type: ignore[arg-type]
+        on_chunk = {m.id for m in chunk}
+        for member_id, group in groups.items():
+            if member_id not in on_chunk:
+                self._stray((member_id, group))
+        for member in chunk:
+            yield member, self._evaluate(member, self._credits.make(groups.get(member.id, [])))
 
     def _stray(self, group: tuple[str, list[CompletionRow]]) -> None:
         self._credits.make(group[1])  # unknown courses and hour mismatches are reported all the same
@@ -274,13 +336,21 @@ def stream_compliance(
     waivers: Sequence[Waiver] = (),
     due_within: int = DUE_WITHIN_DAYS,
     members: Sequence[Member] | None = None,
+    columnar: bool | None = None,
+    chunk_members: int = CHUNK_MEMBERS,
 ) -> ComplianceStream:
     """Every verdict for the ledger's roster (or ``members``) under ``packs`` as of ``as_of``,
     streamed one member at a time; see :class:`ComplianceStream`.
 
     The verdicts, forecasts and warnings are those of :func:`~peertrain.rules.compliance.check_compliance`
     given ``ledger.members()`` and ``ledger.completions()``.
+
+    ``columnar``: evaluate ``chunk_members`` members at a time on columns
+    (:mod:`peertrain.rules.columnar`, the same verdicts, several times faster on a large ledger)
+    instead of one member at a time with the engine. ``None`` (the default) chooses it when the
+    ledger gives its records as tables (:class:`CompletionTables`, as the SQLite ledger does).
     """
     return ComplianceStream(
-        ledger, packs, as_of, catalogue=catalogue, waivers=waivers, due_within=due_within, members=members
+        ledger, packs, as_of, catalogue=catalogue, waivers=waivers, due_within=due_within, members=members,
+        columnar=columnar, chunk_members=chunk_members,
     )

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
-from peertrain.rules.model import Waiver
+from peertrain.rules.model import Member, Waiver
 
-__all__ = ["Forecast", "MinimumShortfall", "Shortfall", "Status", "Verdict"]
+__all__ = ["Forecast", "MemberVerdicts", "MinimumShortfall", "Shortfall", "Status", "Verdict"]
 
 
 class Status(enum.StrEnum):
@@ -120,3 +120,13 @@ class Forecast:
     as_of: dt.date
     lapses_on: dt.date | None
     requirements: tuple[str, ...] = ()
+
+
+@frozen
+class MemberVerdicts:
+    """One member's verdicts (pack order, then requirement order) and forecast."""
+
+    member: Member
+    verdicts: tuple[Verdict, ...]
+    #: The next lapse (``lapses_on`` is ``None`` when nothing will lapse).
+    forecast: Forecast

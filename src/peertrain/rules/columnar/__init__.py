@@ -24,18 +24,16 @@ from attrs import frozen
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._certificate import measure_certificate
 from peertrain.rules.columnar._composite import Composer
-from peertrain.rules.columnar._input import ROW_COLUMNS, Credits, ScaleError, credits_table
+from peertrain.rules.columnar._input import MAX_SCALE, ROW_COLUMNS, ScaleError, credits_table
 from peertrain.rules.columnar._status import finish
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.columnar._windowed import measure_windowed
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
 from peertrain.rules.model import Member, Waiver
 from peertrain.rules.requirements import AllOf, AnyOf, Hours, Minimum, Requirement, RulePack
-from peertrain.rules.stream import MemberVerdicts
-from peertrain.rules.verdict import Status, Verdict
-from peertrain.rules.windows import add_months
+from peertrain.rules.verdict import MemberVerdicts, Status
 
-__all__ = ["MEASURES", "ROW_COLUMNS", "ColumnarResult", "columnar_compliance"]
+__all__ = ["MAX_SCALE", "MEASURES", "ROW_COLUMNS", "ColumnarResult", "ScaleError", "columnar_compliance"]
 
 #: The vectorised kinds, tried in order; the first that takes a requirement measures it.
 MEASURES: list[Measure] = [measure_certificate, measure_windowed]
@@ -99,27 +97,25 @@ def columnar_compliance(
 
     The verdicts, forecasts and warnings are those of
     :func:`~peertrain.rules.compliance.check_compliance` over the same members and records.
+
+    Raises :class:`ScaleError` when an hour figure has more than :data:`MAX_SCALE` decimal places
+    (then only the engine adds them up exactly: use :func:`~peertrain.rules.stream.stream_compliance`),
+    and :class:`~peertrain.errors.InputError` for a record of a course the catalogue does not know.
     """
     if due_within < 0:
         raise ValueError(f"due_within must be 0 or more days, got {due_within}")
     roster = tuple(members)
     on_roster = {m.id for m in roster}
     strays = sorted(set(rows["member"].unique().to_list()) - on_roster)
-    try:
-        credits: Credits | None = credits_table(rows, catalogue, as_of, more_hours=_pack_hours(packs))
-    except ScaleError:
-        credits = None
-    if credits is None:  # hour figures too fine for exact integer sums: the engine does it all
-        credits = credits_table(rows.with_columns(hours=pl.lit(None, dtype=pl.String)).head(0), catalogue, as_of)
-        everything = True
-    else:
-        everything = False
+    evaluated = [m for m in roster if m.joined_on is None or m.joined_on <= as_of]
+    roster_type = pl.Enum([m.id for m in evaluated])
+    chosen = tuple(measures if measures is not None else MEASURES)
+    credits = credits_table(rows, catalogue, as_of, roster_type, more_hours=_pack_hours(packs))
     warnings = set(credits.warnings)
     warnings.update(f"member {m!r} has completions but is not on the roster; not evaluated" for m in strays)
-    evaluated = [m for m in roster if m.joined_on is None or m.joined_on <= as_of]
     composer = Composer(
         rows=rows, credits=credits, members=evaluated, packs=tuple(packs), as_of=as_of, catalogue=catalogue,
-        waivers=tuple(waivers), due_within=due_within, measures=() if everything else tuple(measures or MEASURES),
+        waivers=tuple(waivers), due_within=due_within, measures=chosen, roster_type=roster_type,
     )
     composer.run(lambda req, ctx, subjects: _leaf(req, ctx, subjects, composer, due_within))
     return ColumnarResult(
@@ -136,11 +132,3 @@ def _leaf(
         if tally is not None:
             return finish(tally, subjects, ctx.as_of, due_within)
     return None
-
-
-def grace_end(joined_on: dt.date | None, grace: int) -> dt.date | None:
-    """The first day after a member's grace period (as the engine computes it)."""
-    return add_months(joined_on, grace) if joined_on and grace else None
-
-
-__all__ += ["Verdict"]

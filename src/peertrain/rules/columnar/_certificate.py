@@ -28,7 +28,7 @@ def measure_certificate(req: Requirement, ctx: Context, subjects: pl.DataFrame) 
     titles = {course_id: ctx.catalogue.course(course_id).title for course_id in months}
     pairs = credits.select("on", "course").unique()
     expiries = {
-        (on, course): (None if months[course] is None else add_months(on, months[course]))  # type: ignore[arg-type]
+        (on, course): (None if months[course] is None else add_months(on, months[course]))
         for on, course in pairs.iter_rows()
     }
     pairs = pl.DataFrame(

@@ -33,19 +33,20 @@ def _count(exprs: Sequence[pl.Expr]) -> pl.Expr:
 
 
 def _titles(flags: Sequence[pl.Expr], titles: Sequence[str]) -> pl.Expr:
-    return pl.concat_str([pl.when(f).then(pl.lit(t)) for f, t in zip(flags, titles)], separator="; ",
+    return pl.concat_str([pl.when(f).then(pl.lit(t)) for f, t in zip(flags, titles, strict=True)], separator="; ",
                          ignore_nulls=True)
 
 
 def _lists(flags: Sequence[pl.Expr], names: Sequence[str]) -> pl.Expr:
     if not flags:
         return _EMPTY
-    return pl.concat_list([pl.when(f).then(pl.col(n)).otherwise(_EMPTY) for f, n in zip(flags, names)]).list.unique(
-        maintain_order=True
-    )
+    chosen = [pl.when(f).then(pl.col(n)).otherwise(_EMPTY) for f, n in zip(flags, names, strict=True)]
+    return pl.concat_list(chosen).list.unique(maintain_order=True)
 
 
-def combine(req: AllOf | AnyOf, members: pl.DataFrame, parts: Sequence[tuple[Requirement, pl.DataFrame]]) -> pl.DataFrame:
+def combine(
+    req: AllOf | AnyOf, members: pl.DataFrame, parts: Sequence[tuple[Requirement, pl.DataFrame]]
+) -> pl.DataFrame:
     """A TALLY frame (plus ``has_verdict`` and ``scan``) for ``req``, one row per member of
     ``members``, from its parts' finished frames in ``req.of`` order."""
     frame = members.select("member")
@@ -84,7 +85,7 @@ def combine(req: AllOf | AnyOf, members: pl.DataFrame, parts: Sequence[tuple[Req
 
     if isinstance(req, AllOf):
         satisfied = ~_any(unmet)
-        lapses = pl.when(satisfied).then(over(met, "lmin"))
+        lapses: pl.Expr = pl.when(satisfied).then(over(met, "lmin")).otherwise(None)
         scan = ~satisfied & ~_any([u & pl.col(f"l{i}").is_null() for i, u in enumerate(unmet)])
         tally_satisfied = ~_any(bad)
         detail = (
@@ -113,7 +114,8 @@ def combine(req: AllOf | AnyOf, members: pl.DataFrame, parts: Sequence[tuple[Req
     frame = frame.with_columns(
         satisfied=satisfied, lapses=lapses.cast(pl.Date), tally_satisfied=tally_satisfied, detail=detail,
         short_hours=short_hours.cast(pl.Int64), evidence=evidence,
-        short_courses=_lists(short, [f"c{i}" for i in range(n)]), short_topics=_lists(short, [f"t{i}" for i in range(n)]),
+        short_courses=_lists(short, [f"c{i}" for i in range(n)]),
+        short_topics=_lists(short, [f"t{i}" for i in range(n)]),
         has_verdict=_any(applies), scan=scan,
     )
     extra = frame.select("member", "has_verdict", "scan")

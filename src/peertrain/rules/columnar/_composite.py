@@ -6,16 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import polars as pl
 from attrs import define, field
 
 from peertrain.rules._credits import Credit, Subject, _Ctx
 from peertrain.rules.catalog import Catalogue
-from peertrain.rules.columnar._input import Credits
 from peertrain.rules.columnar._combine import combine
-from peertrain.rules.columnar._status import finish, row_of, verdict_of
+from peertrain.rules.columnar._input import Credits
+from peertrain.rules.columnar._status import finish, row_of, verdicts_of
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.engine import SHORTCUTS, Timeline, _timeline, evaluate
 from peertrain.rules.model import Delivery, Member, Waiver
@@ -37,16 +36,8 @@ class _Frame:
     parts: list[tuple[Requirement, _Frame]] = field(factory=list)
     #: The engine's verdict for these members (an active waiver, or a timeline only a scan finds).
     overrides: dict[str, Verdict] = field(factory=dict)
-    _columns: dict[str, list[Any]] | None = None
-    _at: dict[str, int] | None = None
-
-    def row(self, member: str) -> dict[str, Any] | None:
-        if self._columns is None:
-            self._columns = self.frame.to_dict(as_series=False)
-            self._at = {m: i for i, m in enumerate(self._columns["member"])}
-        assert self._at is not None
-        i = self._at.get(member)
-        return None if i is None else {name: values[i] for name, values in self._columns.items()}
+    #: Every verdict, by member, once they are asked for.
+    made: dict[str, Verdict] | None = None
 
 
 @define
@@ -70,12 +61,15 @@ class Composer:
     waivers: tuple[Waiver, ...]
     due_within: int
     measures: tuple[Measure, ...]
+    #: The roster evaluated, as a polars ``Enum`` (the ``member`` column of every frame).
+    roster_type: pl.DataType
     #: ``pack/requirement`` -> why the engine evaluated it member by member.
     by_engine: dict[str, str] = field(factory=dict)
     results: dict[tuple[int, int], _Result] = field(factory=dict)
     _offsets: dict[str, tuple[int, int]] | None = None
     _notes: dict[str, list[tuple[str, str]]] = field(factory=dict)
     _leaf: Leaf | None = None
+    _base: pl.DataFrame | None = None
 
     # -- evaluating ------------------------------------------------------------------------
 
@@ -97,18 +91,19 @@ class Composer:
                 self.results[(p, r)] = result
 
     def _subjects(self, members: Sequence[Member], grace: int) -> pl.DataFrame:
-        ends = {}
-        for m in members:
-            if m.joined_on is not None and m.joined_on not in ends:
-                ends[m.joined_on] = add_months(m.joined_on, grace) if grace else None
-        return pl.DataFrame(
-            {
-                "member": [m.id for m in members],
-                "joined_on": [m.joined_on for m in members],
-                "grace_end": [ends.get(m.joined_on) if m.joined_on else None for m in members],  # type: ignore[arg-type]
-            },
-            schema={"member": pl.String, "joined_on": pl.Date, "grace_end": pl.Date},
-        )
+        """``member``, ``joined_on`` and ``grace_end`` of ``members`` (a part of the roster)."""
+        if self._base is None:
+            self._base = pl.DataFrame(
+                {"member": [m.id for m in self.members], "joined_on": [m.joined_on for m in self.members]},
+                schema={"member": self.roster_type, "joined_on": pl.Date},
+            )
+        base = self._base
+        if len(members) != len(self.members):
+            base = base.filter(pl.col("member").is_in(pl.Series([m.id for m in members], dtype=pl.String).implode()))
+        if not grace:
+            return base.with_columns(grace_end=pl.lit(None, dtype=pl.Date))
+        ends = {d: add_months(d, grace) for d in base["joined_on"].unique().to_list() if d is not None}
+        return base.with_columns(grace_end=pl.col("joined_on").replace_strict(ends, default=None, return_dtype=pl.Date))
 
     def _evaluate(
         self, pack: RulePack, req: Requirement, ctx: Context, members: list[Member], grace: int
@@ -130,8 +125,8 @@ class Composer:
                 self._scan(pack, req, result, [m for m in members if m.id in set(scanned)], grace)
             return result
         assert self._leaf is not None
-        frame = self._leaf(req, ctx, subjects)
-        return None if frame is None else _Frame(frame.with_columns(has_verdict=pl.lit(True)))
+        finished = self._leaf(req, ctx, subjects)
+        return None if finished is None else _Frame(finished.with_columns(has_verdict=pl.lit(True)))
 
     def _scan(self, pack: RulePack, req: Requirement, result: _Frame, members: list[Member], grace: int) -> None:
         """The engine's verdicts and timelines for ``members``, put in ``result``'s frame."""
@@ -207,23 +202,24 @@ class Composer:
         wanted = set(evidence)
         return tuple(note for cid, note in noted if cid in wanted)
 
-    def _verdict(self, pack: RulePack, req: Requirement, result: _Result, member: str) -> Verdict | None:
+    def _verdicts(self, pack: RulePack, req: Requirement, result: _Result) -> dict[str, Verdict]:
+        """Every verdict of a requirement, by member (made once, then kept)."""
         if isinstance(result, _Objects):
-            return result.verdicts.get(member)
-        found = result.overrides.get(member)
-        if found is not None:
-            return found
-        row = result.row(member)
-        if row is None or not row["has_verdict"]:
-            return None
-        parts = tuple(v for part, res in result.parts if (v := self._verdict(pack, part, res, member)) is not None)
-        return verdict_of(row, pack, req, self.as_of, self.credits.scale, self.notes(member, row["evidence"]), parts)
+            return result.verdicts
+        if result.made is None:
+            parts = [self._verdicts(pack, part, found) for part, found in result.parts]
+            columns = result.frame.with_columns(pl.col("member").cast(pl.String)).to_dict(as_series=False)
+            result.made = verdicts_of(columns, pack, req, self.as_of, self.credits.scale, self.notes, parts,
+                                      skip=result.overrides)
+            result.made.update(result.overrides)
+        return result.made
 
     def verdicts_of(self, member: Member) -> list[Verdict]:
+        """``member``'s verdicts, in pack and requirement order."""
         found = []
         for p, pack in enumerate(self.packs):
             for r, req in enumerate(pack.requirements):
-                verdict = self._verdict(pack, req, self.results[(p, r)], member.id)
+                verdict = self._verdicts(pack, req, self.results[(p, r)]).get(member.id)
                 if verdict is not None:
                     found.append(verdict)
         return found

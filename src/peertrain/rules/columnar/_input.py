@@ -128,10 +128,13 @@ def _hours_of(rows: pl.DataFrame, catalogue: Catalogue) -> tuple[pl.DataFrame, l
 
 
 def credits_table(
-    rows: pl.DataFrame, catalogue: Catalogue, as_of: dt.date, *, more_hours: Iterable[Decimal] = ()
+    rows: pl.DataFrame, catalogue: Catalogue, as_of: dt.date, members: pl.DataType, *,
+    more_hours: Iterable[Decimal] = (),
 ) -> Credits:
     """The credits of ``rows`` (columns :data:`ROW_COLUMNS`), scaled to hold every hour figure of
-    the rows and of ``more_hours`` (a rule pack's) exactly.
+    the rows and of ``more_hours`` (a rule pack's) exactly. ``members`` is the roster as a polars
+    ``Enum``: the table's ``member`` column has that type (group-bys, joins and sorts on small
+    integers), and the records of members not on it are left out (after their warnings).
 
     Raises :class:`~peertrain.errors.InputError` for a record of a course the catalogue does not
     know, naming the first in the ledger's order, as the engine does.
@@ -154,7 +157,8 @@ def credits_table(
         on=pl.col("on").str.to_date("%Y-%m-%d"),  # the ledger writes date.isoformat()
         note=pl.lit("completion ") + pl.col("id") + pl.col("note_tail"),
         self_reported=pl.col("origin").str.contains(_SELF_REPORTED),
-    ).filter(pl.col("on") <= as_of)
+    ).filter((pl.col("on") <= as_of) & pl.col("member").is_in(pl.Series(members.categories).implode()))  # type: ignore[attr-defined]
+    table = table.with_columns(member=pl.col("member").cast(members))
     # delivery and provider: the record's, else the catalogue's (per distinct value, in Python)
     looks = {}
     for course_id, delivery, provider, self_reported in (

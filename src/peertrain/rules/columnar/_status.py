@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Container, Sequence
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -14,7 +16,7 @@ from peertrain.rules.requirements import Requirement, RulePack
 from peertrain.rules.verdict import MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.rules.windows import ONE_DAY
 
-__all__ = ["finish", "verdict_of"]
+__all__ = ["finish", "row_of", "verdicts_of"]
 
 
 def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_within: int) -> pl.DataFrame:
@@ -47,40 +49,59 @@ def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_with
     )
 
 
-def verdict_of(
-    row: dict[str, Any], pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale, notes: tuple[str, ...],
-    parts: tuple[Verdict, ...] = (),
-) -> Verdict:
-    """The :class:`Verdict` a finished row stands for (``notes``: those of its evidence)."""
-    status = Status(row["status"])
-    hours = scale.hours
-    short_hours = row["short_hours"]
-    return Verdict(
-        member=row["member"],
-        pack=pack.id,
-        requirement=req.id,
-        title=req.title,
-        status=status,
-        as_of=as_of,
-        explanation=_explain(status, row["detail"], row["lapses_on"], row["due_on"], req),
-        citation=req.citation or pack.citation,
-        hours_credited=None if row["hours_credited"] is None else hours(row["hours_credited"]),
-        hours_required=None if row["hours_required"] is None else hours(row["hours_required"]),
-        shortfall=Shortfall(
-            hours=None if short_hours is None else hours(short_hours),
-            minimums=tuple(MinimumShortfall(m["label"], hours(m["hours"])) for m in row["short_minimums"]),
-            count=row["short_count"],
-            courses=tuple(row["short_courses"]),
-            topics=tuple(row["short_topics"]),
-        ),
-        due_on=row["due_on"],
-        lapses_on=row["lapses_on"],
-        evidence=tuple(row["evidence"]),
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        notes=notes,
-        parts=parts,
-    )
+_NO_SHORTFALL = Shortfall()
+
+
+def verdicts_of(  # noqa: PLR0917
+    columns: dict[str, list[Any]], pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale,
+    notes: Callable[[str, Sequence[str]], tuple[str, ...]],
+    parts: Sequence[dict[str, Verdict]] = (),
+    skip: Container[str] = (),
+) -> dict[str, Verdict]:
+    """The :class:`Verdict` of every row of a finished frame (``columns``: the frame as lists) that
+    has one, by member; ``parts``: the parts' verdicts by member, in order; ``skip``: members whose
+    verdict comes from elsewhere. ``notes(member, evidence)`` gives the notes of a verdict."""
+    hours_of: dict[int | None, Decimal | None] = {None: None}
+
+    def hours(units: int | None) -> Decimal | None:
+        found = hours_of.get(units, _MISSING)
+        if found is _MISSING:
+            found = hours_of[units] = scale.hours(units)  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
+    statuses = {s.value: s for s in Status}
+    citation = req.citation or pack.citation
+    found: dict[str, Verdict] = {}
+    c = columns
+    for i, member in enumerate(c["member"]):
+        if not c["has_verdict"][i] or member in skip:
+            continue
+        status = statuses[c["status"][i]]
+        lapses_on, due_on = c["lapses_on"][i], c["due_on"][i]
+        short_hours, minimums, count = c["short_hours"][i], c["short_minimums"][i], c["short_count"][i]
+        courses, topics = c["short_courses"][i], c["short_topics"][i]
+        if short_hours is None and not minimums and count is None and not courses and not topics:
+            shortfall = _NO_SHORTFALL
+        else:
+            shortfall = Shortfall(
+                hours=hours(short_hours),
+                minimums=tuple(MinimumShortfall(m["label"], hours(m["hours"])) for m in minimums),  # type: ignore[arg-type]
+                count=count, courses=tuple(courses), topics=tuple(topics),
+            )
+        evidence = c["evidence"][i]
+        found[member] = Verdict(
+            member=member, pack=pack.id, requirement=req.id, title=req.title, status=status, as_of=as_of,
+            explanation=_explain(status, c["detail"][i], lapses_on, due_on, req), citation=citation,
+            hours_credited=hours(c["hours_credited"][i]), hours_required=hours(c["hours_required"][i]),
+            shortfall=shortfall, due_on=due_on, lapses_on=lapses_on, evidence=tuple(evidence),
+            window_start=c["window_start"][i], window_end=c["window_end"][i],
+            notes=notes(member, evidence) if evidence else (),
+            parts=tuple(v for by_member in parts if (v := by_member.get(member)) is not None),
+        )
+    return found
+
+
+_MISSING = object()
 
 
 def row_of(verdict: Verdict, satisfied: bool, lapses: dt.date | None, scale: Scale) -> dict[str, Any]:

@@ -19,10 +19,11 @@ from peertrain.rules.requirements import Certificate, CourseFilter, NOf, Require
 
 __all__ = ["TALLY", "Context", "Measure", "conform", "fmt_units", "map_dates"]
 
-#: One row per member the requirement applies to. ``satisfied`` and ``lapses`` are the engine's
-#: timeline on the as-of date (``lapses`` is also set when not satisfied: the day it stopped being
-#: met, if it ever was); the rest is the tally a verdict shows (``tally_satisfied`` tells a
-#: periodic rule met only because a period does not bind the member yet). Hours are scaled.
+#: One row per member the requirement applies to (``member`` is of the roster's ``Enum`` type).
+#: ``satisfied`` and ``lapses`` are the engine's timeline on the as-of date (``lapses`` is also set
+#: when not satisfied: the day it stopped being met, if it ever was); the rest is the tally a
+#: verdict shows (``tally_satisfied`` tells a periodic rule met only because a period does not
+#: bind the member yet). Hours are scaled.
 TALLY: dict[str, pl.DataType] = {
     "member": pl.String(),
     "satisfied": pl.Boolean(),
@@ -57,7 +58,9 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
             missing.append(pl.lit(None, dtype=dtype).alias(name))
     frame = frame.with_columns(missing) if missing else frame
     lists = [pl.col(n).fill_null(pl.lit([], dtype=t)) for n, t in TALLY.items() if isinstance(t, pl.List)]
-    return frame.with_columns(lists).select([pl.col(n).cast(t) for n, t in TALLY.items()])
+    # every column has its type, but ``member``, which keeps the roster's Enum
+    typed = [pl.col(n) if n == "member" else pl.col(n).cast(t) for n, t in TALLY.items()]
+    return frame.with_columns(lists).select(typed)
 
 
 def fmt_units(expr: pl.Expr, places: int) -> pl.Expr:

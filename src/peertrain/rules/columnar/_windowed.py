@@ -92,9 +92,14 @@ def measure_windowed(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     frame = frame.with_columns(satisfied=need.met({m: pl.col(m) for m in measures}))
     frame = _tally(req, ctx, need, frame)
     if isinstance(window, Rolling):
+        met = frame.filter("satisfied").select("member")
+        unmet = frame.filter(~pl.col("satisfied")).select("member")
         frame = (
-            frame.join(_lapse_when_met(need, inside).rename({"lapses": "lapses_met"}), on="member", how="left")
-            .join(_lapse_when_not_met(need, credits, ctx), on="member", how="left")
+            frame.join(
+                _lapse_when_met(need, inside.join(met, on="member", how="semi")).rename({"lapses": "lapses_met"}),
+                on="member", how="left",
+            )
+            .join(_lapse_when_not_met(need, credits.join(unmet, on="member", how="semi"), ctx), on="member", how="left")
             .with_columns(lapses=pl.when("satisfied").then(pl.col("lapses_met")).otherwise(pl.col("lapses")))
         )
     frame = frame.with_columns(window_start=pl.lit(start, dtype=pl.Date), window_end=pl.lit(ctx.as_of))
@@ -139,7 +144,7 @@ def _tally(req: Hours | NOf | Topics, ctx: Context, need: _Need, frame: pl.DataF
     covered = pl.sum_horizontal([(pl.col(k) > 0).cast(pl.Int64) for k in names]) if names else pl.lit(0)
     if isinstance(req, NOf):
         listed = list(dict.fromkeys(req.courses))
-        missing = pl.concat_list([pl.when(pl.col(k) == 0).then(pl.lit(c)) for k, c in zip(names, listed)])
+        missing = pl.concat_list([pl.when(pl.col(k) == 0).then(pl.lit(c)) for k, c in zip(names, listed, strict=True)])
         return frame.with_columns(
             detail=covered.cast(pl.String) + f" of {req.n} courses from {', '.join(listed)}",
             short_count=pl.max_horizontal(pl.lit(req.n) - covered, pl.lit(0)).cast(pl.Int64),
@@ -149,7 +154,8 @@ def _tally(req: Hours | NOf | Topics, ctx: Context, need: _Need, frame: pl.DataF
     if not names:
         missing_list: pl.Expr = pl.lit([], dtype=pl.List(pl.String))
     else:
-        missing_list = pl.concat_list([pl.when(pl.col(k) == 0).then(pl.lit(t)) for k, t in zip(names, required)])
+        gaps = [pl.when(pl.col(k) == 0).then(pl.lit(t)) for k, t in zip(names, required, strict=True)]
+        missing_list = pl.concat_list(gaps)
         missing_list = missing_list.list.drop_nulls()
     missing_text = missing_list.list.join(", ")
     return frame.with_columns(
