@@ -6,6 +6,7 @@ import datetime as dt
 import os
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +101,32 @@ def test_vectorised_kinds_need_no_engine(roster, rows, chosen, as_of, data):
         assert_same(ledger, chosen, as_of, waivers)
         result = columnar_compliance(rows_of(ledger), ledger.members(), chosen, as_of, catalogue=CATALOGUE)
         assert result.by_engine == {}
+
+
+def test_hours_too_fine_for_integer_sums_are_left_to_the_engine():
+    """An hour figure with more decimal places than the columnar path sums exactly: the stream
+    evaluates that chunk with the engine, and the verdicts are still the engine's."""
+    from decimal import Decimal
+
+    from peertrain import Hours, Member, RulePack
+    from peertrain.rules.columnar import MAX_SCALE, ScaleError
+    from peertrain.rules.stream import stream_compliance
+
+    fine = Decimal(1).scaleb(-(MAX_SCALE + 1))  # 1e-13 h
+    roster = [Member(id="A", name="Jane Smith", roles={"peer_supporter"}), Member(id="B", name="Sam Lee",
+                                                                                  roles={"peer_supporter"})]
+    rows = [("A", "qpr", dt.date(2026, 1, 5), 1, None, None), ("B", "qpr", dt.date(2026, 2, 5), 2, None, None)]
+    pack = RulePack(id="p", title="P", version="1", citation="tests", requirements=[
+        Hours(id="h", title="Some hours", hours=Decimal(3) - fine),
+    ])
+    with ledger_with(roster, rows) as ledger:
+        with pytest.raises(ScaleError):
+            columnar_compliance(rows_of(ledger), roster, [pack], dt.date(2026, 6, 1), catalogue=CATALOGUE)
+        stream = stream_compliance(ledger, [pack], dt.date(2026, 6, 1), catalogue=CATALOGUE, columnar=True)
+        verdicts = tuple(v for r in stream for v in r.verdicts)
+        expected = check_compliance(ledger.members(), ledger.completions(), [pack], dt.date(2026, 6, 1),
+                                    catalogue=CATALOGUE)
+        assert stream.columnar
+        assert verdicts == expected.verdicts
+        assert [v.status.value for v in verdicts] == ["not_met", "not_met"]
+        assert verdicts[1].shortfall.hours == Decimal(1) - fine

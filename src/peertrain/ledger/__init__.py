@@ -19,7 +19,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from attrs import frozen
 
@@ -242,6 +242,14 @@ class Ledger(Protocol):
         ``member id + "/"`` (the order of their records' ids; it differs from the order of the
         ids when one id is another followed by a character before ``/``, as ``A`` and ``A-1``).
         Only one member's rows need be in memory at a time."""
+        ...
+
+    def completion_table(self, start: str | None = None, stop: str | None = None) -> Any:
+        """The completed records of every batch not retracted whose id is ``>= start`` and
+        ``< stop`` (``None``: no bound), as one ``pyarrow.Table`` with the text columns ``member, id,
+        course, on, hours, delivery, provider, origin`` (``on`` as ``YYYY-MM-DD``; the optional ones
+        null when not given): what the columnar evaluation (:mod:`peertrain.rules.columnar`) reads,
+        one range of members at a time (a record's id starts with its member's id and ``/``)."""
         ...
 
     def import_batch(
