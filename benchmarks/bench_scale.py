@@ -329,6 +329,7 @@ if mode == "table":
     # the columnar evaluation's product, the verdict table of each chunk, without making Verdicts
     import polars as pl
     from peertrain.rules.columnar import columnar_compliance
+    from peertrain.rules.verdict import Status
     order = sorted(members, key=lambda m: m.id + "/")
     chunks = [order[i : i + CHUNK_MEMBERS] for i in range(0, len(order), CHUNK_MEMBERS)]
     verdicts = failing = 0
@@ -340,7 +341,7 @@ if mode == "table":
         result = columnar_compliance(rows, chunk, [pack], as_of, catalogue=catalogue)
         counts = result.counts()
         verdicts += sum(counts.values())
-        failing += counts[list(counts)[2]] + counts[list(counts)[3]]
+        failing += counts[Status.LAPSED] + counts[Status.NOT_MET]
         engine |= set(result.by_engine)
     elapsed = time.perf_counter() - began
     print(elapsed, len(members), verdicts, failing, ",".join(sorted(engine)) or "-",
@@ -394,7 +395,7 @@ def main() -> None:
     elapsed, _members, verdicts, failing, engine_kinds, rss_kb = table
     print(f"columnar, verdict tables:              {float(elapsed):7.2f} s  ratio {float(elapsed) / low:5.1f}  "
           f"peak RSS {float(rss_kb) / 1024:4.0f} MB  ({float(verdicts):,.0f} verdicts, {float(failing):,.0f} "
-          "not compliant)")
+          "of them lapsed or not met)")
     print(f"   by the engine member by member: {engine_kinds}")
     elapsed, members, verdicts, failing, warnings, rss_kb = columnar
     print(f"columnar, stream_compliance (Verdicts): {elapsed:7.2f} s  ratio {elapsed / low:5.1f}  "
