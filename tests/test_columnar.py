@@ -49,14 +49,11 @@ def test_columnar_verdicts_are_the_engines(roster, rows, chosen, as_of):
 
 def _vectorised(req) -> bool:
     """Whether every part of ``req`` is of a kind and window the columnar path takes itself."""
-    from peertrain import AllOf, AnyOf, Certificate, Recurring
-    from peertrain.rules.windows import AllTime, Rolling
+    from peertrain import AllOf, AnyOf
 
     if isinstance(req, AllOf | AnyOf):
         return all(_vectorised(part) for part in req.of)
-    if isinstance(req, Certificate):
-        return True
-    return not isinstance(req, Recurring) and isinstance(req.window, AllTime | Rolling)
+    return True
 
 
 @st.composite

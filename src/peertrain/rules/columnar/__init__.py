@@ -25,6 +25,7 @@ from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._certificate import measure_certificate
 from peertrain.rules.columnar._composite import Composer
 from peertrain.rules.columnar._input import MAX_SCALE, ROW_COLUMNS, ScaleError, credits_table
+from peertrain.rules.columnar._periodic import measure_periodic
 from peertrain.rules.columnar._status import finish
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.columnar._windowed import measure_windowed
@@ -36,7 +37,7 @@ from peertrain.rules.verdict import MemberVerdicts, Status
 __all__ = ["MAX_SCALE", "MEASURES", "ROW_COLUMNS", "ColumnarResult", "ScaleError", "columnar_compliance"]
 
 #: The vectorised kinds, tried in order; the first that takes a requirement measures it.
-MEASURES: list[Measure] = [measure_certificate, measure_windowed]
+MEASURES: list[Measure] = [measure_certificate, measure_windowed, measure_periodic]
 
 
 @frozen(eq=False)
