@@ -22,6 +22,7 @@ import polars as pl
 from attrs import frozen
 
 from peertrain.rules.catalog import Catalogue
+from peertrain.rules.columnar._anyspan import measure_any_span
 from peertrain.rules.columnar._certificate import measure_certificate
 from peertrain.rules.columnar._composite import Composer
 from peertrain.rules.columnar._input import MAX_SCALE, ROW_COLUMNS, ScaleError, credits_table
@@ -37,7 +38,7 @@ from peertrain.rules.verdict import MemberVerdicts, Status
 __all__ = ["MAX_SCALE", "MEASURES", "ROW_COLUMNS", "ColumnarResult", "ScaleError", "columnar_compliance"]
 
 #: The vectorised kinds, tried in order; the first that takes a requirement measures it.
-MEASURES: list[Measure] = [measure_certificate, measure_windowed, measure_periodic]
+MEASURES: list[Measure] = [measure_certificate, measure_windowed, measure_periodic, measure_any_span]
 
 
 @frozen(eq=False)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
@@ -39,7 +40,7 @@ __all__ = ["measure_periodic"]
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
 
 
-def _map(expr: pl.Expr, frame: pl.DataFrame, fn: Callable[[object], object], dtype: pl.DataType) -> pl.Series:
+def _map(expr: pl.Expr, frame: pl.DataFrame, fn: Callable[[Any], Any], dtype: pl.DataType) -> pl.Series:
     """``fn`` of every value ``expr`` gives on ``frame``, computed once per distinct value."""
     values = frame.select(expr.alias("v")).to_series()
     table = {v: fn(v) for v in values.unique().to_list() if v is not None}
@@ -65,7 +66,7 @@ def measure_periodic(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     current = window.index_of(ctx.as_of)
     credits = ctx.counted(req).select("member", "id", "on", "course", "group", "hours", **measures)
     credits = credits.with_columns(
-        period=_map(pl.col("on"), credits, window.index_of, pl.Int64()),  # type: ignore[arg-type]
+        period=_map(pl.col("on"), credits, window.index_of, pl.Int64()),
     )
     by_period = credits.group_by("member", "period").agg(
         [pl.col(m).sum() for m in measures], evidence=pl.col("id"),
@@ -126,7 +127,7 @@ def _timeline(frame: pl.DataFrame, window: Periodic, current: int, need: Need) -
             .otherwise(pl.max_horizontal(first_due, pl.col("last_met") + 1) + 1)
         )
     frame = frame.with_columns(ends=ends.cast(pl.Int64))
-    return frame.with_columns(lapses=_map(pl.col("ends"), frame, window.start, pl.Date()))  # type: ignore[arg-type]
+    return frame.with_columns(lapses=_map(pl.col("ends"), frame, window.start, pl.Date()))
 
 
 def _shown(frame: pl.DataFrame, window: Periodic, current: int) -> pl.DataFrame:
@@ -137,7 +138,7 @@ def _shown(frame: pl.DataFrame, window: Periodic, current: int) -> pl.DataFrame:
         pl.col("first_due_shown")
     )
     shown = frame.with_columns(
-        first_due_shown=_map(pl.col("first_due"), frame, lambda i: _show(window, i), pl.String()),  # type: ignore[arg-type]
+        first_due_shown=_map(pl.col("first_due"), frame, lambda i: _show(window, i), pl.String()),
     )
     return shown.with_columns(
         detail=pl.when("tally_satisfied").then(pl.col("detail"))
@@ -152,7 +153,6 @@ def _shown(frame: pl.DataFrame, window: Periodic, current: int) -> pl.DataFrame:
     )
 
 
-def _show(window: Periodic, index: object) -> str:
-    assert isinstance(index, int)
+def _show(window: Periodic, index: int) -> str:
     start, end = window.period(index)
     return f"{start.isoformat()} to {(end - ONE_DAY).isoformat()}"
