@@ -48,7 +48,8 @@ def test_columnar_verdicts_are_the_engines(roster, rows, chosen, as_of):
 
 
 def _vectorised(req) -> bool:
-    """Whether every part of ``req`` is of a kind and window the columnar path takes itself."""
+    """Whether every part of ``req`` is of a kind and window the columnar path takes itself
+    (every kind and window now; kept as the place to exclude one again)."""
     from peertrain import AllOf, AnyOf
 
     if isinstance(req, AllOf | AnyOf):

@@ -7,7 +7,10 @@ group-bys (polars) instead of one member at a time. The pure-Python engine
 (:mod:`peertrain.rules.engine`) stays the definition: the tests check on random rosters, records,
 waivers and packs that every verdict here equals the engine's, field by field.
 
-A requirement whose kind or window is not vectorised yet is evaluated by the engine, member by
+Every kind and window is vectorised: certificates; ``hours`` / ``n_of`` / ``topics`` over
+``all_time`` and ``rolling`` (:mod:`._windowed`), ``periodic`` and ``recurring``
+(:mod:`._periodic`) and ``any_span`` (:mod:`._anyspan`) windows; ``all_of`` / ``any_of`` from their
+parts. A requirement no measure in :data:`MEASURES` takes is evaluated by the engine, member by
 member (:attr:`ColumnarResult.by_engine` names them); so is an ``all_of`` / ``any_of`` for the
 few members whose timeline the engine itself finds only by a scan.
 """
