@@ -48,15 +48,13 @@ def test_columnar_verdicts_are_the_engines(roster, rows, chosen, as_of):
 
 
 def _vectorised(req) -> bool:
-    """Whether every part of ``req`` is of a kind and window the columnar path takes itself."""
-    from peertrain import AllOf, AnyOf, Certificate, Recurring
-    from peertrain.rules.windows import AllTime, Rolling
+    """Whether every part of ``req`` is of a kind and window the columnar path takes itself
+    (every kind and window now; kept as the place to exclude one again)."""
+    from peertrain import AllOf, AnyOf
 
     if isinstance(req, AllOf | AnyOf):
         return all(_vectorised(part) for part in req.of)
-    if isinstance(req, Certificate):
-        return True
-    return not isinstance(req, Recurring) and isinstance(req.window, AllTime | Rolling)
+    return True
 
 
 @st.composite
@@ -130,3 +128,166 @@ def test_hours_too_fine_for_integer_sums_are_left_to_the_engine():
         assert verdicts == expected.verdicts
         assert [v.status.value for v in verdicts] == ["not_met", "not_met"]
         assert verdicts[1].shortfall.hours == Decimal(1) - fine
+
+
+# -- periodic, recurring and any_span: vectorised too -----------------------------------------------
+
+#: Days where periods, months and leap years turn: completions, joins and as-of dates drawn from them
+#: (and their neighbours) land on the edges the timelines must get right.
+EDGES = sorted({
+    d + dt.timedelta(days=k)
+    for d in (dt.date(2023, 3, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 29), dt.date(2024, 7, 1),
+              dt.date(2024, 10, 1), dt.date(2025, 3, 1), dt.date(2025, 7, 15), dt.date(2026, 7, 1),
+              dt.date(2028, 2, 29))
+    for k in (-1, 0, 1)
+})
+edge_days = st.sampled_from(EDGES) | days
+
+
+def _periodic_or_span(req) -> bool:
+    from peertrain import AllOf, AnyOf, Certificate
+    from peertrain.rules.windows import AnySpan, Periodic
+
+    if isinstance(req, AllOf | AnyOf):
+        return all(_periodic_or_span(part) for part in req.of)
+    return not isinstance(req, Certificate) and isinstance(req.window, Periodic | AnySpan)
+
+
+@st.composite
+def period_packs(draw: st.DrawFn) -> list:
+    """A generated pack of periodic, recurring and any_span requirements only, some inside
+    all_of / any_of (nested too), over windows that turn on the edge days."""
+    from attrs import evolve
+
+    from peertrain import AllOf, AnyOf, Recurring, RulePack
+    from peertrain.rules.windows import AnySpan, Periodic
+    from test_stream import leaves
+
+    edge_windows = st.builds(
+        Periodic, months=st.sampled_from([1, 3, 6, 12, 36]),
+        anchor=st.sampled_from([dt.date(2000, 1, 1), dt.date(2000, 7, 1), dt.date(2023, 7, 15), dt.date(2024, 2, 28)]),
+    ) | st.builds(AnySpan, months=st.sampled_from([1, 12, 13, 24]))
+
+    def leaf(n: int):
+        req = draw(leaves(n).filter(lambda r: hasattr(r, "window")))
+        window = draw(edge_windows.filter(lambda w: isinstance(w, Periodic)) if isinstance(req, Recurring)
+                      else edge_windows)
+        return evolve(req, window=window)
+
+    requirements = []
+    for n in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            requirements.append(leaf(n))
+        else:
+            parts = [leaf(10 * n + k + 10) for k in range(draw(st.integers(1, 3)))]
+            if draw(st.booleans()):
+                inner = draw(st.sampled_from([AllOf, AnyOf]))
+                parts.append(inner(id=f"r{n}x", title=f"Inner {n}", of=[leaf(100 * n + 99), leaf(100 * n + 98)]))
+            kind = draw(st.sampled_from([AllOf, AnyOf]))
+            requirements.append(kind(id=f"r{n}", title=f"Either {n}", of=parts, self_reported=draw(st.booleans())))
+    return [RulePack(
+        id="gen", title="Generated", version="1", citation="tests", grace_months=draw(st.integers(0, 13)),
+        requirements=requirements,
+    )]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.data())
+def test_periodic_recurring_and_any_span_need_no_engine(data):
+    """Packs of periodic, recurring and any_span requirements only (also inside all_of / any_of),
+    on records, joins and as-of dates at period ends, month ends and leap days, with grace periods
+    and waivers: no requirement goes to the engine, and every verdict is the engine's."""
+    from peertrain import Member
+    from test_stream import MEMBER_IDS, record_fields
+
+    roster = data.draw(st.lists(st.builds(
+        Member, id=st.sampled_from(MEMBER_IDS), name=st.just("Jane Smith"), roles=st.just({"peer_supporter"}),
+        joined_on=st.none() | edge_days,
+    ), max_size=4, unique_by=lambda m: m.id))
+    rows = data.draw(st.lists(st.tuples(st.sampled_from(MEMBER_IDS), record_fields[0], edge_days, *record_fields[2:]),
+                              max_size=25))
+    chosen = data.draw(period_packs())
+    as_of = data.draw(edge_days)
+    waivers = [
+        Waiver(member=m.id, pack="gen", requirement=data.draw(st.sampled_from([r.id for r in chosen[0].requirements])),
+               kind="exemption", granted_by="Chief", granted_on=as_of, reason="prior training")
+        for m in roster if data.draw(st.integers(0, 5)) == 0
+    ]
+    with ledger_with(roster, rows) as ledger:
+        assert_same(ledger, chosen, as_of, waivers)
+        result = columnar_compliance(rows_of(ledger), ledger.members(), chosen, as_of, catalogue=CATALOGUE,
+                                     waivers=waivers)
+        assert result.by_engine == {}
+
+
+def _one(roster, rows, req, as_of: dt.date, grace: int = 0) -> dict:
+    """Each member's verdict of ``req`` as of ``as_of``: the columnar path's, checked to be the
+    engine's, with no engine fallback."""
+    from peertrain import RulePack
+
+    pack = RulePack(id="p", title="P", version="1", citation="tests", grace_months=grace, requirements=[req])
+    with ledger_with(roster, rows) as ledger:
+        assert_same(ledger, [pack], as_of)
+        result = columnar_compliance(rows_of(ledger), ledger.members(), [pack], as_of, catalogue=CATALOGUE)
+        assert result.by_engine == {}
+        return {v.member: v for mv in result.member_verdicts() for v in mv.verdicts}
+
+
+def test_recurring_at_a_quarter_end_by_hand():
+    """Quarterly sessions, one on 31 March, the last day of Q1: Q1 is met; it stays met through Q2
+    (Q1 covers it) and lapses on 1 July, when Q2 binds and held nothing."""
+    from peertrain import CourseFilter, Member, Recurring
+    from peertrain.rules.windows import Periodic
+
+    course = sorted(CATALOGUE.courses)[0]
+    roster = [Member(id="A", name="Jane Smith", roles={"peer_supporter"})]
+    rows = [("A", course, dt.date(2026, 3, 31), 2, None, None)]
+    req = Recurring(id="q", title="Quarterly team training", window=Periodic(3), counts=CourseFilter(), sessions=1)
+    end = _one(roster, rows, req, dt.date(2026, 3, 31))["A"]
+    assert (end.status.value, end.lapses_on, end.due_on) == ("met", dt.date(2026, 7, 1), dt.date(2026, 6, 30))
+    assert (end.window_start, end.window_end) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert end.explanation == "Met: 1 of 1 session (each quarter); stays met through 2026-06-30."
+    after = _one(roster, rows, req, dt.date(2026, 4, 2))["A"]
+    assert (after.status.value, after.lapses_on) == ("due_soon", dt.date(2026, 7, 1))
+    assert after.evidence == end.evidence
+    assert len(after.evidence) == 1
+    assert after.shortfall.count == 1
+    assert after.explanation.startswith(
+        "Due soon: 0 of 1 session this period; the period 2026-01-01 to 2026-03-31 was met (1 of 1 session)"
+    )
+    lapsed = _one(roster, rows, req, dt.date(2026, 7, 1))["A"]
+    assert (lapsed.status.value, lapsed.lapses_on, lapsed.evidence) == ("lapsed", dt.date(2026, 7, 1), ())
+
+
+def test_periodic_and_any_span_on_a_leap_day_by_hand():
+    """29 February 2024. Monthly hours done on the leap day hold February and March, lapsing on
+    1 April. A member who joined on the leap day with a month's grace (to 29 March) is in grace,
+    first due in March. Twelve months ending on the leap day start after 28 February 2023:
+    an hour on 1 March 2023 counts with it, one on 28 February 2023 does not."""
+    from peertrain import CourseFilter, Hours, Member
+    from peertrain.rules.windows import AnySpan, Periodic
+
+    course = sorted(CATALOGUE.courses)[0]
+    leap = dt.date(2024, 2, 29)
+    roster = [Member(id="A", name="Jane Smith", roles={"peer_supporter"}),
+              Member(id="B", name="Sam Lee", roles={"peer_supporter"}, joined_on=leap)]
+    monthly = Hours(id="m", title="Monthly hour", hours=1, counts=CourseFilter(), window=Periodic(1))
+    found = _one(roster, [("A", course, leap, 1, None, None)], monthly, dt.date(2024, 3, 1), grace=1)
+    a, b = found["A"], found["B"]
+    assert (a.status.value, a.lapses_on, a.due_on) == ("due_soon", dt.date(2024, 4, 1), dt.date(2024, 3, 31))
+    assert (b.status.value, b.lapses_on, b.due_on) == ("grace", dt.date(2024, 4, 1), dt.date(2024, 3, 31))
+    assert b.explanation == (
+        "Not met yet; new member, first due by 2024-03-31: 0 of 1 h this period; the first period due is "
+        "this period (each month)."
+    )
+    on_leap = _one(roster, [("A", course, leap, 1, None, None)], monthly, leap)["A"]
+    assert (on_leap.status.value, on_leap.window_start, on_leap.window_end) == ("due_soon", dt.date(2024, 2, 1), leap)
+
+    yearly = Hours(id="y", title="Two hours in a year", hours=2, counts=CourseFilter(), window=AnySpan(12))
+    rows = [("A", course, dt.date(2023, 3, 1), 1, None, None), ("A", course, leap, 1, None, None),
+            ("B", course, dt.date(2023, 2, 28), 1, None, None), ("B", course, leap, 1, None, None)]
+    found = _one(roster, rows, yearly, dt.date(2024, 6, 1))
+    a, b = found["A"], found["B"]
+    assert (a.status.value, a.lapses_on, a.window_start, a.window_end) == ("met", None, dt.date(2023, 3, 1), leap)
+    assert a.explanation == "Met: 2 of 2 h all within one 12-month span, completed 2023-03-01 to 2024-02-29."
+    assert (b.status.value, b.hours_credited, b.window_start, b.window_end) == ("not_met", 1, dt.date(2023, 3, 1), leap)

@@ -7,7 +7,10 @@ group-bys (polars) instead of one member at a time. The pure-Python engine
 (:mod:`peertrain.rules.engine`) stays the definition: the tests check on random rosters, records,
 waivers and packs that every verdict here equals the engine's, field by field.
 
-A requirement whose kind or window is not vectorised yet is evaluated by the engine, member by
+Every kind and window is vectorised: certificates; ``hours`` / ``n_of`` / ``topics`` over
+``all_time`` and ``rolling`` (:mod:`._windowed`), ``periodic`` and ``recurring``
+(:mod:`._periodic`) and ``any_span`` (:mod:`._anyspan`) windows; ``all_of`` / ``any_of`` from their
+parts. A requirement no measure in :data:`MEASURES` takes is evaluated by the engine, member by
 member (:attr:`ColumnarResult.by_engine` names them); so is an ``all_of`` / ``any_of`` for the
 few members whose timeline the engine itself finds only by a scan.
 """
@@ -22,9 +25,11 @@ import polars as pl
 from attrs import frozen
 
 from peertrain.rules.catalog import Catalogue
+from peertrain.rules.columnar._anyspan import measure_any_span
 from peertrain.rules.columnar._certificate import measure_certificate
 from peertrain.rules.columnar._composite import Composer
 from peertrain.rules.columnar._input import MAX_SCALE, ROW_COLUMNS, ScaleError, credits_table
+from peertrain.rules.columnar._periodic import measure_periodic
 from peertrain.rules.columnar._status import finish
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.columnar._windowed import measure_windowed
@@ -36,7 +41,7 @@ from peertrain.rules.verdict import MemberVerdicts, Status
 __all__ = ["MAX_SCALE", "MEASURES", "ROW_COLUMNS", "ColumnarResult", "ScaleError", "columnar_compliance"]
 
 #: The vectorised kinds, tried in order; the first that takes a requirement measures it.
-MEASURES: list[Measure] = [measure_certificate, measure_windowed]
+MEASURES: list[Measure] = [measure_certificate, measure_windowed, measure_periodic, measure_any_span]
 
 
 @frozen(eq=False)
