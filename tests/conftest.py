@@ -71,14 +71,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def new_ledger(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Path | str]:
+def new_location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Path | str]:
     """Make the location of a new, empty ledger of the test's backend: a file in ``tmp_path``
-    (``new_ledger("name.db")``), or the URL of a new, empty database of the session's cluster."""
+    (``new_location("name.db")``), or the URL of a new, empty database of the session's cluster."""
     return ledger_maker(backend, request, tmp_path)
 
 
 def ledger_maker(backend: str, request: pytest.FixtureRequest, folder: Path) -> Callable[..., Path | str]:
-    """:func:`new_ledger` for a backend given by a test's own parameter."""
+    """:func:`new_location` for a backend given by a test's own parameter."""
 
     def make(name: str = "ledger.db") -> Path | str:
         if backend == "sqlite":
@@ -102,13 +102,14 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
-def ledger_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """A ledger file made by ``peertrain ledger init`` in America/Chicago with the demo roster
-    (the command's output is consumed)."""
+def ledger_file(new_location: Callable[..., Path | str], capsys: pytest.CaptureFixture[str]) -> Path | str:
+    """A ledger made by ``peertrain ledger init`` in America/Chicago with the demo roster (the
+    command's output is consumed): a file, or a PostgreSQL database's URL (the ``backend``
+    fixture)."""
     from peertrain.cli import main
     from peertrain.rules.loading import curricula_dir
 
-    path = tmp_path / "team.db"
+    path = new_location("team.db")
     roster = curricula_dir() / "demo" / "roster.csv"
     assert main(["ledger", "init", str(path), "--timezone", "America/Chicago", "--roster", str(roster)]) == 0
     capsys.readouterr()

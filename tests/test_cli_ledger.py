@@ -72,11 +72,11 @@ def summaries(out: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def ledger_file(new_ledger: Callable[..., Path | str], capsys: pytest.CaptureFixture[str]) -> Path | str:
+def ledger_file(new_location: Callable[..., Path | str], capsys: pytest.CaptureFixture[str]) -> Path | str:
     """A ledger created with ``peertrain ledger init`` in America/Chicago with the demo roster: a
     file, or a PostgreSQL database's URL (the ``backend`` fixture; a test of the file itself is
     parametrised with ``backend`` ``sqlite`` only)."""
-    path = new_ledger("team.db")
+    path = new_location("team.db")
     status, out, err = run(capsys, "ledger", "init", path, "--timezone", "America/Chicago", "--roster", ROSTER)
     assert (status, out, err) == (0, f"Created {path} (time zone America/Chicago) with 12 member(s).\n", "")
     return path

@@ -39,8 +39,8 @@ def store(ledger, rows, file_hash="h1", source="portal"):
 
 
 @pytest.fixture
-def ledger(new_ledger):
-    with open_ledger(new_ledger(), create_timezone="America/Chicago") as opened:
+def ledger(new_location):
+    with open_ledger(new_location(), create_timezone="America/Chicago") as opened:
         yield opened
 
 
@@ -283,11 +283,11 @@ def test_counts_add_up_and_order_of_imports_does_not_matter_for_completeness(
     assert build([first, second]) == build([second, first])
 
 
-def test_kill_9_mid_import_leaves_whole_batches_only(new_ledger):
+def test_kill_9_mid_import_leaves_whole_batches_only(new_location):
     """A process killed with SIGKILL in the middle of a large import leaves a ledger that opens
     (on SQLite, passes PRAGMA integrity_check) and holds the first (committed) batch whole and
     nothing of the second."""
-    path = new_ledger()
+    path = new_location()
     script = textwrap.dedent(
         f"""
         import datetime as dt, sys
