@@ -111,4 +111,5 @@ def _first_line(exc: BaseException) -> str:
     # libpq prefixes every attempt with 'connection to server at ... failed:'; the reason is last.
     if not lines:
         return type(exc).__name__
-    return " ".join(" ".join(lines).rpartition(" failed: ")[2].split())
+    reason = " ".join(" ".join(lines).rpartition(" failed: ")[2].split())
+    return reason.removeprefix("FATAL: ")
