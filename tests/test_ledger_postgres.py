@@ -205,3 +205,17 @@ def test_ids_sort_in_byte_order_whatever_the_locale(pg_cluster, database):
         assert [c.id for c in ledger.completions()] == sorted(r.id for r in rows)
         assert [m for m, _ in ledger.completions_by_member()] == ["A-1", "A", "B", "a"]  # "A-1/" < "A/"
         assert ledger.completion_table("A-", "B/").column("member").to_pylist() == ["A-1", "A"]
+
+
+def test_a_lost_connection_is_a_ledger_error(pg_cluster, database):
+    """The server ending the ledger's connection (a restart, an administrator) is a LedgerError
+    naming the ledger, not a driver's traceback."""
+    with open_ledger(pg_cluster.url(database), create_timezone="UTC") as ledger:
+        pg_cluster.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' "
+            "AND pid <> pg_backend_pid()"
+        )
+        with pytest.raises(LedgerError, match="the ledger's database failed"):
+            ledger.batches()
+        with pytest.raises(LedgerError, match="the ledger's database failed"):
+            list(ledger.completions())

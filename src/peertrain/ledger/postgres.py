@@ -17,8 +17,10 @@ chunk, which counts what it inserted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -231,6 +233,44 @@ class PostgresLedger(_PgTables, _PgNotices):
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (%s, %s)", (f"retracted:{batch_id}", json.dumps(removed))
             )
+
+
+def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError) -> LedgerError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return LedgerError(f"{ledger.url}: the ledger's database failed: {reason}")
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with the database's operational failures (a lost connection, a server shutting
+    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def rows(self: PostgresLedger, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(self, *args, **kwargs)
+            except psycopg.OperationalError as exc:
+                raise _lost(self, exc) from None
+
+        return rows
+
+    @functools.wraps(method)
+    def call(self: PostgresLedger, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise _lost(self, exc) from None
+
+    return call
+
+
+for _name in (
+    "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
+    "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
+    "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
+    "notice_message",
+):
+    setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 
 
 def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
