@@ -652,3 +652,17 @@ def test_as_of_outside_plausible_years_is_a_usage_error(capsys: pytest.CaptureFi
     """``--as-of 9999-12-31`` is refused at once instead of crashing in date arithmetic."""
     err = usage_error(capsys, "check", "--demo", "--as-of", "9999-12-31")
     assert "'9999-12-31' is outside the years 1900-2999" in err
+
+
+def test_calendar_from_a_ledger(ledger_file: Path | str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``calendar --ledger`` writes a member's deadline feed from the ledger's records (either backend)."""
+    run(capsys, "import", "--profile", "cops-portal-csv", "--ledger", ledger_file, COPS_CSV)
+    feed = tmp_path / "pl-01.ics"
+    status, _, err = run(
+        capsys, "calendar", "--feed", "member:PL-01", "--ledger", ledger_file, "--rules", "mn-181-9731",
+        "--as-of", "2026-11-15", "-o", feed,
+    )
+    assert (status, err) == (0, f"Wrote {feed} (member:PL-01 feed, 1 events).\n")
+    text = feed.read_text(encoding="utf-8")
+    assert text.startswith("BEGIN:VCALENDAR")
+    assert text.count("BEGIN:VEVENT") == 1
