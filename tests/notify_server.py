@@ -155,7 +155,7 @@ def write_config(folder: Path, port: int, *, cert: Path | None, security: str = 
     return path
 
 
-def demo_ledger(path: Path, *, until: dt.date | None = None) -> Path:
+def demo_ledger(path: Path | str, *, until: dt.date | None = None) -> Path | str:
     """A ledger holding the demo roster and its completions (up to ``until``)."""
     catalogue = load_bundled_catalogue()
     members = read_roster(DEMO / "roster.csv")

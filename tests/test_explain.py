@@ -97,9 +97,9 @@ def test_requirement_names_must_be_known_or_unambiguous(demo):
         find_requirement(demo["packs"], "nope")
 
 
-def test_cli_explain_from_a_ledger_names_the_batch(tmp_path, capsys):
-    """``explain --ledger`` shows each completion's import batch and origin row."""
-    ledger = tmp_path / "team.db"
+def test_cli_explain_from_a_ledger_names_the_batch(new_location, capsys):
+    """``explain --ledger`` shows each completion's import batch and origin row (either backend)."""
+    ledger = new_location("team.db")
     samples = curricula_dir().parent / "integrations" / "samples"
     roster = str(DEMO / "roster.csv")
     assert main(["ledger", "init", str(ledger), "--timezone", "America/Chicago", "--roster", roster]) == 0

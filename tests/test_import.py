@@ -15,7 +15,7 @@ import io
 import json
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,7 @@ from peertrain.imports.exports.values import clean_text
 from peertrain.imports.importer import ImportResult, import_file, rematch
 from peertrain.imports.profiles import Profile, load_profile, profiles_dir
 from peertrain.ledger import BatchCounts, Ledger, Outcome, Record, RejectedRow, open_ledger
+from peertrain.ledger.sqlite import SQLiteLedger
 from peertrain.rules.loading import curricula_dir, data_dir
 
 SAMPLES = data_dir() / "integrations" / "samples"
@@ -54,7 +55,7 @@ US_FORMATS = "'%m/%d/%Y', '%m/%d/%Y %I:%M %p', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y
 JORDAN = Member(id="RB-01", name="Jordan Pike", agency="Riverbend PD", email="jordan.pike@riverbend.example")
 
 
-def new_ledger(path: Path, roster: list[Member] = ROSTER, timezone: str = "America/Chicago") -> Ledger:
+def new_ledger(path: Path | str, roster: list[Member] = ROSTER, timezone: str = "America/Chicago") -> Ledger:
     """A fresh ledger file for an agency in ``timezone``, holding ``roster``."""
     ledger = open_ledger(path, create_timezone=timezone)
     ledger.put_members(roster)
@@ -62,9 +63,9 @@ def new_ledger(path: Path, roster: list[Member] = ROSTER, timezone: str = "Ameri
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh ledger in America/Chicago holding the demo roster."""
-    opened = new_ledger(tmp_path / "ledger.db")
+def ledger(new_location: Callable[..., Path | str]) -> Iterator[Ledger]:
+    """A fresh ledger in America/Chicago holding the demo roster, of each backend."""
+    opened = new_ledger(new_location())
     yield opened
     opened.close()
 
@@ -295,10 +296,10 @@ def test_xml_sample(ledger: Ledger) -> None:
     ]
 
 
-def test_timestamps_become_dates_in_the_ledgers_zone(tmp_path: Path) -> None:
+def test_timestamps_become_dates_in_the_ledgers_zone(new_location: Callable[..., Path | str], tmp_path: Path) -> None:
     """The same XML in a UTC agency: 2025-03-05T02:30:00Z stays on 5 March (it is 4 March in
     Chicago); 2025-01-23T22:15:00-05:00 moves to 24 January."""
-    with closing(new_ledger(tmp_path / "utc.db", timezone="UTC")) as ledger:
+    with closing(new_ledger(new_location("utc.db"), timezone="UTC")) as ledger:
         run_import(ledger, XML, SAMPLES / "transcript.xml")
         ids = record_ids(ledger)
     assert "PL-01/nctsn-pfa-online/2025-03-05" in ids
@@ -403,11 +404,13 @@ def test_overlapping_later_export_imports_only_the_new_rows(ledger: Ledger, tmp_
     assert held_rows(ledger) == [("may.csv:4", "unknown person 'jordan.pike@riverbend.example'")]
 
 
-def test_csv_and_xlsx_of_the_same_transcript_give_the_same_records(tmp_path: Path) -> None:
+def test_csv_and_xlsx_of_the_same_transcript_give_the_same_records(
+    new_location: Callable[..., Path | str], tmp_path: Path
+) -> None:
     """The workbook holds 9 of the CSV's rows and 2 more: imported after the CSV, those 9 are
     duplicates and only the 2 are new; imported alone, its 9 records equal the CSV's exactly
     (date, status, hours) though the CSV has text dates and the workbook date cells."""
-    with closing(new_ledger(tmp_path / "both.db")) as both:
+    with closing(new_ledger(new_location("both.db"))) as both:
         run_import(both, COPS, SAMPLES / "cops-portal-transcript.csv")
         xlsx = run_import(both, COPS_XLSX, SAMPLES / "cops-portal-transcript.xlsx")
         assert counts(xlsx.batch.counts) == (11, 2, 0, 9, 0, 0)
@@ -415,7 +418,10 @@ def test_csv_and_xlsx_of_the_same_transcript_give_the_same_records(tmp_path: Pat
             "PL-07/qpr/2024-11-01",
             "PL-10/team-quarterly/2025-03-04",
         ]
-    with closing(new_ledger(tmp_path / "csv.db")) as only_csv, closing(new_ledger(tmp_path / "xlsx.db")) as only_xlsx:
+    with (
+        closing(new_ledger(new_location("csv.db"))) as only_csv,
+        closing(new_ledger(new_location("xlsx.db"))) as only_xlsx,
+    ):
         run_import(only_csv, COPS, SAMPLES / "cops-portal-transcript.csv")
         run_import(only_xlsx, COPS_XLSX, SAMPLES / "cops-portal-transcript.xlsx")
 
@@ -623,17 +629,19 @@ def test_rematch_matches_as_the_profile_says_people_are_matched(ledger: Ledger) 
     assert held_rows(ledger) == [("dayfirst.csv:8", "unknown person 'Dana Whitfield'")]
 
 
-def test_rematch_matches_courses_as_the_import_would_have(tmp_path: Path) -> None:
+def test_rematch_matches_courses_as_the_import_would_have(
+    new_location: Callable[..., Path | str], tmp_path: Path
+) -> None:
     """The COPS profile matches courses by title before id. A row titled 'GCI Online' with the
     portal id 'GCI' (an alias of classroom GCI) is the online course whether the person was known
     at import or only learned later: held-then-rematched gives the same record as a direct import."""
     newcomer = Member(id="NW-01", name="New Person", agency="X PD", email="new.person@x.example")
     row = cops_row("New Person", "new.person@x.example", "GCI Online", "01/05/2025", agency="X PD", course_id="GCI")
     path = cops_csv(tmp_path / "gci.csv", [row])
-    with closing(new_ledger(tmp_path / "direct.db", [*ROSTER, newcomer])) as direct:
+    with closing(new_ledger(new_location("direct.db"), [*ROSTER, newcomer])) as direct:
         run_import(direct, COPS, path)
         direct_ids = record_ids(direct)
-    with closing(new_ledger(tmp_path / "later.db")) as later:
+    with closing(new_ledger(new_location("later.db"))) as later:
         assert run_import(later, COPS, path).batch.counts.unmatched == 1
         later.put_members([newcomer])
         assert rematch(later, CATALOGUE)[Outcome.IMPORTED] == 1
@@ -669,7 +677,8 @@ def test_an_export_failing_halfway_stores_no_batch_and_no_records(
 ) -> None:
     """6,000 good rows (more than one storage chunk), then a row that makes the file unreadable: the
     import raises ExportError naming the file, and the ledger holds no batch and no record; the next
-    good import then works as batch 1."""
+    good import then works, as batch 1 on SQLite (PostgreSQL's sequences are not rolled back: a
+    failed import leaves a gap in the batch numbers there)."""
     path = tmp_path / "broken.csv"
     path.write_text(",".join(COPS_HEADER) + "\r\n" + _good_rows(6000) + tail, encoding="utf-8", newline="")
     with pytest.raises(ExportError) as info:
@@ -680,7 +689,9 @@ def test_an_export_failing_halfway_stores_no_batch_and_no_records(
     assert ledger.held() == []
     assert ledger.rejected() == []
     good = cops_csv(tmp_path / "good.csv", [cops_row()])
-    assert run_import(ledger, COPS, good).batch.id == 1
+    batch = run_import(ledger, COPS, good).batch
+    assert [b.id for b in ledger.batches()] == [batch.id]
+    assert batch.id == 1 or not isinstance(ledger, SQLiteLedger)
 
 
 # -- properties (Hypothesis) ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The SQLite ledger: atomic batches, duplicates by key, retraction, migration, integrity."""
+"""The ledger, on SQLite and on PostgreSQL (the ``backend`` fixture): atomic batches, duplicates by
+key, retraction, migration, refusal of a newer schema, integrity."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import BACKENDS, ledger_maker
 from peertrain import Member
 from peertrain.ledger import LedgerError, Outcome, Record, RejectedRow, UnmatchedRow, open_ledger
 from peertrain.ledger.sqlite import APPLICATION_ID, MIGRATIONS, SQLiteLedger
@@ -37,8 +39,8 @@ def store(ledger, rows, file_hash="h1", source="portal"):
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with SQLiteLedger.open(tmp_path / "ledger.db", create_timezone="America/Chicago") as opened:
+def ledger(new_location):
+    with open_ledger(new_location(), create_timezone="America/Chicago") as opened:
         yield opened
 
 
@@ -49,13 +51,21 @@ def test_a_missing_ledger_is_not_created_silently(tmp_path):
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_new_ledger_is_marked_versioned_and_in_wal_mode(ledger):
-    """A new ledger carries peertrain's application id, the current schema version, WAL and its zone."""
+def test_new_ledger_has_its_zone_and_schema_version(ledger):
+    """A new ledger, of either backend, is at the current schema version, in its agency's zone."""
+    assert ledger.schema_version() == len(MIGRATIONS) == 4
+    assert ledger.timezone() == "America/Chicago"
+
+
+def test_new_ledger_is_marked_versioned_and_in_wal_mode(tmp_path):
+    """A new SQLite ledger carries peertrain's application id, the current schema version, WAL and its zone."""
+    ledger = SQLiteLedger.open(tmp_path / "ledger.db", create_timezone="America/Chicago")
     db = sqlite3.connect(ledger.path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.timezone() == "America/Chicago"
+    ledger.close()
 
 
 def test_other_sqlite_files_and_garbage_are_refused(tmp_path):
@@ -249,15 +259,18 @@ rows_strategy = st.lists(
 )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=60, deadline=None)
 @given(rows_strategy, rows_strategy)
-def test_counts_add_up_and_order_of_imports_does_not_matter_for_completeness(tmp_path_factory, first, second):
+def test_counts_add_up_and_order_of_imports_does_not_matter_for_completeness(
+    tmp_path_factory, request, backend, first, second
+):
     """For any rows: every batch's outcomes add up to its rows; importing A then B, or B then A,
     then each again, leaves the same records and the same held rows."""
 
     def build(order):
-        path = tmp_path_factory.mktemp("l") / "ledger.db"
-        with SQLiteLedger.open(path, create_timezone="UTC") as ledger:
+        location = ledger_maker(backend, request, tmp_path_factory.mktemp("l"))()
+        with open_ledger(location, create_timezone="UTC") as ledger:
             for i, rows in enumerate(order + order):
                 batch = store(ledger, rows, file_hash=str(i))
                 c = batch.counts
@@ -270,18 +283,18 @@ def test_counts_add_up_and_order_of_imports_does_not_matter_for_completeness(tmp
     assert build([first, second]) == build([second, first])
 
 
-def test_kill_9_mid_import_leaves_whole_batches_only(tmp_path):
-    """A process killed with SIGKILL in the middle of a large import leaves a ledger that opens,
-    passes PRAGMA integrity_check, and holds the first (committed) batch whole and nothing of the
-    second."""
-    path = tmp_path / "ledger.db"
+def test_kill_9_mid_import_leaves_whole_batches_only(new_location):
+    """A process killed with SIGKILL in the middle of a large import leaves a ledger that opens
+    (on SQLite, passes PRAGMA integrity_check) and holds the first (committed) batch whole and
+    nothing of the second."""
+    path = new_location()
     script = textwrap.dedent(
         f"""
         import datetime as dt, sys
         from peertrain.ledger import Record
-        from peertrain.ledger.sqlite import SQLiteLedger
+        from peertrain.ledger import open_ledger
         now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        ledger = SQLiteLedger.open({str(path)!r}, create_timezone="UTC")
+        ledger = open_ledger({str(path)!r}, create_timezone="UTC")
         def rows(prefix, n):
             for i in range(n):
                 yield Record(member=f"{{prefix}}{{i}}", course="qpr", on=dt.date(2025, 1, 1), status="completed",
@@ -306,7 +319,8 @@ def test_kill_9_mid_import_leaves_whole_batches_only(tmp_path):
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     child.stdout.close()
-    with SQLiteLedger.open(path) as ledger:
-        assert ledger.integrity_check() == "ok"
+    with open_ledger(path) as ledger:
+        if isinstance(ledger, SQLiteLedger):
+            assert ledger.integrity_check() == "ok"
         assert [b.file_name for b in ledger.batches()] == ["a"]
         assert sum(1 for _ in ledger.completions()) == 1000

@@ -23,12 +23,12 @@ AS_OF = dt.date(2026, 11, 15)
 
 
 @pytest.fixture
-def setup(tmp_path):
-    """A STARTTLS + AUTH server, a config trusting its certificate, and the demo ledger."""
+def setup(tmp_path, new_location):
+    """A STARTTLS + AUTH server, a config trusting its certificate, and the demo ledger (of each backend)."""
     cert = make_certificate(tmp_path)
     controller, recorder = start_server(tmp_path, cert=cert)
     config = load_config(write_config(tmp_path, controller.port, cert=cert[0]))
-    ledger = open_ledger(demo_ledger(tmp_path / "team.ledger"))
+    ledger = open_ledger(demo_ledger(new_location("team.ledger")))
     yield config, ledger, recorder, tmp_path
     ledger.close()
     controller.stop()
@@ -185,14 +185,14 @@ def test_a_certificate_not_trusted_stops_before_anything_is_recorded(tmp_path):
         controller.stop()
 
 
-def test_implicit_tls_and_cli_dry_run_log_and_resend(tmp_path, capsys):
+def test_implicit_tls_and_cli_dry_run_log_and_resend(tmp_path, new_location, capsys):
     """Implicit TLS; --dry-run prints the table and writes .eml files; a notice left pending (a
     crash) is reported as unknown and sent again only by 'notify resend --unknown'."""
     cert = make_certificate(tmp_path)
     controller, recorder = start_server(tmp_path, implicit=True, cert=cert)
     try:
         path = write_config(tmp_path, controller.port, cert=cert[0], security="tls")
-        ledger_path = demo_ledger(tmp_path / "team.ledger")
+        ledger_path = demo_ledger(new_location("team.ledger"))
         outbox = tmp_path / "outbox"
         outbox.mkdir()
         base = ["notify", "--ledger", str(ledger_path), "--config", str(path), "--as-of", "2026-11-15"]

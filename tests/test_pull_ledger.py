@@ -1,4 +1,4 @@
-"""The ledger's support for pulls: a cursor per source, stored with its batch, and voided records."""
+"""The ledger's support for pulls (on both backends): a cursor per source, stored with its batch, and voided records."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from peertrain.ledger import Record, UnmatchedRow
-from peertrain.ledger.sqlite import SQLiteLedger
+from peertrain.ledger import Record, UnmatchedRow, open_ledger
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -32,8 +31,9 @@ def pull(ledger, rows, *, cursor=None, voided=(), source="xapi:lrs"):
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with SQLiteLedger.open(tmp_path / "ledger.db", create_timezone="America/Chicago") as opened:
+def ledger(new_location):
+    """A new ledger of each backend."""
+    with open_ledger(new_location(), create_timezone="America/Chicago") as opened:
         yield opened
 
 

@@ -393,8 +393,9 @@ def test_cli_refuses_to_write_html_into_a_pdf_file(tmp_path: Path, capsys: Any) 
     assert not target.exists()
 
 
-def test_cli_with_a_ledger_lists_its_import_batches(tmp_path: Path, capsys: Any) -> None:
-    ledger = tmp_path / "team.db"
+def test_cli_with_a_ledger_lists_its_import_batches(new_location: Any, tmp_path: Path, capsys: Any) -> None:
+    """The report's sources name the ledger (a file by its name, a database by its URL) and list its batches."""
+    ledger = new_location("team.db")
     assert main(["ledger", "init", str(ledger), "--timezone", "America/Chicago",
                  "--roster", str(curricula_dir() / "demo" / "roster.csv")]) == 0
     assert main(["import", "--profile", "cops-portal-csv", "--ledger", str(ledger),
@@ -407,7 +408,7 @@ def test_cli_with_a_ledger_lists_its_import_batches(tmp_path: Path, capsys: Any)
                  "--as-of", "2026-11-15", "-o", str(out)]) == 0
     page = lxml.html.document_fromstring(out.read_text(encoding="utf-8"))
     rows = _table(page, "sources-table")
-    assert rows[0][:2] == ["ledger", "team.db"]
+    assert rows[0][:2] == ["ledger", "team.db" if isinstance(ledger, Path) else ledger]
     assert "time zone America/Chicago" in rows[0][2]
     batches = [r for r in rows if r[0] == "import batch"]
     assert [r[1] for r in batches] == ["cops-portal-transcript.csv", "transcript.xml"]

@@ -14,6 +14,7 @@ from attrs import evolve
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from conftest import BACKENDS
 from peertrain import (
     AllOf,
     AnyOf,
@@ -143,13 +144,13 @@ def self_reported_origin(n: int) -> str:
 
 
 @contextmanager
-def ledger_with(roster: list[Member], rows: list[tuple]) -> Iterator[Ledger]:
+def ledger_with(roster: list[Member], rows: list[tuple], location: str | None = None) -> Iterator[Ledger]:
     """A fresh ledger holding ``roster`` and completed records of ``rows``: ``(member, course, date,
     hours, delivery, provider)``, and optionally a last item saying the record is an approved
     self-reported submission (then it comes in a batch of its own with a self-reported origin, as
-    an approval makes it)."""
+    an approval makes it). ``location``: a new PostgreSQL database's URL instead of a file."""
     with tempfile.TemporaryDirectory() as folder:
-        ledger = open_ledger(Path(folder) / "team.db", create_timezone="America/Chicago")
+        ledger = open_ledger(location or Path(folder) / "team.db", create_timezone="America/Chicago")
         try:
             ledger.put_members(roster)
             imported = [(i, r[:6]) for i, r in enumerate(rows) if not r[6:7] or not r[6]]
@@ -235,9 +236,19 @@ def test_the_engine_shortcuts_give_what_the_scan_gives(member, rows, chosen, as_
 DEMO = curricula_dir() / "demo"
 
 
-@pytest.fixture(scope="module")
-def demo_ledger() -> Iterator[tuple[Ledger, list[RulePack], dt.date, list[Waiver]]]:
-    """The demo team's roster and completions in a ledger (ids become member/course/date)."""
+def where(ledger: Ledger) -> str:
+    """What ``--ledger`` names ``ledger`` by: its file, or its database's URL."""
+    return str(getattr(ledger, "path", None) or ledger.url)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_ledger(request: pytest.FixtureRequest) -> Iterator[tuple[Ledger, list[RulePack], dt.date, list[Waiver]]]:
+    """The demo team's roster and completions in a ledger (ids become member/course/date), of
+    each backend."""
+    location = None
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        location = cluster.url(cluster.create_database())
     config = read_toml(DEMO / "demo.toml")
     roster = read_roster(DEMO / config["roster"])
     completions = read_completions(DEMO / config["completions"], CATALOGUE, roster)
@@ -247,7 +258,7 @@ def demo_ledger() -> Iterator[tuple[Ledger, list[RulePack], dt.date, list[Waiver
     ]
     chosen = [load_pack(p, CATALOGUE) for p in config["packs"]]
     waivers = read_waivers(DEMO / config["exemptions"], roster)
-    with ledger_with(roster, rows) as ledger:
+    with ledger_with(roster, rows, location) as ledger:
         yield ledger, chosen, config["as_of"], waivers
 
 
@@ -329,7 +340,7 @@ def test_check_ledger_writes_what_the_whole_result_renders(demo_ledger, capsys, 
     render = {"table": lambda: to_table(result, members, chosen, privacy=Privacy(privacy)),
               "json": lambda: to_json(result, members, privacy=Privacy(privacy)),
               "csv": lambda: to_csv(result, members, privacy=Privacy(privacy))}[output_format]
-    argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", output_format,
+    argv = ["check", "--ledger", where(ledger), "--as-of", as_of.isoformat(), "--format", output_format,
             "--privacy", privacy, "--rules", *(p.id for p in chosen)]
     assert main(argv) == 1
     captured = capsys.readouterr()
@@ -342,7 +353,7 @@ def test_check_ledger_writes_what_the_whole_result_renders(demo_ledger, capsys, 
 
 def test_check_ledger_with_no_verdicts_writes_an_empty_list(capsys, tmp_path):
     with ledger_with([], []) as ledger:
-        assert main(["check", "--ledger", str(ledger.path), "--as-of", "2026-01-01", "--format", "json",
+        assert main(["check", "--ledger", where(ledger), "--as-of", "2026-01-01", "--format", "json",
                      "--rules", "mn-181-9731"]) == 0
     assert capsys.readouterr().out == "[]\n"
 
@@ -356,7 +367,7 @@ def test_check_ledger_looks_exemption_evidence_up_in_the_ledger(demo_ledger, cap
     text = (DEMO / "exemptions.csv").read_text(encoding="utf-8").replace("C-0801", evidence)
     exemptions.write_text(text, encoding="utf-8")
     for output_format in ["csv", "json", "table"]:
-        argv = ["check", "--ledger", str(ledger.path), "--as-of", as_of.isoformat(), "--format", output_format,
+        argv = ["check", "--ledger", where(ledger), "--as-of", as_of.isoformat(), "--format", output_format,
                 "--privacy", "none", "--exemptions", str(exemptions), "--rules", *(p.id for p in chosen)]
         assert main(argv) == status
         captured = capsys.readouterr()

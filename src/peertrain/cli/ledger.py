@@ -22,7 +22,16 @@ from peertrain.errors import InputError
 from peertrain.imports.importer import courses_of_reports, import_file, rematch
 from peertrain.imports.profiles import bundled_profile_ids, load_profile
 from peertrain.imports.tables import read_roster
-from peertrain.ledger import Batch, Ledger, LedgerError, Outcome, open_ledger
+from peertrain.ledger import (
+    Batch,
+    Ledger,
+    LedgerError,
+    Outcome,
+    ledger_exists,
+    ledger_location,
+    open_ledger,
+    shown_location,
+)
 from peertrain.report.cells import safe_cell
 from peertrain.rules.loading import load_bundled_catalogue
 
@@ -52,7 +61,8 @@ def add_commands(commands: Any) -> None:
     imp.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="export files to import")
     imp.add_argument("--profile", required=True, metavar="NAME",
                      help=f"import profile id or TOML file (bundled: {', '.join(bundled_profile_ids())})")
-    imp.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
+    imp.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER",
+                     help="the ledger: a file, or a postgresql:// URL (docs/consortium.md)")
     imp.add_argument("--course", metavar="COURSE",
                      help="the catalogue course of a report with no course column (Moodle), for one file; "
                           "Moodle's file names (completion-<short name>.csv) name the course without it")
@@ -65,37 +75,40 @@ def add_commands(commands: Any) -> None:
         "ledger", help="create and inspect a ledger", description="Create and inspect a ledger."
     )
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
-    init = actions.add_parser("init", help="create a ledger file", description="Create a new, empty ledger file.")
-    init.add_argument("ledger", type=Path, metavar="FILE")
+    init = actions.add_parser(
+        "init", help="create a ledger",
+        description="Create a new, empty ledger: a file, or the tables of one in a PostgreSQL database (a URL).",
+    )
+    init.add_argument("ledger", type=ledger_location, metavar="LEDGER", help="a file, or a postgresql:// URL")
     init.add_argument("--timezone", required=True, type=_zone, metavar="ZONE",
                       help="the agency's IANA time zone; completion timestamps become dates in it")
     init.add_argument("--roster", type=Path, metavar="FILE", help="load this roster CSV into it")
     roster = actions.add_parser("roster", help="add or update members from a roster CSV",
                                 description="Add or update members from a roster CSV, then retry held rows.")
     roster.add_argument("roster", type=Path, metavar="ROSTER.csv")
-    roster.add_argument("--ledger", required=True, type=Path, metavar="FILE")
+    roster.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
     for name, text in (
         ("batches", "list import batches and their counts"),
         ("held", "list rows held as unmatched"),
         ("rematch", "retry held rows against the current roster and catalogue"),
     ):
         action = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        action.add_argument("--ledger", required=True, type=Path, metavar="FILE")
+        action.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
         if name == "rematch":
             action.add_argument("--catalog", action="append", type=Path, default=[], metavar="FILE")
     retract = actions.add_parser("retract", help="remove one import batch",
                                  description="Remove every record of one import batch (e.g. the wrong file).")
     retract.add_argument("batch", type=int, metavar="BATCH")
-    retract.add_argument("--ledger", required=True, type=Path, metavar="FILE")
+    retract.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
     rejects = actions.add_parser("rejects", help="write rejected rows to CSV",
                                  description="Write rejected rows (file, row, field, reason, cells) as CSV.")
-    rejects.add_argument("--ledger", required=True, type=Path, metavar="FILE")
+    rejects.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
     rejects.add_argument("--batch", type=int, metavar="BATCH")
     rejects.add_argument("-o", "--output", type=Path, metavar="FILE")
 
 
 @contextlib.contextmanager
-def _opened(path: Path, **kwargs: Any) -> Iterator[Ledger]:
+def _opened(path: Path | str, **kwargs: Any) -> Iterator[Ledger]:
     ledger = open_ledger(path, **kwargs)
     try:
         yield ledger
@@ -109,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
         return _import(args)
     command = args.ledger_command
     if command == "init":
-        if args.ledger.exists():
-            raise LedgerError(f"{args.ledger}: already exists; not overwriting it")
+        if ledger_exists(args.ledger):
+            raise LedgerError(f"{shown_location(args.ledger)}: already exists; not overwriting it")
         members = read_roster(args.roster) if args.roster else []
         with _opened(args.ledger, create_timezone=args.timezone) as ledger:
             added, _ = ledger.put_members(members)
-        print(f"Created {args.ledger} (time zone {args.timezone}) with {added} member(s).")
+        print(f"Created {shown_location(args.ledger)} (time zone {args.timezone}) with {added} member(s).")
         return 0
     with _opened(args.ledger) as ledger:
         if command == "roster":
@@ -237,7 +250,7 @@ def _import(args: argparse.Namespace) -> int:
                 rejected_batches.append(result.batch.id)
                 print(f"  rejected rows written to {shown(args.rejects)}")
             elif c.rejected:
-                ledger_name = shown(args.ledger)
+                ledger_name = shown_location(args.ledger)
                 print(f"  see them with: peertrain ledger rejects --ledger {ledger_name} --batch {result.batch.id}")
         if rejected_batches:  # every file's rejects of this run in one report
             write_text(args.rejects, rejects_csv(ledger, rejected_batches), encoding="utf-8-sig")

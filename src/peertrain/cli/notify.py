@@ -14,14 +14,15 @@ from typing import Any
 
 from peertrain.errors import InputError
 from peertrain.imports.inputs import parse_date, today
-from peertrain.ledger import NoticeState, open_ledger
+from peertrain.ledger import NoticeState, ledger_location, open_ledger
 from peertrain.notify import NotifyReport, load_config, plan_notices, resend, send_notices, write_outbox
 
 __all__ = ["add_commands", "run"]
 
 
 def _common(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--ledger", type=Path, required=required, metavar="FILE", help="the ledger file")
+    parser.add_argument("--ledger", type=ledger_location, required=required, metavar="LEDGER",
+                        help="the ledger: a file, or a postgresql:// URL")
     parser.add_argument("--config", type=Path, required=required, metavar="FILE",
                         help="the notify configuration TOML (docs/notify.md)")
 

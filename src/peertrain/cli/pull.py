@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from peertrain.errors import InputError
-from peertrain.ledger import open_ledger
+from peertrain.ledger import ledger_location, open_ledger
 from peertrain.pull import PullResult, load_sources, pull_moodle, pull_xapi
 from peertrain.rules.loading import load_bundled_catalogue
 
@@ -50,7 +50,8 @@ def add_commands(commands: Any) -> None:
     )
     parser.add_argument("kind", choices=["xapi", "moodle"], help="the kind of learning system")
     parser.add_argument("--source", required=True, metavar="NAME", help="the source's name in the sources file")
-    parser.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
+    parser.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER",
+                        help="the ledger: a file, or a postgresql:// URL")
     parser.add_argument(
         "--sources", type=Path, metavar="FILE",
         help=f"the sources TOML file (default: $PEERTRAIN_SOURCES, else ./{DEFAULT_SOURCES})",

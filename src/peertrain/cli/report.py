@@ -15,7 +15,7 @@ from typing import Any
 from peertrain._files import write_text
 from peertrain.errors import InputError
 from peertrain.imports.inputs import Inputs, add_data_arguments, evaluate, load_inputs
-from peertrain.ledger import open_ledger
+from peertrain.ledger import is_database_url, open_ledger, shown_location
 from peertrain.report import Source, build_report, render_csv, render_html, render_json
 from peertrain.rules.privacy import Privacy
 from peertrain.submissions import State, list_submissions
@@ -70,7 +70,7 @@ def _sources(args: argparse.Namespace, inputs: Inputs) -> list[Source]:
         ledger = open_ledger(args.ledger)
         try:
             sources.append(Source(
-                "ledger", args.ledger.name,
+                "ledger", shown_location(args.ledger if is_database_url(args.ledger) else args.ledger.name),
                 f"time zone {ledger.timezone()}; {len(inputs.members)} members, "
                 f"{len(inputs.completions)} completed records",
             ))

@@ -10,7 +10,7 @@ from typing import Any
 
 from peertrain._files import printable, shown
 from peertrain.imports.inputs import parse_date
-from peertrain.ledger import Ledger, open_ledger
+from peertrain.ledger import Ledger, ledger_location, open_ledger
 from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.submissions import (
     State,
@@ -41,7 +41,7 @@ def add_commands(commands: Any) -> None:
             "it with 'peertrain review approve'. See docs/submissions.md."
         ),
     )
-    parser.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
+    parser.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
     parser.add_argument("--member", required=True, metavar="ID", help="the member's id (on the ledger's roster)")
     parser.add_argument("--course", required=True, metavar="COURSE", help="the course's catalogue id, title or alias")
     parser.add_argument("--date", required=True, type=parse_date, metavar="YYYY-MM-DD", help="the completion date")
@@ -78,11 +78,11 @@ def add_commands(commands: Any) -> None:
         step.add_argument("--note", required=name != "approve", metavar="TEXT",
                           help="the reason" if name != "approve" else "a note kept with the approval")
         step.add_argument("id", type=int, metavar="ID", help="the submission's number")
-        step.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
+        step.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
     for sub in (show, evidence):
         sub.add_argument("id", type=int, metavar="ID", help="the submission's number")
     for sub in (listing, show, evidence):
-        sub.add_argument("--ledger", required=True, type=Path, metavar="FILE", help="the ledger file")
+        sub.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
     review.set_defaults(subparser=review)
 
 

@@ -38,7 +38,7 @@ from peertrain.imports._fastcsv import _FastCSV
 from peertrain.imports.exports import ExportError, iter_rows
 from peertrain.imports.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
-from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
+from peertrain.ledger.sqlite import CHUNK_ROWS
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
 
@@ -194,8 +194,11 @@ def _import(
 ) -> Batch:
     """The file's rows stored as one batch (one transaction: an exception stores nothing)."""
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
-    if _FAST_CSV and isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
-        return ledger.import_prepared(
+    # Both backends take rows laid out as stored (``import_prepared`` of SQLiteLedger and of
+    # PostgresLedger, which this module does not import: its driver is optional).
+    prepared = getattr(ledger, "import_prepared", None)
+    if _FAST_CSV and prepared is not None and profile.format is ExportFormat.CSV:
+        return prepared(  # type: ignore[no-any-return]
             source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
             imported_at=when, chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
         )

@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 
 from peertrain.imports.tables import check_waivers, read_completions, read_roster, read_waivers
-from peertrain.ledger import Ledger, open_ledger
+from peertrain.ledger import Ledger, ledger_location, open_ledger
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, ComplianceResult, check_compliance
 from peertrain.rules.loading import bundled_pack_ids, curricula_dir, load_bundled_catalogue, load_pack, read_toml
@@ -54,7 +54,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--demo", action="store_true", help="use the bundled demo team (a small rural agency)")
     source.add_argument("--roster", type=Path, metavar="FILE", help="roster CSV (docs/cli.md#roster)")
     source.add_argument("--completions", type=Path, metavar="FILE", help="completions CSV (docs/cli.md#completions)")
-    source.add_argument("--ledger", type=Path, metavar="FILE",
+    source.add_argument("--ledger", type=ledger_location, metavar="LEDGER",
                         help="evaluate the members and completions of a ledger (instead of the two CSVs)")
     source.add_argument("--exemptions", type=Path, metavar="FILE", help="exemptions and equivalencies CSV (optional)")
     source.add_argument(
@@ -89,7 +89,7 @@ class Inputs:
     notes: list[str]
     demo: dict[str, Any] | None = None
     #: The ledger the roster and completions came from (``--ledger``), if any.
-    ledger: Path | None = None
+    ledger: Path | str | None = None
 
 
 def today(zone: str | None) -> dt.date:
@@ -151,7 +151,7 @@ def load_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser, *, st
     notes = check_waivers(waivers, packs, on_record)
     return Inputs(
         catalogue, list(members), list(completions), packs, list(waivers), as_of, list(notes), demo,
-        Path(args.ledger) if args.ledger else None,
+        args.ledger or None,
     )
 
 

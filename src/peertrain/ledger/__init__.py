@@ -6,8 +6,9 @@ import batches they came in (source, file name and hash, counts, when), the rows
 so they count once the roster or catalogue learns them).
 
 :class:`Ledger` is the interface; :class:`~peertrain.ledger.sqlite.SQLiteLedger` the embedded
-default (a real SQLite file, WAL mode, schema-versioned and migrated forward). A PostgreSQL
-backend for consortia implements the same interface.
+default (a real SQLite file, WAL mode, schema-versioned and migrated forward);
+:class:`~peertrain.ledger.postgres.PostgresLedger` the consortium's (a PostgreSQL database named by a
+``postgresql://`` URL; needs the ``postgresql`` extra). :func:`open_ledger` chooses by location.
 
 Completions are facts: never edited, only added; a batch imported by mistake is *retracted* whole.
 """
@@ -42,7 +43,11 @@ __all__ = [
     "Record",
     "RejectedRow",
     "UnmatchedRow",
+    "is_database_url",
+    "ledger_exists",
+    "ledger_location",
     "open_ledger",
+    "shown_location",
 ]
 
 
@@ -335,12 +340,58 @@ class Ledger(Protocol):
         ...
 
 
-def open_ledger(path: StrPath, *, create_timezone: str | None = None) -> Ledger:
-    """Open a ledger file, migrating it forward if its schema is older.
+#: The URL schemes of a PostgreSQL ledger (libpq accepts both).
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
 
-    With ``create_timezone`` a missing file is created for an agency in that zone; without it a
-    missing file is an error (so a typo in a path never starts an empty ledger silently).
+
+def is_database_url(location: object) -> bool:
+    """Whether a ledger location is a PostgreSQL URL (a ``str``) rather than a file."""
+    return isinstance(location, str) and location.lower().startswith(DATABASE_SCHEMES)
+
+
+def ledger_location(text: str) -> Path | str:
+    """A ledger location as given on the command line (``--ledger``): a PostgreSQL URL stays text
+    (a :class:`~pathlib.Path` would fold its ``//``), anything else is a file path."""
+    return text if is_database_url(text) else Path(text)
+
+
+def shown_location(location: StrPath) -> str:
+    """A ledger location as it may be printed: a file's path, or a URL with any literal password hidden."""
+    if is_database_url(location):
+        from peertrain.ledger._pgconnect import shown_url  # noqa: PLC0415 - only for URLs
+
+        return shown_url(str(location))
+    from peertrain._files import shown  # noqa: PLC0415
+
+    return shown(location)
+
+
+def ledger_exists(location: StrPath) -> bool:
+    """Whether a ledger file exists at ``location``; a URL names a database, which is asked when it
+    is opened (``ledger init`` refuses a database that already holds a ledger), so it counts as absent."""
+    return not is_database_url(location) and Path(location).exists()
+
+
+def open_ledger(path: StrPath, *, create_timezone: str | None = None) -> Ledger:
+    """Open a ledger, migrating it forward if its schema is older.
+
+    ``path`` is a file (the SQLite ledger) or a ``postgresql://`` URL (the PostgreSQL ledger, whose
+    password is given as ``password=env:NAME`` or ``password=file:PATH`` or where libpq looks: see
+    :mod:`peertrain.ledger._pgconnect`). With ``create_timezone`` a missing ledger is created for
+    an agency in that zone; without it a missing one is an error (so a typo never starts an empty
+    ledger silently).
     """
+    if is_database_url(path):
+        try:
+            from peertrain.ledger.postgres import PostgresLedger  # noqa: PLC0415 - an optional dependency
+        except ImportError as exc:
+            if exc.name is None or not exc.name.startswith("psycopg"):
+                raise
+            raise LedgerError(
+                f"{shown_location(path)}: a PostgreSQL ledger needs psycopg 3; install it with: "
+                "pip install 'peertrain[postgresql]'"
+            ) from None
+        return PostgresLedger.open(str(path), create_timezone=create_timezone)
     from peertrain.ledger.sqlite import SQLiteLedger  # noqa: PLC0415 - the backend imports this module
 
     return SQLiteLedger.open(Path(path), create_timezone=create_timezone)

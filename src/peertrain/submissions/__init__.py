@@ -207,7 +207,10 @@ def get_submission(ledger: Ledger, submission_id: int) -> Submission:
 
 
 def list_submissions(ledger: Ledger, state: State | None = None) -> list[Submission]:
-    """Every submission (or those in ``state``), oldest first."""
+    """Every submission (or those in ``state``), oldest first (none in a ledger that cannot store
+    them: the PostgreSQL ledger, for now)."""
+    if not _store.stores_submissions(ledger):
+        return []
     db, _ = _store.connection(ledger)
     return [s for s in _store.load_all(db) if state is None or s.state is state]
 

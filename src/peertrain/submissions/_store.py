@@ -26,10 +26,17 @@ _COLUMNS = (
 )
 
 
+def stores_submissions(ledger: Ledger) -> bool:
+    """Whether the ledger's backend stores submissions (the SQLite ledger; not yet the PostgreSQL one)."""
+    return isinstance(ledger, SQLiteLedger)
+
+
 def connection(ledger: Ledger) -> tuple[sqlite3.Connection, _Transaction]:
-    """The ledger's database and a write transaction on it (every backend peertrain has)."""
-    if not isinstance(ledger, SQLiteLedger):  # pragma: no cover - SQLite is the only backend
-        raise LedgerError(f"{type(ledger).__name__} does not store submissions")
+    """The ledger's database and a write transaction on it (the SQLite ledger's)."""
+    if not isinstance(ledger, SQLiteLedger):
+        raise LedgerError(
+            f"{type(ledger).__name__} does not store self-reported submissions yet; use a ledger file for them"
+        )
     return ledger._db, ledger._transaction()
 
 

@@ -60,7 +60,7 @@ from peertrain.calendars.serve._tokens import (
 )
 from peertrain.calendars.sessions import Schedule
 from peertrain.imports.inputs import evaluate, load_inputs, today
-from peertrain.ledger import open_ledger
+from peertrain.ledger import is_database_url, open_ledger
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import ComplianceResult
 from peertrain.rules.loading import curricula_dir, load_bundled_catalogue
@@ -189,7 +189,7 @@ def _has_records(args: argparse.Namespace) -> bool:
 
 def _watched(args: argparse.Namespace) -> list[Path]:
     paths: list[Path] = [p for p in (args.sessions, args.roster, args.completions, args.exemptions) if p]
-    if args.ledger:
+    if args.ledger and not is_database_url(args.ledger):  # a database's changes are not watched (yet)
         paths += [args.ledger, Path(f"{args.ledger}-wal")]
     paths += list(args.catalog)
     paths += [Path(rule) for rule in args.rules if Path(rule).suffix == ".toml"]

@@ -1,0 +1,162 @@
+"""The PostgreSQL ledger's layout, for :mod:`peertrain.ledger.postgres`: the schema as migrations,
+its version, and how a database is recognised as a peertrain ledger.
+
+Everything lives in the database schema ``peertrain`` (so a database may hold other things
+beside it); its table ``ledger_version`` holds the number of migrations applied, which is the
+ledger's schema version. The migrations mirror the SQLite ledger's, one for one, so a schema
+version means the same tables in both.
+
+Ids that are compared or sorted (members, records) are ``COLLATE "C"``: byte order, as SQLite
+sorts, whatever the database's locale. Batch, held, rejected and notice ids are identity columns
+(sequences), so allocating one never reads the others' rows. Hours stay text, as the source
+wrote them (``1.50`` is not ``1.5`` to an auditor); dates are ``date`` and times ``timestamptz``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peertrain.ledger import LedgerError
+
+#: The database schema (namespace) that holds a ledger's tables.
+SCHEMA = "peertrain"
+
+#: Taken, for the length of a transaction, by whoever creates or migrates a ledger.
+_LOCK = 0x5054524E  # "PTRN", the SQLite ledger's application id
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the ledger
+    """
+    CREATE TABLE meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE members (
+        id text COLLATE "C" PRIMARY KEY, name text NOT NULL, agency text NOT NULL DEFAULT '',
+        roles text NOT NULL, functions text NOT NULL, joined_on date,
+        email text UNIQUE, portal_user_id text UNIQUE
+    );
+    CREATE TABLE batches (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, source text NOT NULL, profile text NOT NULL,
+        file_name text NOT NULL, file_hash text NOT NULL, imported_at timestamptz NOT NULL,
+        rows_read bigint NOT NULL DEFAULT 0, imported bigint NOT NULL DEFAULT 0,
+        not_completed bigint NOT NULL DEFAULT 0, duplicates bigint NOT NULL DEFAULT 0,
+        rejected bigint NOT NULL DEFAULT 0, unmatched bigint NOT NULL DEFAULT 0,
+        retracted_at timestamptz
+    );
+    CREATE INDEX batches_hash ON batches(source, file_hash);
+    CREATE TABLE records (
+        id text COLLATE "C" PRIMARY KEY, batch_id bigint NOT NULL REFERENCES batches(id),
+        member_id text COLLATE "C" NOT NULL, course_id text NOT NULL, on_date date,
+        status text NOT NULL, hours text, delivery text, provider text,
+        source text NOT NULL, record_id text, origin text NOT NULL
+    );
+    CREATE UNIQUE INDEX records_source_record ON records(source, record_id, status)
+        WHERE record_id IS NOT NULL;
+    CREATE INDEX records_batch ON records(batch_id);
+    CREATE INDEX records_member ON records(member_id);
+    CREATE TABLE held (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, batch_id bigint NOT NULL REFERENCES batches(id),
+        source text NOT NULL, origin text NOT NULL, reason text NOT NULL,
+        fingerprint text NOT NULL, payload text NOT NULL, record_id text, UNIQUE (source, fingerprint)
+    );
+    CREATE INDEX held_batch ON held(batch_id);
+    CREATE INDEX held_record ON held(source, record_id) WHERE record_id IS NOT NULL;
+    CREATE TABLE rejected (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, batch_id bigint NOT NULL REFERENCES batches(id),
+        file text NOT NULL, "row" bigint NOT NULL, field text, reason text NOT NULL,
+        raw text NOT NULL
+    );
+    CREATE INDEX rejected_batch ON rejected(batch_id);
+    """,
+    # 2: where incremental pulls from an LRS or LMS left off, per source
+    """
+    CREATE TABLE cursors (source text PRIMARY KEY, position text NOT NULL, updated_at timestamptz NOT NULL);
+    """,
+    # 3: e-mail notices (peertrain notify)
+    """
+    CREATE TABLE notices (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key text NOT NULL UNIQUE, kind text NOT NULL,
+        agency text NOT NULL, member_id text NOT NULL, requirement text NOT NULL,
+        deadline date NOT NULL, stage text NOT NULL, recipient text NOT NULL,
+        subject text NOT NULL, message_id text NOT NULL, message bytea NOT NULL,
+        state text NOT NULL, attempts integer NOT NULL, attempted_at timestamptz NOT NULL,
+        finished_at timestamptz, detail text
+    );
+    CREATE INDEX notices_state ON notices(state);
+    """,
+    # 4: self-reported training (the SQLite ledger's schema 4; not used by this backend yet)
+    """
+    CREATE TABLE evidence (
+        sha256 text PRIMARY KEY, media_type text NOT NULL, size bigint NOT NULL, content bytea NOT NULL
+    );
+    CREATE TABLE submissions (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, member_id text NOT NULL, course_id text NOT NULL,
+        on_date date NOT NULL, hours text, delivery text, provider text,
+        evidence_sha256 text NOT NULL REFERENCES evidence(sha256), evidence_name text NOT NULL,
+        submitted_by text NOT NULL, submitted_at timestamptz NOT NULL
+    );
+    CREATE TABLE submission_events (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, submission_id bigint NOT NULL REFERENCES submissions(id),
+        action text NOT NULL, actor text NOT NULL, at timestamptz NOT NULL, note text,
+        batch_id bigint REFERENCES batches(id)
+    );
+    CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
+    """,
+)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def installed_version(db: Any, shown: str) -> int | None:
+    """The schema version of the ledger in this database; ``None`` when it holds none.
+
+    A ``peertrain`` schema with tables but no version is not a ledger (refused).
+    """
+    row = db.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.ledger_version",)).fetchone()
+    if row[0] is not None:
+        version = db.execute(f"SELECT max(version) FROM {SCHEMA}.ledger_version").fetchone()[0]
+        return int(version or 0)
+    tables = db.execute(
+        "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = %s", (SCHEMA,)
+    ).fetchone()[0]
+    if tables:
+        raise LedgerError(f"{shown}: the database has a '{SCHEMA}' schema, but it is not a peertrain ledger")
+    return None
+
+
+def check_version(version: int, shown: str) -> None:
+    """Refuse a ledger whose schema is newer than this peertrain's."""
+    if version > len(MIGRATIONS):
+        raise LedgerError(
+            f"{shown}: ledger schema {version} is newer than this peertrain understands "
+            f"({len(MIGRATIONS)}); upgrade peertrain"
+        )
+
+
+def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
+    """Create the ledger (with ``create_timezone``) or bring it to the current schema, in one
+    transaction, under an advisory lock so that two processes never migrate at once."""
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+        version = installed_version(db, shown)
+        if version is None:
+            if create_timezone is None:
+                raise LedgerError(
+                    f"{shown}: no peertrain ledger in this database; create it with 'peertrain ledger init'"
+                )
+            db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            db.execute(f"CREATE TABLE {SCHEMA}.ledger_version (version integer NOT NULL)")
+            db.execute(f"INSERT INTO {SCHEMA}.ledger_version VALUES (0)")
+            version = 0
+        elif create_timezone is not None and version > 0:
+            raise LedgerError(f"{shown}: already holds a peertrain ledger; not overwriting it")
+        check_version(version, shown)
+        if version == len(MIGRATIONS):
+            return
+        db.execute(f"SET LOCAL search_path = {SCHEMA}")
+        for number in range(version, len(MIGRATIONS)):
+            for statement in _statements(MIGRATIONS[number]):
+                db.execute(statement)
+        if version == 0:
+            db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
+        db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))

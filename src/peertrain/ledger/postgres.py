@@ -1,0 +1,283 @@
+"""The consortium ledger backend: a PostgreSQL database, through psycopg 3.
+
+The same interface and guarantees as :mod:`peertrain.ledger.sqlite`: each import is one
+transaction (a process killed mid-import leaves the batch whole or absent); duplicates are decided
+by the database's unique keys (``INSERT ... ON CONFLICT DO NOTHING``), in input order, so the
+first of several rows with one key is the one stored; a schema version, migrated forward in one
+transaction and refused when newer. Open one with :func:`peertrain.ledger.open_ledger` and a
+``postgresql://`` URL (:mod:`peertrain.ledger._pgconnect` says how its password is given).
+
+This module opens the database and stores imports; beside it are
+:mod:`peertrain.ledger._pgschema` (the schema as migrations), :mod:`peertrain.ledger._pgtables`
+(everything outside an import) and :mod:`peertrain.ledger._pgnotices` (the e-mail notices).
+Rows reach the database by ``COPY`` into a temporary table, then one ``INSERT ... SELECT`` per
+chunk, which counts what it inserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+import psycopg
+
+from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._pgconnect import connect
+from peertrain.ledger._pgnotices import _PgNotices
+from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
+from peertrain.ledger._pgtables import _PgTables, one, stamp
+from peertrain.ledger._rows import PreparedChunk
+
+__all__ = ["MIGRATIONS", "PostgresLedger"]
+
+#: Rows stored per step of an import.
+CHUNK_ROWS = 5000
+
+
+class PostgresLedger(_PgTables, _PgNotices):
+    """A ledger in a PostgreSQL database. Use :func:`peertrain.ledger.open_ledger` to open one."""
+
+    def __init__(self, connection: psycopg.Connection[Any], url: str) -> None:
+        self._db = connection
+        #: The ledger's URL as it may be shown (a literal password never is).
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, create_timezone: str | None = None) -> PostgresLedger:
+        """Open (or with ``create_timezone``, create) the ledger in the database at ``url``.
+
+        Creating makes the ledger's tables in an existing database (creating databases and roles
+        is the database administrator's); a database that already holds a ledger is refused.
+        """
+        db, shown = connect(url)
+        try:
+            db.execute("SET TimeZone = 'UTC'")
+            db.execute("SET DateStyle = 'ISO'")
+            db.execute(f"SET search_path = {SCHEMA}")
+            version = installed_version(db, shown)
+            if version is not None:
+                check_version(version, shown)
+            if version is None or version < len(MIGRATIONS) or create_timezone is not None:
+                migrate(db, shown, create_timezone=create_timezone)
+        except psycopg.Error as exc:
+            db.close()
+            raise LedgerError(f"{shown}: {str(exc).strip().splitlines()[0]}") from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, shown)
+
+    def schema_version(self) -> int:
+        """The schema version of the open ledger."""
+        return int(one(self._db.execute("SELECT max(version) FROM ledger_version"))[0])
+
+    def timezone(self) -> str:
+        """The agency's IANA time zone."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
+        return str(row[0]) if row else "UTC"
+
+    def close(self) -> None:
+        """Close the ledger."""
+        self._db.close()
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- importing ------------------------------------------------------------------------
+
+    def import_batch(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        rows: Iterable[Record | RejectedRow | UnmatchedRow],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
+    ) -> Batch:
+        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing
+        (see :meth:`peertrain.ledger.Ledger.import_batch`)."""
+        return self.import_prepared(
+            source=source, profile=profile, file_name=file_name, file_hash=file_hash, imported_at=imported_at,
+            chunks=_prepare(rows, source), cursor=cursor, voided=voided,
+        )
+
+    def import_prepared(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[PreparedChunk],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
+    ) -> Batch:
+        """:meth:`import_batch` for rows already laid out as the ledger stores them (the importer's
+        fast path): one batch, one transaction, the chunks stored in order."""
+        counts = dict.fromkeys(("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched"), 0)
+        try:
+            with self._db.transaction():
+                batch_id = int(
+                    one(
+                        self._db.execute(
+                            "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) "
+                            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                            (source, profile, file_name, file_hash, stamp(imported_at)),
+                        )
+                    )[0]
+                )
+                self._db.execute(
+                    "CREATE TEMPORARY TABLE incoming_records (ord bigint, id text COLLATE \"C\", member_id text, "
+                    "course_id text, on_date date, status text, hours text, delivery text, provider text, "
+                    "record_id text, origin text) ON COMMIT DROP"
+                )
+                self._db.execute(
+                    "CREATE TEMPORARY TABLE incoming_held (ord bigint, origin text, reason text, fingerprint text, "
+                    "payload text) ON COMMIT DROP"
+                )
+                for chunk in chunks:
+                    self._store_chunk(batch_id, source, file_name, chunk, counts)
+                self._db.execute(
+                    "UPDATE batches SET rows_read = %s, imported = %s, not_completed = %s, duplicates = %s, "
+                    "rejected = %s, unmatched = %s WHERE id = %s",
+                    (
+                        counts["rows_read"], counts["imported"] + counts["not_completed"], counts["not_completed"],
+                        counts["duplicates"], counts["rejected"], counts["unmatched"], batch_id,
+                    ),
+                )
+                self._void(batch_id, source, voided)
+                if cursor is not None:
+                    self._db.execute(
+                        "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) ON CONFLICT (source) "
+                        "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+                        (cursor[0], cursor[1], stamp(imported_at)),
+                    )
+        except psycopg.DataError as exc:  # e.g. a NUL character, which PostgreSQL's text cannot hold
+            raise LedgerError(
+                f"{file_name}: cannot be stored in the ledger: {str(exc).strip().splitlines()[0]}"
+            ) from None
+        return self._batch(batch_id)
+
+    def _store_chunk(
+        self, batch_id: int, source: str, file_name: str, chunk: PreparedChunk, counts: dict[str, int]
+    ) -> None:
+        """Store one chunk: held rows, rejected rows, then its records, each in input order."""
+        db = self._db
+        counts["rows_read"] += chunk.rows
+        if chunk.held:
+            with db.cursor().copy(
+                "COPY incoming_held (ord, origin, reason, fingerprint, payload) FROM STDIN"
+            ) as copy:
+                for number, (_, origin, reason, fingerprint, payload) in enumerate(chunk.held):
+                    copy.write_row((number, origin, reason, fingerprint, payload))
+            held = db.execute(
+                "INSERT INTO held (batch_id, source, origin, reason, fingerprint, payload, record_id) "
+                "SELECT %s, %s, origin, reason, fingerprint, payload, payload::json ->> 'record_id' "
+                "FROM incoming_held ORDER BY ord ON CONFLICT DO NOTHING",
+                (batch_id, source),
+            ).rowcount
+            db.execute("TRUNCATE incoming_held")
+            counts["unmatched"] += held
+            counts["duplicates"] += len(chunk.held) - held
+        if chunk.rejected:
+            with db.cursor().copy('COPY rejected (batch_id, file, "row", field, reason, raw) FROM STDIN') as copy:
+                for row in chunk.rejected:
+                    copy.write_row((batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+            counts["rejected"] += len(chunk.rejected)
+        for rows, column in ((chunk.completed, "imported"), (chunk.others, "not_completed")):
+            if not rows:
+                continue
+            with db.cursor().copy(
+                "COPY incoming_records (ord, id, member_id, course_id, on_date, status, hours, delivery, provider, "
+                "record_id, origin) FROM STDIN"
+            ) as copy:
+                for number, r in enumerate(rows):
+                    origin = f"{file_name}:{r[9]}" if isinstance(r[9], int) else r[9]
+                    copy.write_row((number, *r[:9], origin))
+            inserted = db.execute(
+                "INSERT INTO records (id, batch_id, member_id, course_id, on_date, status, hours, delivery, provider, "
+                "source, record_id, origin) SELECT id, %s, member_id, course_id, on_date, status, hours, delivery, "
+                "provider, %s, record_id, origin FROM incoming_records ORDER BY ord ON CONFLICT DO NOTHING",
+                (batch_id, source),
+            ).rowcount
+            db.execute("TRUNCATE incoming_records")
+            counts[column] += inserted
+            counts["duplicates"] += len(rows) - inserted
+
+    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
+        """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``
+        (``retracted:<batch>``, a JSON list, as the SQLite ledger does)."""
+        removed: list[str] = []
+        for record_id in dict.fromkeys(voided):
+            gone = self._db.execute(
+                "DELETE FROM records WHERE source = %s AND record_id = %s", (source, record_id)
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM held WHERE source = %s AND record_id = %s", (source, record_id)
+            ).rowcount
+            if gone:
+                removed.append(record_id)
+        if removed:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s)", (f"retracted:{batch_id}", json.dumps(removed))
+            )
+
+
+def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError) -> LedgerError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return LedgerError(f"{ledger.url}: the ledger's database failed: {reason}")
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with the database's operational failures (a lost connection, a server shutting
+    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def rows(self: PostgresLedger, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(self, *args, **kwargs)
+            except psycopg.OperationalError as exc:
+                raise _lost(self, exc) from None
+
+        return rows
+
+    @functools.wraps(method)
+    def call(self: PostgresLedger, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise _lost(self, exc) from None
+
+    return call
+
+
+for _name in (
+    "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
+    "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
+    "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
+    "notice_message",
+):
+    setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
+
+
+def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
+    """The rows in chunks of :data:`CHUNK_ROWS`, drawn lazily."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, CHUNK_ROWS)):
+        chunk = PreparedChunk()
+        for row in batch:
+            chunk.add(row, source)
+        yield chunk
