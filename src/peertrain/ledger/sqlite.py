@@ -25,6 +25,7 @@ from pathlib import Path
 
 from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._ingest import ColumnarChunk, ingest
 from peertrain.ledger._notices import _Notices
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
 from peertrain.ledger._schema import APPLICATION_ID, MIGRATIONS, _now_text, _statements
@@ -33,6 +34,7 @@ from peertrain.ledger._tables import _Tables
 __all__ = [
     "APPLICATION_ID",
     "CHUNK_ROWS",
+    "ColumnarChunk",
     "MIGRATIONS",
     "HeldTuple",
     "PreparedChunk",
@@ -194,6 +196,24 @@ class SQLiteLedger(_Tables, _Notices):
                     "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                     (cursor[0], cursor[1], _now_text(imported_at)),
                 )
+        return self._batch(batch_id)
+
+    def import_columnar(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[ColumnarChunk],
+    ) -> Batch:
+        """:meth:`import_batch` for rows laid out as Arrow tables (the importer's columnar path):
+        bulk-ingested through ADBC, still one batch in one transaction (see
+        :mod:`peertrain.ledger._ingest`)."""
+        batch_id, _counts = ingest(
+            self.path, (source, profile, file_name, file_hash, _now_text(imported_at)), chunks
+        )
         return self._batch(batch_id)
 
     def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
