@@ -34,6 +34,7 @@ from peertrain.imports._classify import (
     _record,
     person_key,
 )
+from peertrain.imports._columnar import _Columnar, layout
 from peertrain.imports._fastcsv import _FastCSV
 from peertrain.imports.exports import ExportError, iter_rows
 from peertrain.imports.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
@@ -51,6 +52,8 @@ __all__ = [
 _DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
+#: Whether such an import reads a plain enough CSV file in Arrow batches (the columnar path).
+_COLUMNAR = True
 
 
 @frozen
@@ -195,9 +198,16 @@ def _import(
     """The file's rows stored as one batch (one transaction: an exception stores nothing)."""
     classify = _Classifier(profile, People(ledger.members()), catalogue, ledger.timezone(), course)
     if _FAST_CSV and isinstance(ledger, SQLiteLedger) and profile.format is ExportFormat.CSV:
+        fast = _FastCSV(classify, path, progress, CHUNK_ROWS)
+        found = layout(path, profile) if _COLUMNAR else None
+        if found is not None:
+            return ledger.import_columnar(
+                source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+                imported_at=when, chunks=_Columnar(fast, found, progress).chunks(),
+            )
         return ledger.import_prepared(
             source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
-            imported_at=when, chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
+            imported_at=when, chunks=fast.chunks(),
         )
 
     def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:
