@@ -32,7 +32,7 @@ from peertrain.ledger.sqlite import ColumnarChunk, held_row, record_row
 
 #: Lines classified per batch.
 BATCH_ROWS = 200_000
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18  # a line inside one chunk is shorter than MAX_LINE_CHARS
 #: The text columns each join adds (beside ``<prefix>_slow``).
 _ANSWERS = {
     "p": ("p_member", "p_agency", "p_email", "p_name", "p_portal", "p_reason"),
@@ -77,13 +77,16 @@ def layout(path: Path, profile: Any) -> tuple[str, tuple[tuple[str, int], ...], 
                 ):
                     return None
                 lines += chunk.count(b"\n")
-                run = 0 if b"\n" in chunk else run + len(chunk)
-                longest = max(longest, run)
+                first = chunk.find(b"\n")
+                if first < 0:
+                    run += len(chunk)
+                else:
+                    longest, run = max(longest, run + first), len(chunk) - chunk.rfind(b"\n") - 1
                 last = chunk
             decoder.decode(b"", final=True)
     except (OSError, UnicodeDecodeError):
         return None  # the other paths report it, naming the line
-    if last.endswith(b"\r") or longest + 2 * _CHUNK >= MAX_LINE_CHARS:
+    if last.endswith(b"\r") or max(longest, run) + _CHUNK >= MAX_LINE_CHARS:
         return None
     text = header.decode("utf-8").removeprefix("\ufeff").removesuffix("\r")
     if text != delimiter.join(info.header):
