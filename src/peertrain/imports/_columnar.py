@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ from peertrain.imports.exports._csvfile import MAX_LINE_CHARS, iter_csv_cells, r
 from peertrain.ledger import Record, RejectedRow
 from peertrain.ledger.sqlite import ColumnarChunk, held_row, record_row
 
-#: Lines classified per batch.
-BATCH_ROWS = 200_000
+#: Lines classified per batch (read in blocks of _BLOCK bytes).
+BATCH_ROWS = 100_000
+_BLOCK = 2 << 20
 _CHUNK = 1 << 18  # a line inside one chunk is shorter than MAX_LINE_CHARS
 #: The text columns each join adds (beside ``<prefix>_slow``).
 _ANSWERS = {
@@ -115,21 +117,35 @@ class _Columnar:
 
     def chunks(self) -> Iterator[ColumnarChunk]:
         """The file's rows, classified, a batch at a time."""
-        frame = pl.scan_csv(
-            self.fast.path, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
-            new_columns=["line"], empty_string_is_null=False,
-        ).with_row_index("number", offset=1)
-        expected, count = 1, 0
-        for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
-            if not batch.height:
-                continue
-            numbers = batch.get_column("number")
-            if (numbers[0] != expected or numbers[-1] != expected + batch.height - 1):
-                raise RuntimeError(f"{self.name}: the columnar reader lost its place")  # rolls back
-            expected += batch.height
-            if numbers[0] == 1:
-                batch = batch.slice(1)  # the header
-            chunk = self._chunk(batch.with_columns(pl.col("number").cast(pl.Int64)))
+        import pyarrow.csv as pacsv  # noqa: PLC0415 - loaded only when this path is taken
+
+        reader = pacsv.open_csv(
+            self.fast.path,
+            read_options=pacsv.ReadOptions(block_size=_BLOCK, column_names=["line"], use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\x1f", quote_char=False, double_quote=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"line": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+        expected, count = 1, 0  # the line number of the next line
+        waiting: list[pa.RecordBatch] = []
+        for batch in itertools.chain(reader, [None]):
+            if batch is not None:
+                waiting.append(batch)
+                if sum(b.num_rows for b in waiting) < BATCH_ROWS:
+                    continue
+            if not waiting:
+                break
+            lines = pl.from_arrow(pa.Table.from_batches(waiting))
+            waiting = []
+            assert isinstance(lines, pl.DataFrame)
+            lines = lines.with_row_index("number", offset=expected).with_columns(pl.col("number").cast(pl.Int64))
+            if expected == 1:
+                lines = lines.slice(1)  # the header
+            expected += lines.height + (1 if expected == 1 else 0)
+            chunk = self._chunk(lines)
             count += chunk.rows
             if self.progress is not None:
                 self.progress(count)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 from attrs import Factory, define
 
@@ -31,7 +32,7 @@ RECORD_COLUMNS = (
 #: The staged held rows' columns (text but ``seq``).
 HELD_COLUMNS = ("origin", "reason", "fingerprint", "payload")
 #: Records sorted and stored per run: a run waits in memory as Arrow (about 100 bytes a record).
-RUN_ROWS = 1_000_000
+RUN_ROWS = 500_000
 
 
 @define
@@ -60,7 +61,9 @@ def ingest(
     connection = adbc.connect(path.resolve().as_uri(), autocommit=True)
     try:
         cursor = connection.cursor()
-        for pragma in ("busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL"):
+        for pragma in (
+            "busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL", "temp_store = FILE"
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         try:
             cursor.execute("BEGIN IMMEDIATE")
@@ -102,9 +105,11 @@ def _store(cursor: Any, batch: tuple[str, str, str, str, str], chunks: Iterable[
             run.append(chunk.records)
             waiting += chunk.records.num_rows
             if waiting >= RUN_ROWS:
-                _store_records(cursor, batch_id, source, run, counts)
+                _store_records(cursor, batch_id, source, pa.concat_tables(run), counts)
                 run, waiting = [], 0
-    _store_records(cursor, batch_id, source, run, counts)
+    if run:
+        _store_records(cursor, batch_id, source, pa.concat_tables(run), counts)
+    del run
     cursor.execute("DROP TABLE temp.peertrain_stage_records")
     cursor.execute("DROP TABLE temp.peertrain_stage_held")
     cursor.execute(
@@ -123,19 +128,19 @@ def _changes(cursor: Any) -> int:
     return int(cursor.fetchone()[0])
 
 
-def _store_records(cursor: Any, batch_id: int, source: str, run: list[pa.Table], counts: dict[str, int]) -> None:
-    """Insert a run of records, in key order when that gives the same outcome as input order.
+def _store_records(cursor: Any, batch_id: int, source: str, table: pa.Table, counts: dict[str, int]) -> None:
+    """Insert a chunk's records, in key order when that gives the same outcome as input order.
 
     Without a source record id the only key records can collide on is their id, so a stable sort
     by id keeps the first of each id in input order (and inserts each B-tree page once); a run
     holding a source record id (which can collide on either key) is inserted in input order.
     Completed records and the rest never collide (both keys include the status).
     """
-    if not run:
-        return
-    table = pa.concat_tables(run)
-    keyed = table.column("record_id").null_count < table.num_rows
-    table = table.sort_by([("seq", "ascending")] if keyed else [("id", "ascending"), ("seq", "ascending")])
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    keyed = frame.get_column("record_id").null_count() < frame.height
+    table = frame.sort("seq" if keyed else ["id", "seq"]).to_arrow()
+    del frame
     cursor.execute("DELETE FROM temp.peertrain_stage_records")
     cursor.adbc_ingest("peertrain_stage_records", table, mode="append", temporary=True)
     del table
