@@ -35,6 +35,8 @@ from peertrain.ledger.sqlite import ColumnarChunk, held_row, record_row
 BATCH_ROWS = 100_000
 _BLOCK = 2 << 20
 _CHUNK = 1 << 18  # a line inside one chunk is shorter than MAX_LINE_CHARS
+#: Distinct keys whose answers are kept between batches (beyond, only the batch's own).
+_KNOWN_LIMIT = 100_000
 #: The text columns each join adds (beside ``<prefix>_slow``).
 _ANSWERS = {
     "p": ("p_member", "p_agency", "p_email", "p_name", "p_portal", "p_reason"),
@@ -112,6 +114,8 @@ class _Columnar:
         self.where = dict(self.columns)
         self.width = max(self.where.values(), default=-1) + 1
         self.people: dict[Any, Any] = {}
+        #: Each join's answers so far (keys and answer columns), asked once per distinct key.
+        self.known: dict[str, pl.DataFrame] = {}
         self.dated: dict[Any, Any] = {}
         self.undated: dict[Any, Any] = {}
 
@@ -254,12 +258,20 @@ class _Columnar:
     ) -> pl.DataFrame:
         """Join each row to ``answer`` of its distinct ``keys`` (asked once per distinct key)."""
         distinct = df.filter(~pl.col("slow") & ~pl.col("done_slow")).select(keys).unique()
+        known = self.known.get(prefix)
+        if known is not None:
+            distinct = distinct.join(known.select(keys), on=keys, how="anti")
         answers = [answer(key) for key in distinct.iter_rows()]
         names = _ANSWERS[prefix]
         frame = distinct.with_columns(
             pl.Series(f"{prefix}_slow", [a[f"{prefix}_slow"] for a in answers], pl.Boolean),
             *(pl.Series(n, [a.get(n) for a in answers], pl.String) for n in names),
         )
+        if known is not None and known.height + frame.height <= _KNOWN_LIMIT:
+            frame = pl.concat([known, frame])
+        elif known is not None:
+            frame = pl.concat([known.join(df.select(keys).unique(), on=keys, how="semi"), frame])
+        self.known[prefix] = frame
         df = df.join(frame, on=keys, how="left", maintain_order="left")
         return df.with_columns(pl.col(f"{prefix}_slow").fill_null(True))
 

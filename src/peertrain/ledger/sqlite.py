@@ -93,9 +93,7 @@ class SQLiteLedger(_Tables, _Notices):
                 f"({len(MIGRATIONS)}); upgrade peertrain"
             )
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: large imports insert into a large B-tree
-        db.execute("PRAGMA foreign_keys = ON")
+        _settings(db)
         ledger = cls(db, path)
         ledger._migrate(version, create_timezone)
         return ledger
@@ -211,9 +209,15 @@ class SQLiteLedger(_Tables, _Notices):
         """:meth:`import_batch` for rows laid out as Arrow tables (the importer's columnar path):
         bulk-ingested through ADBC, still one batch in one transaction (see
         :mod:`peertrain.ledger._ingest`)."""
-        batch_id, _counts = ingest(
-            self.path, (source, profile, file_name, file_hash, _now_text(imported_at)), chunks
-        )
+        # The ingest writes through another connection. This one may hold a read snapshot (a
+        # statement stepped to its one row but not reset) and would not see the batch: reopened.
+        self._db.close()
+        try:
+            batch_id, _counts = ingest(
+                self.path, (source, profile, file_name, file_hash, _now_text(imported_at)), chunks
+            )
+        finally:
+            self._db = _connect(self.path)
         return self._batch(batch_id)
 
     def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
@@ -311,6 +315,20 @@ class SQLiteLedger(_Tables, _Notices):
         counts["unmatched"] += held
         counts["rejected"] += len(chunk.rejected)
         counts["duplicates"] += len(chunk.held) - held
+
+
+def _settings(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -65536")  # 64 MiB: large imports insert into a large B-tree
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A new connection to an open ledger's file, set up as :meth:`SQLiteLedger.open` sets it."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    db.execute("PRAGMA busy_timeout = 10000")
+    _settings(db)
+    return db
 
 
 def _sql_text(text: str) -> str:
