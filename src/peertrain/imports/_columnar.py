@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,8 @@ def layout(path: Path, profile: Any) -> tuple[str, tuple[tuple[str, int], ...], 
     try:
         next(rows, None)
     finally:
-        rows.close()
+        if isinstance(rows, Generator):
+            rows.close()
     delimiter = info.delimiter
     if info.encoding != "utf-8-sig" or info.header_row != 1 or delimiter not in (",", ";", "\t"):
         return None
@@ -231,7 +232,9 @@ class _Columnar:
         tails = spaced.get_column("tail").unique().to_list()
         times = fast.dates.time_parts
         seconds = [times[t] if t in times else fast.dates.time_part(t) for t in tails]
-        time_frame = pl.DataFrame({"tail": tails, "d_seconds": seconds}, schema={"tail": pl.String, "d_seconds": pl.Int64})
+        time_frame = pl.DataFrame(
+            {"tail": tails, "d_seconds": seconds}, schema={"tail": pl.String, "d_seconds": pl.Int64}
+        )
         texts = df.filter(~pl.col("spaced")).get_column("f_completed_on").unique().to_list()
         days = [fast.days[t] if t in fast.days else fast._day(t) for t in texts]
         day_frame = pl.DataFrame(
@@ -304,7 +307,8 @@ class _Columnar:
     def _enrolled(self, df: pl.DataFrame) -> pl.DataFrame:
         """``on`` (the record's date) and ``on_slow``, as the fast path decides them."""
         fast = self.fast
-        others = df.filter(~pl.col("slow") & ~pl.col("done_slow") & ~pl.col("r_slow") & (pl.col("r_status") != "completed"))
+        decided = ~pl.col("slow") & ~pl.col("done_slow") & ~pl.col("r_slow")
+        others = df.filter(decided & (pl.col("r_status") != "completed"))
         texts = others.get_column("f_enrolled_on").unique().to_list()
         days = [fast.days[t] if t in fast.days else fast._day(t) for t in texts]
         frame = pl.DataFrame(
@@ -341,7 +345,9 @@ class _Columnar:
             pl.when(pl.col("r_course").is_null()).then(pl.col("r_reason")),
             separator="; ", ignore_nulls=True,
         )
-        held = df.select(pl.col("number").alias("seq"), "origin", reason.alias("reason"), head.alias("h"), tail.alias("t"))
+        held = df.select(
+            pl.col("number").alias("seq"), "origin", reason.alias("reason"), head.alias("h"), tail.alias("t")
+        )
         texts = held.select(pl.concat_str("h", "t")).to_series().to_list()
         fingerprints = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
         orders = self.classify._held_orders

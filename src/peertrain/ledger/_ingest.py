@@ -62,7 +62,8 @@ def ingest(
     try:
         cursor = connection.cursor()
         for pragma in (
-            "busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL", "temp_store = FILE"
+            "busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL",
+            "temp_store = FILE",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         try:
@@ -82,7 +83,9 @@ def ingest(
     return batch_id, counts
 
 
-def _store(cursor: Any, batch: tuple[str, str, str, str, str], chunks: Iterable[ColumnarChunk], counts: dict[str, int]) -> int:
+def _store(
+    cursor: Any, batch: tuple[str, str, str, str, str], chunks: Iterable[ColumnarChunk], counts: dict[str, int]
+) -> int:
     source = batch[0]
     cursor.execute(
         "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) VALUES (?, ?, ?, ?, ?)", batch

@@ -34,8 +34,8 @@ from peertrain.ledger._tables import _Tables
 __all__ = [
     "APPLICATION_ID",
     "CHUNK_ROWS",
-    "ColumnarChunk",
     "MIGRATIONS",
+    "ColumnarChunk",
     "HeldTuple",
     "PreparedChunk",
     "RecordRow",
