@@ -32,7 +32,7 @@ from peertrain.ledger import Record, RejectedRow
 from peertrain.ledger.sqlite import ColumnarChunk, held_row, record_row
 
 #: Lines classified per batch (read in blocks of _BLOCK bytes).
-BATCH_ROWS = 100_000
+BATCH_ROWS = 50_000
 _BLOCK = 2 << 20
 _CHUNK = 1 << 18  # a line inside one chunk is shorter than MAX_LINE_CHARS
 #: Distinct keys whose answers are kept between batches (beyond, only the batch's own).

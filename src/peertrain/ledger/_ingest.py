@@ -32,7 +32,7 @@ RECORD_COLUMNS = (
 #: The staged held rows' columns (text but ``seq``).
 HELD_COLUMNS = ("origin", "reason", "fingerprint", "payload")
 #: Records sorted and stored per run: a run waits in memory as Arrow (about 100 bytes a record).
-RUN_ROWS = 500_000
+RUN_ROWS = 250_000
 
 
 @define
