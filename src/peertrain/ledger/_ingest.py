@@ -63,7 +63,7 @@ def ingest(
         cursor = connection.cursor()
         for pragma in (
             "busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL",
-            "temp_store = FILE",
+            "temp_store = FILE", "temp.cache_size = -4096",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         try:
