@@ -53,8 +53,8 @@ _DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
 #: Whether such an import reads a plain enough CSV file in Arrow batches (the columnar path). Off:
-#: on the 1,000,000-row benchmark it is about 1.3 times as fast as the fast path but peaks at
-#: 580-870 MB against the fast path's 220 MB and the target's 400 (docs/performance.md).
+#: on the 1,000,000-row benchmark it is 1.1-1.8 times as fast as the fast path but peaks at
+#: 580-870 MB against the fast path's 220-240 MB and the target's 400 (docs/ledger.md#performance).
 _COLUMNAR = False
 
 
