@@ -116,3 +116,36 @@ def test_a_windows_1252_file_is_left_to_the_fast_path(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes((",".join(COPS_HEADER) + "\r\nRené,r@x.example\r\n").encode("cp1252"))
     assert layout(path, COPS) is None
+
+
+def test_a_failure_midway_stores_nothing(tmp_path: Path) -> None:
+    """One transaction per file: an error after some batches were stored leaves no batch, record
+    or held row, and the ledger stays usable."""
+    row = ["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "Group Crisis Intervention", "",
+           "05/01/2024", "05/21/2024 03:45 PM", "Completed", "14", ""]
+    held = ["Nobody", "no@x.example", "X", "Group Crisis Intervention", "", "05/01/2024", "", "In Progress", "", ""]
+    path = tmp_path / "export.csv"
+    write_export(path, [[*row[:6], f"05/{day:02d}/2024", *row[7:]] for day in range(1, 29)] + [held] * 3)
+    chunk = peertrain.imports._columnar._Columnar._chunk
+    calls: list[int] = []
+
+    def failing(self, batch):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("killed")
+        return chunk(self, batch)
+
+    ledger = new_ledger(tmp_path / "ledger.db")
+    try:
+        with small_steps(fast=True, columnar=True), mock.patch.object(
+            peertrain.imports._columnar._Columnar, "_chunk", failing
+        ), pytest.raises(RuntimeError, match="killed"):
+            import_file(ledger, COPS, path, CATALOGUE, now=NOW)
+        assert ledger.batches() == []
+        assert list(ledger.records()) == []
+        assert ledger.held() == []
+        with small_steps(fast=True, columnar=True):
+            counts = import_file(ledger, COPS, path, CATALOGUE, now=NOW).batch.counts
+        assert (counts.imported, counts.unmatched) == (28, 1)
+    finally:
+        ledger.close()

@@ -136,25 +136,31 @@ class _Columnar:
         )
         expected, count = 1, 0  # the line number of the next line
         waiting: list[pa.RecordBatch] = []
-        for batch in itertools.chain(reader, [None]):
-            if batch is not None:
-                waiting.append(batch)
+        for block in itertools.chain(reader, [None]):
+            if block is not None:
+                waiting.append(block)
                 if sum(b.num_rows for b in waiting) < BATCH_ROWS:
                     continue
             if not waiting:
                 break
-            lines = pl.from_arrow(pa.Table.from_batches(waiting))
+            table = pa.Table.from_batches(waiting)
             waiting = []
-            assert isinstance(lines, pl.DataFrame)
-            lines = lines.with_row_index("number", offset=expected).with_columns(pl.col("number").cast(pl.Int64))
-            if expected == 1:
-                lines = lines.slice(1)  # the header
-            expected += lines.height + (1 if expected == 1 else 0)
-            chunk = self._chunk(lines)
-            count += chunk.rows
-            if self.progress is not None:
-                self.progress(count)
-            yield chunk
+            for start in range(0, table.num_rows, BATCH_ROWS):
+                part = table.slice(start, BATCH_ROWS)
+                if part.num_rows < BATCH_ROWS and block is not None:
+                    waiting = part.to_batches()  # the rest waits for the next block
+                    break
+                lines = pl.from_arrow(part)
+                assert isinstance(lines, pl.DataFrame)
+                lines = lines.with_row_index("number", offset=expected).with_columns(pl.col("number").cast(pl.Int64))
+                expected += lines.height
+                if lines.get_column("number")[0] == 1:
+                    lines = lines.slice(1)  # the header
+                chunk = self._chunk(lines)
+                count += chunk.rows
+                if self.progress is not None:
+                    self.progress(count)
+                yield chunk
         if expected - 1 != self.lines:
             raise RuntimeError(f"{self.name}: the columnar reader read {expected - 1} lines of {self.lines}")
 
