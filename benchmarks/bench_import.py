@@ -11,6 +11,7 @@ faster than that from Python; its ratio bounds what the target can ask of peertr
 
     python benchmarks/bench_import.py                 # 1,000,000 rows
     python benchmarks/bench_import.py --rows 200000   # quicker
+    python benchmarks/bench_import.py --columnar      # the columnar path (off by default)
 
 The import runs in a child process so its peak RSS is its own.
 """
@@ -108,7 +109,9 @@ from peertrain.ledger import open_ledger
 from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.imports.profiles import load_profile
 from peertrain.imports.tables import read_roster
+import peertrain.imports.importer
 export, roster, ledger_path = map(Path, sys.argv[1:4])
+peertrain.imports.importer._COLUMNAR = sys.argv[4] == "columnar"
 ledger = open_ledger(ledger_path, create_timezone="America/Chicago")
 ledger.put_members(read_roster(roster))
 catalogue, profile = load_bundled_catalogue(), load_profile("cops-portal-csv")
@@ -125,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=5_000)
+    parser.add_argument("--columnar", action="store_true", help="import on the columnar path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "transcript.csv"
@@ -134,7 +138,10 @@ def main() -> None:
         floor = min(bare_csv(export) for _ in range(3))
         least = cheapest(export, Path(folder))
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(export), str(roster), str(Path(folder) / "ledger.db")],
+            [
+                sys.executable, "-c", CHILD, str(export), str(roster), str(Path(folder) / "ledger.db"),
+                "columnar" if args.columnar else "rows",
+            ],
             check=True, capture_output=True, text=True,
         ).stdout.split()
         elapsed, rows, imported, duplicates, rejected, unmatched, rss_kb = (float(x) for x in out)

@@ -24,7 +24,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import peertrain.imports._columnar
 import peertrain.imports.importer
+import peertrain.ledger._ingest
 import peertrain.ledger.sqlite
 from peertrain import Member
 from peertrain.imports.exports import ExportError, iter_rows
@@ -43,10 +45,15 @@ ZONES = [
 
 
 @contextmanager
-def small_steps(*, fast: bool) -> Iterator[None]:
-    """Tiny chunks and sorted runs (so their edges are crossed), on the fast or the general path."""
+def small_steps(*, fast: bool, columnar: bool = False) -> Iterator[None]:
+    """Tiny chunks and sorted runs (so their edges are crossed), on the fast or the general path
+    (and with ``columnar``, on the columnar path where a file allows it)."""
     with (
         mock.patch.object(peertrain.imports.importer, "_FAST_CSV", fast),
+        mock.patch.object(peertrain.imports.importer, "_COLUMNAR", columnar),
+        mock.patch.object(peertrain.imports._columnar, "BATCH_ROWS", 3),
+        mock.patch.object(peertrain.imports._columnar, "_KNOWN_LIMIT", 4),
+        mock.patch.object(peertrain.ledger._ingest, "RUN_ROWS", 5),
         mock.patch.object(peertrain.imports.importer, "CHUNK_ROWS", 3),
         mock.patch.object(peertrain.ledger.sqlite, "CHUNK_ROWS", 4),
         mock.patch.object(peertrain.ledger.sqlite, "RUN_ROWS", 5),

@@ -34,11 +34,12 @@ from peertrain.imports._classify import (
     _record,
     person_key,
 )
+from peertrain.imports._columnar import _Columnar, layout
 from peertrain.imports._fastcsv import _FastCSV
 from peertrain.imports.exports import ExportError, iter_rows
 from peertrain.imports.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
-from peertrain.ledger.sqlite import CHUNK_ROWS
+from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
 
@@ -51,6 +52,10 @@ __all__ = [
 _DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
+#: Whether such an import reads a plain enough CSV file in Arrow batches (the columnar path). Off:
+#: on the 1,000,000-row benchmark it is 1.1-1.8 times as fast as the fast path but peaks at
+#: 580-870 MB against the fast path's 220-240 MB and the target's 400 (docs/ledger.md#performance).
+_COLUMNAR = False
 
 
 @frozen
@@ -198,9 +203,16 @@ def _import(
     # PostgresLedger, which this module does not import: its driver is optional).
     prepared = getattr(ledger, "import_prepared", None)
     if _FAST_CSV and prepared is not None and profile.format is ExportFormat.CSV:
+        fast = _FastCSV(classify, path, progress, CHUNK_ROWS)
+        found = layout(path, profile) if _COLUMNAR and isinstance(ledger, SQLiteLedger) else None
+        if found is not None and isinstance(ledger, SQLiteLedger):
+            return ledger.import_columnar(
+                source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
+                imported_at=when, chunks=_Columnar(fast, found, progress).chunks(),
+            )
         return prepared(  # type: ignore[no-any-return]
             source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
-            imported_at=when, chunks=_FastCSV(classify, path, progress, CHUNK_ROWS).chunks(),
+            imported_at=when, chunks=fast.chunks(),
         )
 
     def rows() -> Iterator[Record | RejectedRow | UnmatchedRow]:

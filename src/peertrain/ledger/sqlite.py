@@ -25,6 +25,7 @@ from pathlib import Path
 
 from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._ingest import ColumnarChunk, ingest
 from peertrain.ledger._notices import _Notices
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
 from peertrain.ledger._schema import APPLICATION_ID, MIGRATIONS, _now_text, _statements
@@ -34,6 +35,7 @@ __all__ = [
     "APPLICATION_ID",
     "CHUNK_ROWS",
     "MIGRATIONS",
+    "ColumnarChunk",
     "HeldTuple",
     "PreparedChunk",
     "RecordRow",
@@ -91,9 +93,7 @@ class SQLiteLedger(_Tables, _Notices):
                 f"({len(MIGRATIONS)}); upgrade peertrain"
             )
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: large imports insert into a large B-tree
-        db.execute("PRAGMA foreign_keys = ON")
+        _settings(db)
         ledger = cls(db, path)
         ledger._migrate(version, create_timezone)
         return ledger
@@ -196,6 +196,30 @@ class SQLiteLedger(_Tables, _Notices):
                 )
         return self._batch(batch_id)
 
+    def import_columnar(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[ColumnarChunk],
+    ) -> Batch:
+        """:meth:`import_batch` for rows laid out as Arrow tables (the importer's columnar path):
+        bulk-ingested through ADBC, still one batch in one transaction (see
+        :mod:`peertrain.ledger._ingest`)."""
+        # The ingest writes through another connection. This one may hold a read snapshot (a
+        # statement stepped to its one row but not reset) and would not see the batch: reopened.
+        self._db.close()
+        try:
+            batch_id, _counts = ingest(
+                self.path, (source, profile, file_name, file_hash, _now_text(imported_at)), chunks
+            )
+        finally:
+            self._db = _connect(self.path)
+        return self._batch(batch_id)
+
     def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
         """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``.
 
@@ -291,6 +315,20 @@ class SQLiteLedger(_Tables, _Notices):
         counts["unmatched"] += held
         counts["rejected"] += len(chunk.rejected)
         counts["duplicates"] += len(chunk.held) - held
+
+
+def _settings(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -65536")  # 64 MiB: large imports insert into a large B-tree
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A new connection to an open ledger's file, set up as :meth:`SQLiteLedger.open` sets it."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    db.execute("PRAGMA busy_timeout = 10000")
+    _settings(db)
+    return db
 
 
 def _sql_text(text: str) -> str:

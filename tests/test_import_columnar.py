@@ -1,0 +1,151 @@
+"""The CSV import's columnar path gives every row exactly the outcome the general path gives.
+
+The columnar path (:mod:`peertrain.imports._columnar`) reads plain CSV files in Arrow batches,
+classifies each distinct value once and joins rows to the answers, and stores through ADBC. It is
+run over random files that it accepts (cells kept free of quotes and line breaks) with tiny
+batches and runs, and must store the same records, held rows, rejects and counts as the general
+path, byte for byte; the files it must leave to the fast path are refused by :func:`layout`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import peertrain.imports._columnar
+from peertrain.imports._columnar import layout
+from peertrain.imports.importer import import_file
+from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, export_rows, new_ledger, write_export
+from test_import_fast import ZONES, small_steps, stored
+
+
+def plain(rows: list[list[str]]) -> list[list[str]]:
+    """The rows with what the columnar path leaves to the fast path taken out of the cells
+    (quotes, separators, line breaks), and no empty line."""
+    table = str.maketrans({'"': "'", ",": ";", "\n": " ", "\r": " ", "\x1f": " ", "\x00": " "})
+    return [[cell.translate(table) for cell in row] if row not in ([], [""]) else [" "] for row in rows]
+
+
+def import_both(path: Path, timezone: str) -> tuple[object, object]:
+    """What the columnar path and the general path store for ``path``."""
+    taken: list[bool] = []
+    chunks = peertrain.imports._columnar._Columnar.chunks
+
+    def spy(self: peertrain.imports._columnar._Columnar):  # type: ignore[no-untyped-def]
+        taken.append(True)
+        return chunks(self)
+
+    with tempfile.TemporaryDirectory() as folder:
+        columnar = new_ledger(Path(folder) / "columnar.db", timezone=timezone)
+        general = new_ledger(Path(folder) / "general.db", timezone=timezone)
+        try:
+            with small_steps(fast=True, columnar=True), mock.patch.object(
+                peertrain.imports._columnar._Columnar, "chunks", spy
+            ):
+                import_file(columnar, COPS, path, CATALOGUE, now=NOW)
+                assert taken, "the columnar path was not taken"
+                import_file(columnar, COPS, path, CATALOGUE, now=NOW)  # again: all duplicates
+            with small_steps(fast=False):
+                import_file(general, COPS, path, CATALOGUE, now=NOW)
+                import_file(general, COPS, path, CATALOGUE, now=NOW)
+            return stored(columnar), stored(general)
+        finally:
+            columnar.close()
+            general.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(export_rows(), max_size=25), st.sampled_from(ZONES), st.booleans())
+def test_columnar_path_matches_general_path_on_random_exports(
+    rows: list[list[str]], timezone: str, bom: bool
+) -> None:
+    """Random exports (good and bad values, short, long and blank-looking rows, repeats): the
+    columnar path stores exactly what the general path stores, imports and re-imports."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        write_export(path, plain(rows), bom)
+        assert layout(path, COPS) is not None
+        columnar, general = import_both(path, timezone)
+        assert columnar == general
+
+
+def test_columnar_path_matches_on_repeats_across_batches(tmp_path: Path) -> None:
+    """Rows repeated across batches and runs: the first in input order is imported, and held rows
+    keep the first origin, as on the general path."""
+    row = ["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "Group Crisis Intervention", "",
+           "05/01/2024", "05/21/2024 03:45 PM", "Completed", "14", "C-1"]
+    held = ["Nobody", "no@x.example", "X", "Group Crisis Intervention", "", "05/01/2024", "", "In Progress", "", ""]
+    rows = [row, held, [*row[:6], "05/22/2024 11:59 PM", *row[7:]], row, held, ["", "", "", "", "", "", "", "",
+            "", ""], [*row[:7], "Bogus", *row[8:]], row[:5], row]
+    path = tmp_path / "export.csv"
+    write_export(path, rows * 3)
+    columnar, general = import_both(path, "America/Chicago")
+    assert columnar == general
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('H\r\n"Dana, W",d@x.example\r\n', "a quote"),
+        ("H\r\n\r\nDana,d@x.example\r\n", "a blank line"),
+        ("H\rDana,d@x.example\r", "lone carriage returns"),
+        ("sep=,\r\nH\r\nDana,d@x.example\r\n", "an Excel sep= line"),
+    ],
+)
+def test_files_the_columnar_path_leaves_to_the_fast_path(tmp_path: Path, text: str, why: str) -> None:
+    """Files whose lines are not simply their cells joined by the separator are not read by columns."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.replace("H", ",".join(COPS_HEADER), 1).encode("utf-8"))
+    assert layout(path, COPS) is None, why
+
+
+def test_a_plain_file_is_read_by_columns(tmp_path: Path) -> None:
+    """The same file with CRLF line ends and no quote is."""
+    path = tmp_path / "export.csv"
+    path.write_bytes((",".join(COPS_HEADER) + "\r\nDana,d@x.example\r\n").encode("utf-8"))
+    assert layout(path, COPS) is not None
+
+
+def test_a_windows_1252_file_is_left_to_the_fast_path(tmp_path: Path) -> None:
+    """Only UTF-8 files are read by columns."""
+    path = tmp_path / "export.csv"
+    path.write_bytes((",".join(COPS_HEADER) + "\r\nRené,r@x.example\r\n").encode("cp1252"))
+    assert layout(path, COPS) is None
+
+
+def test_a_failure_midway_stores_nothing(tmp_path: Path) -> None:
+    """One transaction per file: an error after some batches were stored leaves no batch, record
+    or held row, and the ledger stays usable."""
+    row = ["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "Group Crisis Intervention", "",
+           "05/01/2024", "05/21/2024 03:45 PM", "Completed", "14", ""]
+    held = ["Nobody", "no@x.example", "X", "Group Crisis Intervention", "", "05/01/2024", "", "In Progress", "", ""]
+    path = tmp_path / "export.csv"
+    write_export(path, [[*row[:6], f"05/{day:02d}/2024", *row[7:]] for day in range(1, 29)] + [held] * 3)
+    chunk = peertrain.imports._columnar._Columnar._chunk
+    calls: list[int] = []
+
+    def failing(self, batch):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("killed")
+        return chunk(self, batch)
+
+    ledger = new_ledger(tmp_path / "ledger.db")
+    try:
+        with small_steps(fast=True, columnar=True), mock.patch.object(
+            peertrain.imports._columnar._Columnar, "_chunk", failing
+        ), pytest.raises(RuntimeError, match="killed"):
+            import_file(ledger, COPS, path, CATALOGUE, now=NOW)
+        assert ledger.batches() == []
+        assert list(ledger.records()) == []
+        assert ledger.held() == []
+        with small_steps(fast=True, columnar=True):
+            counts = import_file(ledger, COPS, path, CATALOGUE, now=NOW).batch.counts
+        assert (counts.imported, counts.unmatched) == (28, 1)
+    finally:
+        ledger.close()
