@@ -179,7 +179,9 @@ class _PgTables:
 
     def cursor(self, source: str) -> str | None:
         """Where the last incremental pull from ``source`` left off (``None``: never pulled)."""
-        row = self._db.execute("SELECT position FROM cursors WHERE source = %s", (source,)).fetchone()
+        row = self._db.execute(
+            "SELECT position FROM cursors WHERE source = %s AND agency_id = peertrain.writer_agency()", (source,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def retracted_record_ids(self, batch_id: int) -> list[str]:

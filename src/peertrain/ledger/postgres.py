@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._pgagencies import _PgAgencies
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
@@ -39,7 +40,7 @@ __all__ = ["MIGRATIONS", "PostgresLedger"]
 CHUNK_ROWS = 5000
 
 
-class PostgresLedger(_PgTables, _PgNotices):
+class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
     """A ledger in a PostgreSQL database. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: psycopg.Connection[Any], url: str) -> None:
@@ -160,7 +161,8 @@ class PostgresLedger(_PgTables, _PgNotices):
                 self._void(batch_id, source, voided)
                 if cursor is not None:
                     self._db.execute(
-                        "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) ON CONFLICT (source) "
+                        "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (agency_id, source) "
                         "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                         (cursor[0], cursor[1], stamp(imported_at)),
                     )
@@ -235,8 +237,10 @@ class PostgresLedger(_PgTables, _PgNotices):
             )
 
 
-def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError) -> LedgerError:
+def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError | psycopg.errors.InsufficientPrivilege) -> LedgerError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):  # a role writing what is not its own
+        return LedgerError(f"{ledger.url}: the ledger's database refused: {reason}")
     return LedgerError(f"{ledger.url}: the ledger's database failed: {reason}")
 
 
@@ -249,7 +253,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         def rows(self: PostgresLedger, *args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from method(self, *args, **kwargs)
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
                 raise _lost(self, exc) from None
 
         return rows
@@ -258,7 +262,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     def call(self: PostgresLedger, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
             raise _lost(self, exc) from None
 
     return call
@@ -268,7 +272,8 @@ for _name in (
     "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
     "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
     "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
-    "notice_message",
+    "notice_message", "agencies", "agency", "add_agency", "name_agency", "member_agencies", "grant", "transfer",
+    "transfers",
 ):
     setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 
