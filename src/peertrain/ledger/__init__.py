@@ -26,7 +26,7 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
-from peertrain.ledger._model import Agency, Transfer
+from peertrain.ledger._model import Agency, Transfer, check_agency_id
 from peertrain.rules.model import Completion, Member
 from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
 
@@ -46,6 +46,7 @@ __all__ = [
     "RejectedRow",
     "Transfer",
     "UnmatchedRow",
+    "check_agency_id",
     "is_database_url",
     "ledger_exists",
     "ledger_location",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from peertrain._files import shown
 from peertrain.ledger import Agency, LedgerError, Transfer
-from peertrain.ledger._model import LOCAL_AGENCY, agency_id
+from peertrain.ledger._model import LOCAL_AGENCY, check_agency_id
 from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
 
 
@@ -36,7 +36,7 @@ class _FileAgencies:
 
     def add_agency(self, agency: str, name: str) -> Agency:
         """Add an agency."""
-        agency_id(agency)
+        check_agency_id(agency)
         try:
             with self._transaction():
                 self._db.execute("INSERT INTO agencies (id, name) VALUES (?, ?)", (agency, name))
@@ -47,7 +47,7 @@ class _FileAgencies:
     def name_agency(self, agency: str, name: str) -> Agency:
         """Give the agency of a new ledger (``local``) its id and name (``ledger init --agency``).
         Refused once the ledger holds members or batches, or has other agencies."""
-        agency_id(agency)
+        check_agency_id(agency)
         with self._transaction():
             held = self._db.execute(
                 "SELECT (SELECT count(*) FROM agencies) + (SELECT count(*) FROM members) "

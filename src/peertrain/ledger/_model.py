@@ -34,7 +34,7 @@ class Transfer:
     at: dt.datetime
 
 
-def agency_id(text: str) -> str:
+def check_agency_id(text: str) -> str:
     """``text`` if it is a valid agency id; ``ValueError`` naming it otherwise."""
     if not AGENCY_ID.fullmatch(text):
         raise ValueError(

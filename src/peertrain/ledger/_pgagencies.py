@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from peertrain.ledger import Agency, LedgerError, Transfer
-from peertrain.ledger._model import LOCAL_AGENCY, agency_id
+from peertrain.ledger._model import LOCAL_AGENCY, check_agency_id
 from peertrain.ledger._pgschema import SCHEMA
 from peertrain.ledger._pgtables import one, stamp
 
@@ -85,7 +85,7 @@ class _PgAgencies:
 
     def add_agency(self, agency: str, name: str) -> Agency:
         """Add an agency (the administrator's)."""
-        agency_id(agency)
+        check_agency_id(agency)
         try:
             with self._db.transaction():
                 self._db.execute("INSERT INTO agencies (id, name) VALUES (%s, %s)", (agency, name))
@@ -98,7 +98,7 @@ class _PgAgencies:
     def name_agency(self, agency: str, name: str) -> Agency:
         """Give the agency of a new ledger (``local``) its id and name (``ledger init --agency``).
         Refused once the ledger holds members or batches, or has other agencies."""
-        agency_id(agency)
+        check_agency_id(agency)
         with self._db.transaction():
             held = one(self._db.execute(
                 "SELECT (SELECT count(*) FROM agencies) + (SELECT count(*) FROM members) "

@@ -103,7 +103,8 @@ class _PgTables:
                         updated += 1
                 except psycopg.errors.UniqueViolation:
                     raise LedgerError(
-                        f"member {m.id!r}: email or portal user id is already another member's"
+                        f"member {m.id!r}: member id, email or portal user id is already another member's "
+                        "(perhaps of another agency)"
                     ) from None
         return added, updated
 

@@ -87,7 +87,8 @@ class _Tables:
                         updated += 1
                 except sqlite3.IntegrityError:
                     raise LedgerError(
-                        f"member {m.id!r}: email or portal user id is already another member's"
+                        f"member {m.id!r}: member id, email or portal user id is already another member's "
+                        "(perhaps of another agency)"
                     ) from None
         return added, updated
 

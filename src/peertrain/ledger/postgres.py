@@ -27,14 +27,14 @@ from typing import Any
 import psycopg
 
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
-from peertrain.ledger._pgagencies import _PgAgencies
+from peertrain.ledger._pgagencies import _PgAgencies, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
 from peertrain.ledger._pgtables import _PgTables, one, stamp
 from peertrain.ledger._rows import PreparedChunk
 
-__all__ = ["MIGRATIONS", "PostgresLedger"]
+__all__ = ["MIGRATIONS", "PostgresLedger", "grant_sql"]
 
 #: Rows stored per step of an import.
 CHUNK_ROWS = 5000
@@ -148,6 +148,10 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
                     "CREATE TEMPORARY TABLE incoming_held (ord bigint, origin text, reason text, fingerprint text, "
                     "payload text) ON COMMIT DROP"
                 )
+                self._db.execute(
+                    'CREATE TEMPORARY TABLE incoming_rejected (ord bigint, file text, "row" bigint, field text, '
+                    "reason text, raw text) ON COMMIT DROP"
+                )
                 for chunk in chunks:
                     self._store_chunk(batch_id, source, file_name, chunk, counts)
                 self._db.execute(
@@ -194,9 +198,16 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
             counts["unmatched"] += held
             counts["duplicates"] += len(chunk.held) - held
         if chunk.rejected:
-            with db.cursor().copy('COPY rejected (batch_id, file, "row", field, reason, raw) FROM STDIN') as copy:
-                for row in chunk.rejected:
-                    copy.write_row((batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+            # COPY cannot write a table under row-level security: through a temporary table.
+            with db.cursor().copy('COPY incoming_rejected (ord, file, "row", field, reason, raw) FROM STDIN') as copy:
+                for number, row in enumerate(chunk.rejected):
+                    copy.write_row((number, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+            db.execute(
+                'INSERT INTO rejected (batch_id, file, "row", field, reason, raw) '
+                'SELECT %s, file, "row", field, reason, raw FROM incoming_rejected ORDER BY ord',
+                (batch_id,),
+            )
+            db.execute("TRUNCATE incoming_rejected")
             counts["rejected"] += len(chunk.rejected)
         for rows, column in ((chunk.completed, "imported"), (chunk.others, "not_completed")):
             if not rows:
@@ -286,3 +297,9 @@ def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -
         for row in batch:
             chunk.add(row, source)
         yield chunk
+
+
+def grant_sql(role: str, agency: str | None) -> list[str]:
+    """The SQL that ``peertrain ledger grant`` runs, as text for a database administrator to run
+    (in psql) instead: ``role`` as ``agency``'s coordinator, or (``None``) a consortium role."""
+    return [statement.as_string(None) + ";" for statement in grant_statements(role, agency)]

@@ -1,0 +1,233 @@
+"""A consortium's ledger on PostgreSQL: agencies kept apart by the database itself.
+
+Each test builds a ledger owned by an ordinary role (the administrator) with two agencies, Pine Lake
+(``pinelake``) and Cedar County (``cedar``), whose coordinators' roles loaded their own part of the
+demo roster and imported the same portal transcript (Cedar also a file with a rejected row), and a
+consortium role ``state``. Every role connects as itself, never as a superuser or the tables'
+owner-without-FORCE, so what it sees is what row-level security lets it see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from consortium import PASSWORD_VARIABLE, Consortium, roster_of
+from peertrain.cli import main
+from peertrain.ledger import Agency, LedgerError, Record, open_ledger
+from peertrain.rules.loading import data_dir
+from peertrain.rules.model import Member
+
+COPS_CSV = data_dir() / "integrations" / "samples" / "cops-portal-transcript.csv"
+HEADER = (
+    "Learner Name,Email,Agency,Course Title,Course ID,Enrollment Date,Completion Date,Status,"
+    "Credit Hours,Certificate Number\r\n"
+)
+#: Cedar's own file: one new record of CC-01, one row with an impossible date (rejected), one
+#: unknown person (held).
+CEDAR_CSV = HEADER + (
+    "Lisa Hartmann,lhartmann@cedarcounty.example,Cedar County SO,QPR,PS-QPR-2025-07,07/01/2025,07/01/2025,"
+    "Completed,1,QPR-25-1001\r\n"
+    "Ben Carlsson,bcarlsson@cedarcounty.example,Cedar County SO,QPR,PS-QPR-2025-07,07/01/2025,13/45/2025,"
+    "Completed,1,QPR-25-1002\r\n"
+    "Ann Stranger,ann.stranger@cedarcounty.example,Cedar County SO,QPR,PS-QPR-2025-07,07/01/2025,07/02/2025,"
+    "Completed,1,QPR-25-1003\r\n"
+)
+PINE_LAKE = {f"PL-{n:02d}" for n in range(1, 11)}
+CEDAR = {"CC-01", "CC-02"}
+#: What each role sees: members, records, batch ids, held rows, rejected rows.
+SEEN = {
+    "pinelake": (PINE_LAKE, 10, [1], 5, 0),
+    "cedar": (CEDAR, 3, [2, 3], 14, 1),
+    "state": (PINE_LAKE | CEDAR, 13, [1, 2, 3], 19, 1),
+    "admin": (PINE_LAKE | CEDAR, 13, [1, 2, 3], 19, 1),
+}
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    """``peertrain argv...`` in-process: (exit status, stdout, stderr)."""
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def consortium(pg_cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Consortium:
+    """The two agencies' ledger, each coordinator's roster and imports made through the CLI as
+    that coordinator's role."""
+    con = Consortium(pg_cluster, ("pinelake", "cedar", "state"))
+    con.create("pinelake", ("cedar",))
+    cedar_csv = tmp_path / "cedar.csv"
+    cedar_csv.write_text(CEDAR_CSV, encoding="utf-8")
+    for agency, name, files in (
+        ("pinelake", "Pine Lake PD", [COPS_CSV]), ("cedar", "Cedar County SO", [COPS_CSV, cedar_csv]),
+    ):
+        assert main(["ledger", "roster", str(roster_of(name, tmp_path)), "--ledger", con.url(agency)]) == 0
+        for file in files:
+            assert main(["import", "--profile", "cops-portal-csv", "--ledger", con.url(agency), str(file)]) == 0
+    capsys.readouterr()
+    return con
+
+
+def seen(con: Consortium, who: str) -> tuple[set[str], int, list[int], int, int]:
+    with open_ledger(con.url(who)) as ledger:
+        return (
+            {m.id for m in ledger.members()}, len(list(ledger.records())), [b.id for b in ledger.batches()],
+            len(ledger.held()), len(ledger.rejected()),
+        )
+
+
+def sql(con: Consortium, who: str, statement: str) -> list[tuple[object, ...]]:
+    """Run one statement as a role, directly (no peertrain in between); its rows."""
+    password = os.environ[PASSWORD_VARIABLE]
+    with psycopg.connect(
+        host="127.0.0.1", port=con.cluster.port, dbname=con.database, user=con.role(who), password=password,
+        autocommit=True,
+    ) as db:
+        cursor = db.execute(statement)
+        return cursor.fetchall() if cursor.description else [(cursor.rowcount,)]
+
+
+def test_each_agency_sees_only_its_own_and_the_consortium_all(consortium):
+    """Through the API, each coordinator sees exactly its agency's members, records, batches, held
+    and rejected rows; the consortium role and the administrator see both agencies'."""
+    for who, expected in SEEN.items():
+        assert seen(consortium, who) == expected, who
+    with open_ledger(consortium.url("pinelake")) as ledger:
+        assert {r.member for r, _ in ledger.records()} <= PINE_LAKE
+        assert ledger.agency() == "pinelake"
+        assert ledger.agencies() == [Agency("cedar", "Cedar"), Agency("pinelake", "Pinelake")]
+        assert ledger.member_agencies() == dict.fromkeys(sorted(PINE_LAKE), "pinelake")
+        assert [c.id for c in ledger.completions()] == [r.id for r, _ in ledger.records() if r.status == "completed"]
+    with open_ledger(consortium.url("cedar")) as ledger:
+        assert [(b, r.row, r.field) for b, r in ledger.rejected()] == [(3, 3, "completed_on")]
+        assert ledger.batches()[1].counts.rejected == 1
+
+
+def test_counting_directly_in_sql_finds_nothing_of_the_other_agency(consortium):
+    """Even in plain SQL, a coordinator's counts cover its own agency only: row-level security is
+    the database's, not a filter of peertrain's."""
+    counts = (
+        "SELECT (SELECT count(*) FROM peertrain.members), (SELECT count(*) FROM peertrain.records), "
+        "(SELECT count(*) FROM peertrain.batches), (SELECT count(*) FROM peertrain.held), "
+        "(SELECT count(*) FROM peertrain.rejected), (SELECT count(*) FROM peertrain.records "
+        "WHERE member_id LIKE 'CC-%'), (SELECT count(*) FROM peertrain.meta WHERE key LIKE 'retracted:%')"
+    )
+    assert sql(consortium, "pinelake", counts) == [(10, 10, 1, 5, 0, 0, 0)]
+    assert sql(consortium, "cedar", counts) == [(2, 3, 2, 14, 1, 3, 0)]
+    assert sql(consortium, "state", counts) == [(12, 13, 3, 19, 1, 3, 0)]
+
+
+def test_an_agency_cannot_change_retract_or_rematch_the_others_rows(consortium):
+    """Pine Lake's coordinator can neither retract Cedar's batch, resolve its held rows, take over
+    its members, move members, add agencies or grant roles; Cedar's rows are untouched after."""
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with open_ledger(consortium.url("pinelake")) as ledger:
+        with pytest.raises(LedgerError, match=r": no batch 2$"):
+            ledger.retract(2, when)
+        record = Record("PL-01", "qpr", dt.date(2025, 2, 3), "completed", None, None, None, None, "x")
+        with pytest.raises(LedgerError, match=r"^no held row 6$"):
+            ledger.resolve(6, record)
+        with pytest.raises(LedgerError, match="'CC-01': member id, email or portal user id is already"):
+            ledger.put_members([Member(id="CC-01", name="Taken Over")])
+        with pytest.raises(LedgerError, match="only the ledger's administrator can move a member"):
+            ledger.transfer("PL-01", "cedar", when)
+        with pytest.raises(LedgerError, match=r": no member 'CC-01'$"):
+            ledger.transfer("CC-01", "pinelake", when)
+        with pytest.raises(LedgerError, match="only the ledger's administrator can add an agency"):
+            ledger.add_agency("riverbend", "Riverbend PD")
+        with pytest.raises(LedgerError, match="only the ledger's administrator can grant roles"):
+            ledger.grant(consortium.role("pinelake"), "cedar")
+    assert seen(consortium, "cedar") == SEEN["cedar"]
+    assert seen(consortium, "pinelake") == SEEN["pinelake"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "refused"),
+    [
+        ("UPDATE peertrain.members SET name = 'X' WHERE id = 'CC-01'", None),
+        ("DELETE FROM peertrain.records WHERE member_id LIKE 'CC-%'", None),
+        ("DELETE FROM peertrain.held WHERE batch_id = 2", None),
+        ("UPDATE peertrain.batches SET retracted_at = now() WHERE id = 2", None),
+        ("UPDATE peertrain.members SET agency_id = 'cedar' WHERE id = 'PL-01'", "row-level security"),
+        ("INSERT INTO peertrain.members (id, name, roles, functions, agency_id) "
+         "VALUES ('PL-99', 'X', '[]', '[]', 'cedar')", "row-level security"),
+        ("INSERT INTO peertrain.batches (source, profile, file_name, file_hash, imported_at, agency_id) "
+         "VALUES ('s', 'p', 'f', 'h', now(), 'cedar')", "row-level security"),
+        ("INSERT INTO peertrain.meta (key, value) VALUES ('retracted:2', '[]')", "row-level security"),
+        ("INSERT INTO peertrain.records (id, batch_id, member_id, course_id, status, source, origin) "
+         "VALUES ('CC-01/x/undated/failed', 1, 'CC-01', 'x', 'failed', 's', 'o')", "row-level security"),
+        ("UPDATE peertrain.roles SET agency_id = 'cedar'", "permission denied"),
+        ("UPDATE peertrain.meta SET value = 'cedar' WHERE key = 'agency'", "permission denied"),
+        ("INSERT INTO peertrain.transfers (member_id, from_agency, to_agency, at) "
+         "VALUES ('PL-01', 'pinelake', 'cedar', now())", "permission denied"),
+    ],
+)
+def test_plain_sql_as_an_agency_changes_nothing_of_another(consortium, statement, refused):
+    """Statements a coordinator might type in psql: those aimed at Cedar's rows find none (0 rows
+    changed); writing a row as Cedar, or changing the role map, is refused by the database."""
+    if refused is None:
+        assert sql(consortium, "pinelake", statement) == [(0,)]
+    else:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refused):
+            sql(consortium, "pinelake", statement)
+    assert seen(consortium, "state") == SEEN["state"]
+
+
+def test_the_consortium_role_reads_all_and_writes_nothing(consortium, capsys):
+    """The consortium role can list every batch but not retract one, add a member, or import."""
+    with open_ledger(consortium.url("state")) as ledger:
+        with pytest.raises(LedgerError, match="the ledger's database refused: permission denied for table"):
+            ledger.retract(1, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        with pytest.raises(LedgerError, match="the ledger's database refused: permission denied for table members"):
+            ledger.put_members([Member(id="ST-01", name="State")])
+    state = consortium.url("state")
+    status, _, err = cli(capsys, "import", "--profile", "cops-portal-csv", "--ledger", state, COPS_CSV)
+    assert status == 2
+    assert "the ledger's database refused: permission denied for table batches" in err
+    assert seen(consortium, "state") == SEEN["state"]
+
+
+def test_the_commands_as_one_agency_show_only_its_rows(consortium, capsys, tmp_path):
+    """ledger batches/held/rejects/retract/rematch, check and report with Pine Lake's URL show and
+    touch Pine Lake's rows only; Cedar's rejects are Cedar's."""
+    pine = consortium.url("pinelake")
+    status, out, _ = cli(capsys, "ledger", "batches", "--ledger", pine)
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["1"]
+    status, out, _ = cli(capsys, "ledger", "held", "--ledger", pine)
+    assert (status, out.splitlines()[-1]) == (0, "5 row(s) held as unmatched.")
+    assert all(line.split()[2] == "1" for line in out.splitlines()[:-1])
+    assert cli(capsys, "ledger", "rejects", "--ledger", pine) == (0, "batch,file,row,field,reason,cells\r\n", "")
+    status, out, _ = cli(capsys, "ledger", "rejects", "--ledger", consortium.url("cedar"))
+    assert (status, len(out.splitlines())) == (0, 2)
+    status, out, err = cli(capsys, "ledger", "retract", "3", "--ledger", pine)
+    assert (status, out) == (2, "")
+    assert err.endswith(": no batch 3\n")
+    status, out, _ = cli(capsys, "ledger", "rematch", "--ledger", pine)
+    assert (status, out) == (0, "Held rows: 0 now imported, 0 duplicate, 5 still unmatched.\n")
+    status, out, _ = cli(capsys, "check", "--ledger", pine, "--rules", "example-agency", "--as-of", "2026-11-15")
+    assert status in (0, 1)
+    listed = {line.split()[0] for line in out.splitlines() if line[:3] in ("PL-", "CC-")}
+    assert listed == PINE_LAKE
+    report = tmp_path / "report.json"
+    status, _, _ = cli(capsys, "report", "--ledger", pine, "--rules", "example-agency", "--as-of", "2026-11-15",
+                       "-o", report)
+    assert status == 0
+    text = report.read_text(encoding="utf-8")
+    assert "CC-01" not in text
+    assert "Cedar" not in text
+    assert all(member in text for member in PINE_LAKE)
+    assert seen(consortium, "cedar") == SEEN["cedar"]
+
+
+def test_pine_lake_can_retract_its_own_batch_and_cedar_keeps_its_own(consortium, capsys):
+    """A coordinator's retraction removes its batch's rows, none of the other agency's."""
+    status, out, _ = cli(capsys, "ledger", "retract", "1", "--ledger", consortium.url("pinelake"))
+    assert (status, out) == (0, "Retracted batch 1 (cops-portal-transcript.csv): 10 record(s) removed.\n")
+    assert seen(consortium, "pinelake") == (PINE_LAKE, 0, [1], 0, 0)
+    assert seen(consortium, "cedar") == SEEN["cedar"]
