@@ -38,12 +38,16 @@ class Consortium:
         password = os.environ[PASSWORD_VARIABLE]
         self.names = ("admin", *names)
         for name in self.names:
-            cluster.admin(
-                f'CREATE ROLE "{self.role(name)}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE '
-                f"PASSWORD '{password}'"
-            )
+            self.add_role(name, password)
         self.database = cluster.create_database()
         cluster.admin(f'ALTER DATABASE "{self.database}" OWNER TO "{self.role("admin")}"')
+
+    def add_role(self, name: str, password: str) -> None:
+        """Create the login role of ``name``."""
+        self.cluster.admin(
+            f'CREATE ROLE "{self.role(name)}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE '
+            f"PASSWORD '{password}'"
+        )
 
     def role(self, name: str) -> str:
         return f"{name}_{self.suffix}"

@@ -18,7 +18,7 @@ import pytest
 
 from consortium import PASSWORD_VARIABLE, Consortium, roster_of
 from peertrain.cli import main
-from peertrain.ledger import Agency, LedgerError, Record, open_ledger
+from peertrain.ledger import Agency, LedgerError, NoticeDraft, Record, open_ledger
 from peertrain.rules.loading import data_dir
 from peertrain.rules.model import Member
 
@@ -231,3 +231,116 @@ def test_pine_lake_can_retract_its_own_batch_and_cedar_keeps_its_own(consortium,
     assert (status, out) == (0, "Retracted batch 1 (cops-portal-transcript.csv): 10 record(s) removed.\n")
     assert seen(consortium, "pinelake") == (PINE_LAKE, 0, [1], 0, 0)
     assert seen(consortium, "cedar") == SEEN["cedar"]
+
+
+def draft(member: str) -> NoticeDraft:
+    """A notice to ``member``."""
+    return NoticeDraft(
+        key=f"member:{member}:qpr:due:2026-12-01:30", kind="member", agency="", member=member, requirement="qpr",
+        deadline=dt.date(2026, 12, 1), stage="30", recipient=f"{member}@example.org", subject="QPR due",
+        message_id=f"<{member}@peertrain>",
+    )
+
+
+def test_cursors_and_notices_are_kept_apart(consortium):
+    """Two agencies pulling one source keep a cursor each; each sees only its own notices."""
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for agency, member, position in (("pinelake", "PL-01", "p1"), ("cedar", "CC-01", "c7")):
+        with open_ledger(consortium.url(agency)) as ledger:
+            ledger.import_batch(
+                source="shared-lrs", profile="xapi", file_name="pull", file_hash=position, imported_at=when, rows=[],
+                cursor=("shared-lrs", position),
+            )
+            assert ledger.begin_notice(draft(member), b"message", when) is not None
+    for agency, member, position in (("pinelake", "PL-01", "p1"), ("cedar", "CC-01", "c7")):
+        with open_ledger(consortium.url(agency)) as ledger:
+            assert ledger.cursor("shared-lrs") == position
+            assert [n.draft.member for n in ledger.notices()] == [member]
+            assert list(ledger.notice_states()) == [draft(member).key]
+    with open_ledger(consortium.url("state")) as ledger:
+        assert sorted(n.draft.member for n in ledger.notices()) == ["CC-01", "PL-01"]
+
+
+def test_the_administrator_moves_a_member_with_their_history(consortium, capsys):
+    """'ledger transfer PL-04 --to cedar' moves Tom Baker, his records (1) and his notice from Pine
+    Lake to Cedar in one step, recorded for both; Pine Lake's held row naming him (an unknown
+    course) goes too, kept once: Cedar held the same row of the same file already."""
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with open_ledger(consortium.url("pinelake")) as ledger:
+        ledger.begin_notice(draft("PL-04"), b"message", when)
+        assert len([r for r, _ in ledger.records("PL-04")]) == 1
+    status, out, err = cli(capsys, "ledger", "transfer", "PL-04", "--to", "cedar", "--ledger", consortium.url("admin"))
+    assert (status, out, err) == (0, "Moved member PL-04 from agency pinelake to cedar (transfer 1).\n", "")
+    assert seen(consortium, "pinelake") == (PINE_LAKE - {"PL-04"}, 9, [1], 4, 0)
+    assert seen(consortium, "cedar") == (CEDAR | {"PL-04"}, 4, [2, 3], 14, 1)
+    assert seen(consortium, "state") == (PINE_LAKE | CEDAR, 13, [1, 2, 3], 18, 1)
+    for agency in ("pinelake", "cedar", "state"):
+        with open_ledger(consortium.url(agency)) as ledger:
+            moved = ledger.transfers()
+            assert [(t.id, t.member, t.from_agency, t.to_agency) for t in moved] == [(1, "PL-04", "pinelake", "cedar")]
+            notices = [n.draft.member for n in ledger.notices()]
+            assert notices == ([] if agency == "pinelake" else ["PL-04"])
+    with open_ledger(consortium.url("cedar")) as ledger:
+        assert [r.course for r, _ in ledger.records("PL-04")] == ["qpr"]
+        assert ledger.member_agencies()["PL-04"] == "cedar"
+    admin = consortium.url("admin")
+    status, _, err = cli(capsys, "ledger", "transfer", "PL-04", "--to", "cedar", "--ledger", admin)
+    assert (status, err.rstrip().rpartition(": ")[2]) == (2, "member 'PL-04' is already in agency 'cedar'")
+    status, _, err = cli(capsys, "ledger", "transfer", "PL-04", "--to", "riverbend", "--ledger", admin)
+    assert (status, err.rstrip().rpartition(": ")[2]) == (2, "no agency 'riverbend'")
+
+
+def test_a_coordinator_cannot_transfer_through_the_cli(consortium, capsys):
+    """As Pine Lake's role, 'ledger transfer' is refused and nothing moves."""
+    pine = consortium.url("pinelake")
+    status, out, err = cli(capsys, "ledger", "transfer", "PL-04", "--to", "cedar", "--ledger", pine)
+    assert (status, out) == (2, "")
+    assert err.endswith("only the ledger's administrator can move a member between agencies\n")
+    assert seen(consortium, "pinelake") == SEEN["pinelake"]
+    assert seen(consortium, "cedar") == SEEN["cedar"]
+
+
+def test_agency_list_and_grant_print(consortium, capsys):
+    """'agency list' shows each agency with the members the role sees; 'grant --print' writes the
+    SQL without connecting (a URL whose password variable is unset still works)."""
+    status, out, _ = cli(capsys, "ledger", "agency", "list", "--ledger", consortium.url("cedar"))
+    assert (status, out.split("\n")) == (0, [
+        "cedar                     2 member(s)  Cedar  (writes as)",
+        "pinelake                  0 member(s)  Pinelake",
+        "",
+    ])
+    status, out, _ = cli(capsys, "ledger", "agency", "list", "--ledger", consortium.url("state"))
+    assert [line.split()[:2] for line in out.splitlines()] == [["cedar", "2"], ["pinelake", "10"]]
+    url = consortium.url("admin").replace("password=env:", "password=env:UNSET_")
+    status, out, _ = cli(capsys, "ledger", "grant", "coord_x", "--agency", "cedar", "--ledger", url, "--print")
+    lines = out.splitlines()
+    assert status == 0
+    assert lines[0] == 'REVOKE ALL ON ALL TABLES IN SCHEMA "peertrain" FROM "coord_x";'
+    assert 'GRANT INSERT, DELETE ON "peertrain"."records" TO "coord_x";' in lines
+    assert lines[-1].startswith(
+        """INSERT INTO "peertrain"."roles" (role, agency_id, kind) VALUES ('coord_x', 'cedar', 'agency')"""
+    )
+    status, out, _ = cli(capsys, "ledger", "grant", "reader", "--consortium", "--ledger", url, "--print")
+    assert not [line for line in out.splitlines() if "INSERT," in line or "UPDATE" in line.split(" ON ")[0]]
+    admin = consortium.url("admin")
+    status, _, err = cli(capsys, "ledger", "grant", "nobody_here", "--agency", "cedar", "--ledger", admin)
+    assert status == 2
+    assert "no database role 'nobody_here'" in err
+
+
+def test_a_new_coordinator_role_granted_by_the_cli_sees_its_agency(consortium, capsys):
+    """The administrator's steps: CREATE ROLE (the database's), 'agency add', 'grant': the new
+    role then sees its (empty) agency only."""
+    consortium.add_role("river", os.environ[PASSWORD_VARIABLE])
+    admin = consortium.url("admin")
+    assert cli(capsys, "ledger", "agency", "add", "river", "--name", "Riverbend PD", "--ledger", admin)[:2] == (
+        0, f"Added agency river (Riverbend PD) to {admin}.\n",
+    )
+    status, out, _ = cli(capsys, "ledger", "grant", consortium.role("river"), "--agency", "river", "--ledger", admin)
+    assert (status, out) == (0, f"Role {consortium.role('river')} is agency river's coordinator in {admin}.\n")
+    assert seen(consortium, "river") == (set(), 0, [], 0, 0)
+    with open_ledger(consortium.url("river")) as ledger:
+        assert ledger.put_members([Member(id="RB-01", name="River One")]) == (1, 0)
+        assert ledger.agency() == "river"
+    assert seen(consortium, "river") == ({"RB-01"}, 0, [], 0, 0)
+    assert seen(consortium, "pinelake") == SEEN["pinelake"]

@@ -140,7 +140,8 @@ class _PgAgencies:
 
     def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
         """Move a member, with their records, the held rows that name them (by e-mail or portal
-        user id) and their notices, to agency ``to``, in one transaction; recorded in ``transfers``.
+        user id; one that ``to`` holds too is left to it) and their notices, to agency ``to``, in one
+        transaction; recorded in ``transfers``.
         Only the administrator may: an agency's role can neither write another agency's rows nor
         see them."""
         try:
@@ -155,10 +156,15 @@ class _PgAgencies:
                 if row[0] == to:
                     raise LedgerError(f"{self.url}: member {member!r} is already in agency {to!r}")
                 self._db.execute("UPDATE members SET agency_id = %s WHERE id = %s", (to, member))
+                names = "((payload::json ->> 'email') = %s OR (payload::json ->> 'portal_user_id') = %s)"
+                # A row the new agency holds too (it imported the same file) is kept once, as its.
                 self._db.execute(
-                    "UPDATE held SET agency_id = %s WHERE agency_id = %s AND ((payload::json ->> 'email') = %s "
-                    "OR (payload::json ->> 'portal_user_id') = %s)",
-                    (to, row[0], row[1], row[2]),
+                    f"DELETE FROM held h WHERE agency_id = %s AND {names} AND EXISTS (SELECT 1 FROM held o "
+                    "WHERE o.agency_id = %s AND o.source = h.source AND o.fingerprint = h.fingerprint)",
+                    (row[0], row[1], row[2], to),
+                )
+                self._db.execute(
+                    f"UPDATE held SET agency_id = %s WHERE agency_id = %s AND {names}", (to, row[0], row[1], row[2])
                 )
                 self._db.execute("UPDATE notices SET agency_id = %s WHERE member_id = %s", (to, member))
                 moved = one(self._db.execute(
