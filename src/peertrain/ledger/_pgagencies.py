@@ -25,7 +25,7 @@ from psycopg import sql
 from peertrain.ledger import Agency, LedgerError, Transfer
 from peertrain.ledger._model import LOCAL_AGENCY, check_agency_id
 from peertrain.ledger._pgschema import SCHEMA
-from peertrain.ledger._pgtables import one, stamp
+from peertrain.ledger._pgtables import lock_writes, one, stamp
 
 #: What every ledger role may read (``SELECT``): the row-level security decides which rows.
 READ_TABLES = (
@@ -146,6 +146,7 @@ class _PgAgencies:
         see them."""
         try:
             with self._db.transaction():
+                lock_writes(self._db)
                 row = self._db.execute(
                     "SELECT agency_id, email, portal_user_id FROM members WHERE id = %s FOR UPDATE", (member,)
                 ).fetchone()

@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import itertools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -31,7 +33,7 @@ from peertrain.ledger._pgagencies import _PgAgencies, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
-from peertrain.ledger._pgtables import _PgTables, one, stamp
+from peertrain.ledger._pgtables import _PgTables, lock_writes, one, stamp
 from peertrain.ledger._rows import PreparedChunk
 
 __all__ = ["MIGRATIONS", "PostgresLedger", "grant_sql"]
@@ -130,6 +132,7 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
         counts = dict.fromkeys(("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched"), 0)
         try:
             with self._db.transaction():
+                lock_writes(self._db)
                 batch_id = int(
                     one(
                         self._db.execute(
@@ -255,9 +258,17 @@ def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError | psycopg.errors
     return LedgerError(f"{ledger.url}: the ledger's database failed: {reason}")
 
 
+#: The writes tried again (whole: each is one transaction, rolled back) when the database ends
+#: them for a deadlock or a serialization failure; an import is not (its rows are read once) and
+#: fails whole instead: importing it again is safe.
+_RETRIED = frozenset({"put_members", "retract", "resolve", "transfer", "begin_notice", "finish_notice"})
+_ATTEMPTS = 4
+
+
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` with the database's operational failures (a lost connection, a server shutting
-    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's."""
+    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's; the writes
+    of :data:`_RETRIED` tried again after a deadlock or serialization failure."""
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
@@ -269,12 +280,20 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 
         return rows
 
+    retried = method.__name__ in _RETRIED
+
     @functools.wraps(method)
     def call(self: PostgresLedger, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
-            raise _lost(self, exc) from None
+        for attempt in itertools.count(1):
+            try:
+                return method(self, *args, **kwargs)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                if not retried or attempt == _ATTEMPTS:
+                    raise _lost(self, exc) from None
+                time.sleep(0.05 * attempt)
+            except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
+                raise _lost(self, exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return call
 
