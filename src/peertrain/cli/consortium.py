@@ -77,7 +77,8 @@ def add_actions(actions: Any) -> None:
 def grant_sql(args: argparse.Namespace) -> int:
     """``ledger grant --print``: the statements, without connecting."""
     if not is_database_url(args.ledger):
-        raise LedgerError(f"{shown_location(args.ledger)}: a ledger file has no database roles (docs/consortium.md)")
+        raise LedgerError(f"{shown_location(args.ledger)}: a ledger file has no database roles; roles are a PostgreSQL "
+            "ledger's (docs/consortium.md)")
     from peertrain.ledger.postgres import grant_sql as statements  # noqa: PLC0415 - needs psycopg
 
     for line in statements(args.role, None if args.consortium else args.agency):
