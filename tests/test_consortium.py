@@ -344,3 +344,32 @@ def test_a_new_coordinator_role_granted_by_the_cli_sees_its_agency(consortium, c
         assert ledger.agency() == "river"
     assert seen(consortium, "river") == ({"RB-01"}, 0, [], 0, 0)
     assert seen(consortium, "pinelake") == SEEN["pinelake"]
+
+
+def test_a_coordinator_rematches_and_voids_its_own_rows(consortium, capsys, tmp_path):
+    """Pine Lake adds Jordan Pike to its roster: 'ledger roster' rematches Pine Lake's held row for
+    him (1 imported), not Cedar's; a pull that voids one of Pine Lake's records notes it where Pine
+    Lake sees it and Cedar does not."""
+    roster = tmp_path / "jordan.csv"
+    roster.write_text(
+        "member_id,name,agency,roles,functions,joined_on,email,portal_user_id\n"
+        "PL-11,Jordan Pike,Riverbend PD,peer_supporter,,2024-01-01,jordan.pike@riverbend.example,\n",
+        encoding="utf-8",
+    )
+    status, out, _ = cli(capsys, "ledger", "roster", roster, "--ledger", consortium.url("pinelake"))
+    assert (status, out) == (
+        0, "Roster: 1 added, 0 updated.\nHeld rows: 1 now imported, 0 duplicate, 4 still unmatched.\n",
+    )
+    assert seen(consortium, "pinelake") == (PINE_LAKE | {"PL-11"}, 11, [1], 4, 0)
+    assert seen(consortium, "cedar") == SEEN["cedar"]
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with open_ledger(consortium.url("pinelake")) as ledger:
+        record = Record("PL-01", "qpr", dt.date(2025, 3, 3), "completed", None, None, None, "st-1", "lrs:st-1")
+        ledger.import_batch(source="lrs", profile="xapi", file_name="pull", file_hash="1", imported_at=when,
+                            rows=[record])
+        voiding = ledger.import_batch(source="lrs", profile="xapi", file_name="pull", file_hash="2",
+                                      imported_at=when, rows=[], voided=["st-1"])
+        assert voiding.counts.retracted == 1
+        assert ledger.retracted_record_ids(voiding.id) == ["st-1"]
+    with open_ledger(consortium.url("cedar")) as ledger:
+        assert ledger.retracted_record_ids(voiding.id) == []
