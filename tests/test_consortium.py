@@ -19,6 +19,7 @@ import pytest
 from consortium import PASSWORD_VARIABLE, Consortium, roster_of
 from peertrain.cli import main
 from peertrain.ledger import Agency, LedgerError, NoticeDraft, Record, open_ledger
+from peertrain.ledger._pgschema import MIGRATIONS as PG_MIGRATIONS
 from peertrain.rules.loading import data_dir
 from peertrain.rules.model import Member
 
@@ -373,3 +374,18 @@ def test_a_coordinator_rematches_and_voids_its_own_rows(consortium, capsys, tmp_
         assert ledger.retracted_record_ids(voiding.id) == ["st-1"]
     with open_ledger(consortium.url("cedar")) as ledger:
         assert ledger.retracted_record_ids(voiding.id) == []
+
+
+def test_a_coordinator_cannot_upgrade_the_schema(consortium):
+    """A ledger one schema behind is upgraded by its administrator; a coordinator's role is told so
+    (and changes nothing)."""
+    behind = len(PG_MIGRATIONS) - 1
+    with psycopg.connect(host=str(consortium.cluster.root), port=consortium.cluster.port,
+                         user=consortium.cluster.user, dbname=consortium.database, autocommit=True) as db:
+        db.execute("UPDATE peertrain.ledger_version SET version = %s", (behind,))
+    with pytest.raises(LedgerError, match=(
+        rf": ledger schema {behind} must be upgraded to {len(PG_MIGRATIONS)} by the ledger's administrator "
+        r"\(this role may not: permission denied for schema peertrain\)$"
+    )):
+        open_ledger(consortium.url("pinelake"))
+    assert sql(consortium, "state", "SELECT version FROM peertrain.ledger_version") == [(behind,)]

@@ -58,6 +58,7 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
         is the database administrator's); a database that already holds a ledger is refused.
         """
         db, shown = connect(url)
+        version = None
         try:
             db.execute("SET TimeZone = 'UTC'")
             db.execute("SET DateStyle = 'ISO'")
@@ -67,6 +68,15 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
                 check_version(version, shown)
             if version is None or version < len(MIGRATIONS) or create_timezone is not None:
                 migrate(db, shown, create_timezone=create_timezone)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            db.close()
+            reason = str(exc).strip().splitlines()[0]
+            if version is not None and version < len(MIGRATIONS):
+                raise LedgerError(
+                    f"{shown}: ledger schema {version} must be upgraded to {len(MIGRATIONS)} by the ledger's "
+                    f"administrator (this role may not: {reason})"
+                ) from None
+            raise LedgerError(f"{shown}: {reason}") from None
         except psycopg.Error as exc:
             db.close()
             raise LedgerError(f"{shown}: {str(exc).strip().splitlines()[0]}") from None
