@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peertrain.cli import main
 from peertrain.ledger import Agency, LedgerError, NoticeDraft, Record, Transfer, UnmatchedRow, open_ledger
@@ -20,6 +23,7 @@ from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgschema import MIGRATIONS as PG_MIGRATIONS
 from peertrain.ledger.sqlite import MIGRATIONS
 from peertrain.rules.loading import curricula_dir
+from peertrain.rules.model import Member
 
 ROSTER = curricula_dir() / "demo" / "roster.csv"
 WHEN = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -197,3 +201,35 @@ def test_a_schema_4_database_migrates_with_row_level_security(pg_cluster):
             "batches", "cursors", "held", "members", "meta", "notices", "records", "rejected", "transfers",
         ]
         assert db.execute("SELECT role, kind FROM peertrain.roles").fetchall() == [("postgres", "administrator")]
+
+
+@settings(max_examples=25)
+@given(moves=st.lists(st.tuples(st.sampled_from(["M1", "M2", "M3"]), st.sampled_from(["a", "b", "c"])),
+                      max_size=12))
+def test_any_sequence_of_transfers_leaves_each_member_where_their_last_move_took_them(moves):
+    """Whatever moves are asked for, each member ends in the agency of their last successful move
+    (a move to where they are is refused and changes nothing), every successful move is one row of
+    'transfers' in order, and no record is lost or gained."""
+    with tempfile.TemporaryDirectory() as folder, open_ledger(Path(folder) / "t.db", create_timezone="UTC") as ledger:
+        ledger.name_agency("a", "")
+        for agency in ("b", "c"):
+            ledger.add_agency(agency, "")
+        ledger.put_members([Member(id=m, name=m) for m in ("M1", "M2", "M3")])
+        ledger.import_batch(
+            source="s", profile="p", file_name="f", file_hash="h", imported_at=WHEN,
+            rows=[Record(m, "qpr", dt.date(2025, 1, 1), "completed", None, None, None, None, "f:1")
+                  for m in ("M1", "M2", "M3")],
+        )
+        where = dict.fromkeys(("M1", "M2", "M3"), "a")
+        done = []
+        for member, to in moves:
+            if where[member] == to:
+                with pytest.raises(LedgerError, match="is already in agency"):
+                    ledger.transfer(member, to, WHEN)
+                continue
+            ledger.transfer(member, to, WHEN)
+            done.append((member, where[member], to))
+            where[member] = to
+        assert ledger.member_agencies() == where
+        assert [(t.member, t.from_agency, t.to_agency) for t in ledger.transfers()] == done
+        assert len(list(ledger.records())) == 3
