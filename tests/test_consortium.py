@@ -389,3 +389,30 @@ def test_a_coordinator_cannot_upgrade_the_schema(consortium):
     )):
         open_ledger(consortium.url("pinelake"))
     assert sql(consortium, "state", "SELECT version FROM peertrain.ledger_version") == [(behind,)]
+
+
+def test_a_coordinators_roster_cannot_take_or_explain_another_agencys_member(consortium, capsys, tmp_path):
+    """'ledger roster' as Pine Lake with Cedar's CC-01 in the file is refused whole (CC-01 stays
+    Cedar's, unchanged); 'explain' as Pine Lake does not know CC-01, as Cedar it does."""
+    roster = tmp_path / "grab.csv"
+    roster.write_text(
+        "member_id,name,agency,roles,functions,joined_on,email,portal_user_id\n"
+        "PL-12,New Member,Pine Lake PD,peer_supporter,,2024-01-01,new@pinelake.example,\n"
+        "CC-01,Lisa Renamed,Pine Lake PD,peer_supporter,,2024-01-01,lisa@pinelake.example,\n",
+        encoding="utf-8",
+    )
+    status, out, err = cli(capsys, "ledger", "roster", roster, "--ledger", consortium.url("pinelake"))
+    assert (status, out) == (2, "")
+    assert err.endswith(
+        "member 'CC-01': member id, email or portal user id is already another member's (perhaps of another agency)\n"
+    )
+    assert seen(consortium, "pinelake") == SEEN["pinelake"]
+    with open_ledger(consortium.url("state")) as ledger:
+        assert [m.name for m in ledger.members() if m.id == "CC-01"] == ["Lisa Hartmann"]
+    explain = ("explain", "--member", "CC-01", "--requirement", "example-agency/annual-hours", "--rules",
+               "example-agency", "--as-of", "2026-11-15")
+    status, _, err = cli(capsys, *explain, "--ledger", consortium.url("pinelake"))
+    assert (status, err) == (2, "peertrain: error: --member: 'CC-01' is not on the roster\n")
+    status, out, _ = cli(capsys, *explain, "--ledger", consortium.url("cedar"))
+    assert status in (0, 1)
+    assert "CC-01" in out
