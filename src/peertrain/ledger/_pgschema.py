@@ -26,6 +26,9 @@ _LOCK = 0x5054524E  # "PTRN", the SQLite ledger's application id
 
 #: Who may see a row of an agency (``agency_id``): the administrator, a consortium role, or a role
 #: of that agency. Each function call is a scalar subquery, run once per statement, not per row.
+#: The functions read ``peertrain.roles`` by ``current_user`` (the connected role, which a client
+#: cannot change as it could a setting), with their own search path, so that no operator or
+#: function a role made elsewhere can stand in for the ones they use.
 _SEES = (
     "((SELECT peertrain.role_kind()) IN ('administrator', 'consortium') "
     "OR agency_id = (SELECT peertrain.role_agency()))"
@@ -51,11 +54,11 @@ _AGENCIES = (
         from_agency text COLLATE "C" NOT NULL REFERENCES agencies(id),
         to_agency text COLLATE "C" NOT NULL REFERENCES agencies(id), at timestamptz NOT NULL
     );
-    CREATE FUNCTION role_kind() RETURNS text LANGUAGE sql STABLE
+    CREATE FUNCTION role_kind() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
         AS $$ SELECT kind FROM peertrain.roles WHERE role = current_user $$;
-    CREATE FUNCTION role_agency() RETURNS text LANGUAGE sql STABLE
+    CREATE FUNCTION role_agency() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
         AS $$ SELECT agency_id FROM peertrain.roles WHERE role = current_user AND kind = 'agency' $$;
-    CREATE FUNCTION writer_agency() RETURNS text LANGUAGE sql STABLE
+    CREATE FUNCTION writer_agency() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
         AS $$ SELECT coalesce(peertrain.role_agency(), (SELECT value FROM peertrain.meta WHERE key = 'agency')) $$;
     """
     + "".join(
