@@ -327,6 +327,10 @@ def test_agency_list_and_grant_print(consortium, capsys):
     status, _, err = cli(capsys, "ledger", "grant", "nobody_here", "--agency", "cedar", "--ledger", admin)
     assert status == 2
     assert "no database role 'nobody_here'" in err
+    status, _, err = cli(capsys, "ledger", "grant", consortium.role("admin"), "--consortium", "--ledger", admin)
+    assert (status, err.rstrip().rpartition(": ")[2]) == (
+        2, f"role '{consortium.role('admin')}' is the ledger's administrator; it keeps that",
+    )
 
 
 def test_a_new_coordinator_role_granted_by_the_cli_sees_its_agency(consortium, capsys):

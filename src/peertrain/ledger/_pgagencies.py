@@ -129,6 +129,9 @@ class _PgAgencies:
                 f"{self.url}: no database role {role!r}; the database administrator creates it first "
                 f"(CREATE ROLE ... LOGIN, then \\password in psql)"
             )
+        kind = self._db.execute("SELECT kind FROM roles WHERE role = %s", (role,)).fetchone()
+        if kind is not None and kind[0] == "administrator":
+            raise LedgerError(f"{self.url}: role {role!r} is the ledger's administrator; it keeps that")
         try:
             with self._db.transaction():
                 for statement in grant_statements(role, agency):
