@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 import peertrain.imports._columnar
 from peertrain.imports._columnar import layout
 from peertrain.imports.importer import import_file
-from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, export_rows, new_ledger, write_export
+from peertrain.ledger import open_ledger
+from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, ROSTER, export_rows, new_ledger, write_export
 from test_import_fast import ZONES, small_steps, stored
 
 
@@ -149,3 +150,32 @@ def test_a_failure_midway_stores_nothing(tmp_path: Path) -> None:
         assert (counts.imported, counts.unmatched) == (28, 1)
     finally:
         ledger.close()
+
+
+def test_the_columnar_path_writes_the_ledgers_own_agency(tmp_path: Path) -> None:
+    """The batch, its held and its rejected rows carry the file's agency (``ledger init
+    --agency``), as the other paths write them, not the columns' default."""
+    import sqlite3
+
+    row = ["Dana Whitfield", "dana.whitfield@pinelake.example", "Pine Lake PD", "Group Crisis Intervention", "",
+           "05/01/2024", "05/21/2024 03:45 PM", "Completed", "14", ""]
+    held = ["Nobody", "no@x.example", "X", "Group Crisis Intervention", "", "05/01/2024", "05/02/2024 01:00 PM",
+            "Completed", "2", ""]
+    bad = [*row[:6], "13/45/2024", *row[7:]]
+    path = tmp_path / "export.csv"
+    write_export(path, [row, held, bad])
+    ledger = open_ledger(tmp_path / "ledger.db", create_timezone="America/Chicago")
+    try:
+        ledger.name_agency("pine-lake", "Pine Lake PD")  # type: ignore[attr-defined]
+        ledger.put_members(ROSTER)
+        with small_steps(fast=True, columnar=True):
+            counts = import_file(ledger, COPS, path, CATALOGUE, now=NOW).batch.counts
+        assert (counts.imported, counts.unmatched, counts.rejected) == (1, 1, 1)
+    finally:
+        ledger.close()
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    try:
+        for table in ("batches", "held", "rejected"):
+            assert db.execute(f"SELECT DISTINCT agency_id FROM {table}").fetchall() == [("pine-lake",)], table
+    finally:
+        db.close()

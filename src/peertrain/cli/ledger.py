@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peertrain._files import shown, write_text
+from peertrain.cli.consortium import ACTIONS, add_actions, add_init_options, grant_sql, run_action
 from peertrain.errors import InputError
 from peertrain.imports.importer import courses_of_reports, import_file, rematch
 from peertrain.imports.profiles import bundled_profile_ids, load_profile
@@ -83,6 +84,7 @@ def add_commands(commands: Any) -> None:
     init.add_argument("--timezone", required=True, type=_zone, metavar="ZONE",
                       help="the agency's IANA time zone; completion timestamps become dates in it")
     init.add_argument("--roster", type=Path, metavar="FILE", help="load this roster CSV into it")
+    add_init_options(init)
     roster = actions.add_parser("roster", help="add or update members from a roster CSV",
                                 description="Add or update members from a roster CSV, then retry held rows.")
     roster.add_argument("roster", type=Path, metavar="ROSTER.csv")
@@ -105,6 +107,7 @@ def add_commands(commands: Any) -> None:
     rejects.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
     rejects.add_argument("--batch", type=int, metavar="BATCH")
     rejects.add_argument("-o", "--output", type=Path, metavar="FILE")
+    add_actions(actions)
 
 
 @contextlib.contextmanager
@@ -126,10 +129,17 @@ def run(args: argparse.Namespace) -> int:
             raise LedgerError(f"{shown_location(args.ledger)}: already exists; not overwriting it")
         members = read_roster(args.roster) if args.roster else []
         with _opened(args.ledger, create_timezone=args.timezone) as ledger:
+            if args.agency:
+                ledger.name_agency(args.agency, args.agency_name)
             added, _ = ledger.put_members(members)
-        print(f"Created {shown_location(args.ledger)} (time zone {args.timezone}) with {added} member(s).")
+        agency = f", agency {args.agency}" if args.agency else ""
+        print(f"Created {shown_location(args.ledger)} (time zone {args.timezone}{agency}) with {added} member(s).")
         return 0
+    if command == "grant" and args.print_sql:
+        return grant_sql(args)
     with _opened(args.ledger) as ledger:
+        if command in ACTIONS:
+            return run_action(args, ledger)
         if command == "roster":
             added, updated = ledger.put_members(read_roster(args.roster))
             print(f"Roster: {added} added, {updated} updated.")

@@ -26,10 +26,12 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
+from peertrain.ledger._model import Agency, Transfer, check_agency_id
 from peertrain.rules.model import Completion, Member
 from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
 
 __all__ = [
+    "Agency",
     "Batch",
     "BatchCounts",
     "CompletionRow",
@@ -42,7 +44,9 @@ __all__ = [
     "Outcome",
     "Record",
     "RejectedRow",
+    "Transfer",
     "UnmatchedRow",
+    "check_agency_id",
     "is_database_url",
     "ledger_exists",
     "ledger_location",
@@ -333,6 +337,41 @@ class Ledger(Protocol):
 
     def notice_message(self, notice_id: int) -> bytes:
         """The message last attempted for a notice, as handed to the mail server."""
+        ...
+
+    def agencies(self) -> list[Agency]:
+        """Every agency of the ledger (a file's one, until others are added), in id order."""
+        ...
+
+    def agency(self) -> str:
+        """The agency new rows are written as: the connected role's (a consortium's agency
+        coordinator), else the ledger's own."""
+        ...
+
+    def add_agency(self, agency: str, name: str) -> Agency:
+        """Add an agency (on PostgreSQL, the administrator's)."""
+        ...
+
+    def name_agency(self, agency: str, name: str) -> Agency:
+        """Give a new, empty ledger's agency (``local``) its id and name."""
+        ...
+
+    def member_agencies(self) -> dict[str, str]:
+        """The agency of every member one may see, by member id."""
+        ...
+
+    def grant(self, role: str, agency: str | None) -> None:
+        """Let a database role use the ledger as ``agency``'s coordinator, or (``None``) read all
+        (PostgreSQL only: a file has no roles)."""
+        ...
+
+    def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
+        """Move a member with their whole history (records, held rows naming them, notices) to
+        agency ``to`` in one transaction, recorded as a :class:`Transfer`."""
+        ...
+
+    def transfers(self) -> list[Transfer]:
+        """The moves between agencies one may see, oldest first."""
         ...
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from attrs import Factory, define
 
 from peertrain.ledger import LedgerError, RejectedRow
+from peertrain.ledger._schema import AGENCY
 
 __all__ = ["HELD_COLUMNS", "RECORD_COLUMNS", "ColumnarChunk", "ingest"]
 
@@ -115,6 +116,10 @@ def _store(
     del run
     cursor.execute("DROP TABLE temp.peertrain_stage_records")
     cursor.execute("DROP TABLE temp.peertrain_stage_held")
+    # The file's agency (schema 5) on the batch and its held and rejected rows, as every other
+    # path writes it; the bulk inserts above took the columns' default.
+    for table, key in (("batches", "id"), ("held", "batch_id"), ("rejected", "batch_id")):
+        cursor.execute(f"UPDATE {table} SET agency_id = {AGENCY} WHERE {key} = ?", (batch_id,))
     cursor.execute(
         "UPDATE batches SET rows_read = ?, imported = ?, not_completed = ?, duplicates = ?, rejected = ?, "
         "unmatched = ? WHERE id = ?",

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from peertrain.ledger import NoticeDraft, NoticeRow, NoticeState
-from peertrain.ledger._schema import _now_text, _Transaction
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
 
 _COLUMNS = (
     "id, key, kind, agency, member_id, requirement, deadline, stage, recipient, subject, message_id, "
@@ -65,8 +65,8 @@ class _Notices:
         with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO notices (key, kind, agency, member_id, requirement, deadline, stage, recipient, "
-                "subject, message_id, message, state, attempts, attempted_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?) "
+                "subject, message_id, message, state, attempts, attempted_at, agency_id) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, {AGENCY}) "
                 "ON CONFLICT (key) DO UPDATE SET subject = excluded.subject, message_id = excluded.message_id, "
                 "message = excluded.message, state = 'pending', attempts = notices.attempts + 1, "
                 f"attempted_at = excluded.attempted_at, finished_at = NULL, detail = NULL "

@@ -24,6 +24,83 @@ SCHEMA = "peertrain"
 #: Taken, for the length of a transaction, by whoever creates or migrates a ledger.
 _LOCK = 0x5054524E  # "PTRN", the SQLite ledger's application id
 
+#: Who may see a row of an agency (``agency_id``): the administrator, a consortium role, or a role
+#: of that agency. Each function call is a scalar subquery, run once per statement, not per row.
+#: The functions read ``peertrain.roles`` by ``current_user`` (the connected role, which a client
+#: cannot change as it could a setting), with their own search path, so that no operator or
+#: function a role made elsewhere can stand in for the ones they use.
+_SEES = (
+    "((SELECT peertrain.role_kind()) IN ('administrator', 'consortium') "
+    "OR agency_id = (SELECT peertrain.role_agency()))"
+)
+#: Who may write a row of an agency: the administrator, or a role of that agency.
+_WRITES = "((SELECT peertrain.role_kind()) = 'administrator' OR agency_id = (SELECT peertrain.role_agency()))"
+#: The tables whose rows carry their agency.
+AGENCY_TABLES = ("members", "batches", "held", "rejected", "cursors", "notices")
+
+_AGENCIES = (
+    """
+    CREATE TABLE agencies (id text COLLATE "C" PRIMARY KEY, name text NOT NULL);
+    INSERT INTO agencies (id, name) VALUES ('local', '');
+    INSERT INTO meta (key, value) VALUES ('agency', 'local');
+    CREATE TABLE roles (
+        role text COLLATE "C" PRIMARY KEY, agency_id text COLLATE "C" REFERENCES agencies(id),
+        kind text NOT NULL CHECK (kind IN ('administrator', 'agency', 'consortium')),
+        CHECK ((kind = 'agency') = (agency_id IS NOT NULL))
+    );
+    INSERT INTO roles (role, kind) VALUES (current_user, 'administrator');
+    CREATE TABLE transfers (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, member_id text COLLATE "C" NOT NULL,
+        from_agency text COLLATE "C" NOT NULL REFERENCES agencies(id),
+        to_agency text COLLATE "C" NOT NULL REFERENCES agencies(id), at timestamptz NOT NULL
+    );
+    CREATE FUNCTION role_kind() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT kind FROM peertrain.roles WHERE role = current_user $$;
+    CREATE FUNCTION role_agency() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT agency_id FROM peertrain.roles WHERE role = current_user AND kind = 'agency' $$;
+    CREATE FUNCTION writer_agency() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT coalesce(peertrain.role_agency(), (SELECT value FROM peertrain.meta WHERE key = 'agency')) $$;
+    """
+    + "".join(
+        f"""
+    ALTER TABLE {table} ADD COLUMN agency_id text COLLATE "C" NOT NULL DEFAULT 'local' REFERENCES agencies(id);
+    ALTER TABLE {table} ALTER COLUMN agency_id SET DEFAULT peertrain.writer_agency();
+    CREATE INDEX {table}_agency ON {table}(agency_id);
+    ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON {table} USING {_SEES} WITH CHECK {_WRITES};
+    """
+        for table in AGENCY_TABLES
+    )
+    + """
+    ALTER TABLE cursors DROP CONSTRAINT cursors_pkey;
+    ALTER TABLE cursors ADD PRIMARY KEY (agency_id, source);
+    ALTER TABLE held DROP CONSTRAINT held_source_fingerprint_key;
+    ALTER TABLE held ADD UNIQUE (agency_id, source, fingerprint);
+    ALTER TABLE records ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE records FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON records
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR member_id IN (SELECT id FROM members))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator'
+            OR member_id IN (SELECT id FROM members WHERE agency_id = (SELECT peertrain.role_agency())));
+    ALTER TABLE meta ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE meta FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON meta
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium') OR key NOT LIKE 'retracted:%'
+            OR EXISTS (SELECT 1 FROM batches b WHERE meta.key = 'retracted:' || b.id))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator' OR (key LIKE 'retracted:%'
+            AND EXISTS (SELECT 1 FROM batches b WHERE meta.key = 'retracted:' || b.id
+                AND b.agency_id = (SELECT peertrain.role_agency()))));
+    ALTER TABLE transfers ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE transfers FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON transfers
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR (SELECT peertrain.role_agency()) IN (from_agency, to_agency))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator');
+    """
+)
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the ledger
     """
@@ -100,6 +177,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
     """,
+    # 5: agencies, and row-level security keeping each agency's rows to its own roles
+    _AGENCIES,
 )
 
 

@@ -41,6 +41,30 @@ def one(result: psycopg.Cursor[Any]) -> Any:
     return row
 
 
+#: The advisory lock writers take (a different key from the migrations' lock): shared by every
+#: agency's writer, exclusive for the administrator's, who may write any agency's rows.
+_WRITERS = 0x5054524F
+#: The first half of an agency's own advisory lock (two keys: this, and the hash of its id).
+_AGENCY_LOCK = 0x50545241
+
+
+def lock_writes(db: psycopg.Connection[Any]) -> None:
+    """Take, for the current transaction, the locks that keep writers apart: one agency's writes
+    (imports, pulls, rematches, retractions, roster updates) one after another, so that two of them
+    never wait on each other's rows in opposite orders (a deadlock) and each batch counts its
+    duplicates against the rows committed before it; different agencies' at the same time. An
+    administrator's (or an unknown role's) write waits for all of them. The locks are always taken in
+    this order, so they cannot deadlock among themselves."""
+    kind, agency = one(db.execute("SELECT peertrain.role_kind(), peertrain.writer_agency()"))
+    if kind == "agency":
+        db.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s), pg_advisory_xact_lock(%s, hashtext(%s))",
+            (_WRITERS, _AGENCY_LOCK, agency),
+        )
+    else:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITERS,))
+
+
 def _utc(when: dt.datetime | None) -> dt.datetime | None:
     return None if when is None else when.astimezone(dt.UTC)
 
@@ -77,7 +101,9 @@ class _PgTables:
     def put_members(self, members: Iterable[Member]) -> tuple[int, int]:
         """Add or update members by id; returns ``(added, updated)``."""
         added = updated = 0
+        members = list(members)  # read once: the transaction may be tried again
         with self._db.transaction():
+            lock_writes(self._db)
             for m in members:
                 values = (
                     m.name, m.agency, json.dumps(sorted(m.roles)), json.dumps(sorted(m.functions)),
@@ -103,7 +129,8 @@ class _PgTables:
                         updated += 1
                 except psycopg.errors.UniqueViolation:
                     raise LedgerError(
-                        f"member {m.id!r}: email or portal user id is already another member's"
+                        f"member {m.id!r}: member id, email or portal user id is already another member's "
+                        "(perhaps of another agency)"
                     ) from None
         return added, updated
 
@@ -179,7 +206,9 @@ class _PgTables:
 
     def cursor(self, source: str) -> str | None:
         """Where the last incremental pull from ``source`` left off (``None``: never pulled)."""
-        row = self._db.execute("SELECT position FROM cursors WHERE source = %s", (source,)).fetchone()
+        row = self._db.execute(
+            "SELECT position FROM cursors WHERE source = %s AND agency_id = peertrain.writer_agency()", (source,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def retracted_record_ids(self, batch_id: int) -> list[str]:
@@ -236,6 +265,7 @@ class _PgTables:
         if batch.retracted_at is not None:
             raise LedgerError(f"batch {batch_id} was already retracted on {batch.retracted_at.isoformat()}")
         with self._db.transaction():
+            lock_writes(self._db)
             # Locked first, so that a retraction racing another one (or an import's resolve) waits.
             locked = one(self._db.execute("SELECT retracted_at FROM batches WHERE id = %s FOR UPDATE", (batch_id,)))
             if locked[0] is not None:
@@ -255,6 +285,7 @@ class _PgTables:
     def resolve(self, held_id: int, record: Record) -> Outcome:
         """Turn a held row into a record (imported, or duplicate of one already there)."""
         with self._db.transaction():
+            lock_writes(self._db)
             row = self._db.execute(
                 "DELETE FROM held WHERE id = %s RETURNING batch_id, source", (held_id,)
             ).fetchone()

@@ -88,7 +88,41 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
     """,
+    # 5: agencies (a consortium's, on PostgreSQL; a file has one, 'local' until 'ledger init --agency'
+    # names it): every member, batch, held and rejected row, cursor and notice belongs to one; the
+    # agency written is meta's 'agency' (a file has no roles: its 'roles' table stays empty); a
+    # member's move between agencies is a row of 'transfers'. Held rows stay unique per source and
+    # fingerprint here (one agency writes a file); PostgreSQL's are unique per agency too.
+    """
+    CREATE TABLE agencies (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+    INSERT INTO agencies (id, name) VALUES ('local', '');
+    INSERT INTO meta (key, value) VALUES ('agency', 'local');
+    CREATE TABLE roles (
+        role TEXT PRIMARY KEY, agency_id TEXT REFERENCES agencies(id), kind TEXT NOT NULL
+    );
+    CREATE TABLE transfers (
+        id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, from_agency TEXT NOT NULL REFERENCES agencies(id),
+        to_agency TEXT NOT NULL REFERENCES agencies(id), at TEXT NOT NULL
+    );
+    ALTER TABLE members ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE batches ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE held ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE rejected ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE notices ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    CREATE TABLE cursors_by_agency (
+        agency_id TEXT NOT NULL, source TEXT NOT NULL, position TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (agency_id, source)
+    );
+    INSERT INTO cursors_by_agency SELECT 'local', source, position, updated_at FROM cursors;
+    DROP TABLE cursors;
+    ALTER TABLE cursors_by_agency RENAME TO cursors;
+    CREATE INDEX members_agency ON members(agency_id);
+    CREATE INDEX batches_agency ON batches(agency_id);
+    """,
 )
+
+#: The agency a file's rows are written as (its one agency), as an SQL expression.
+AGENCY = "(SELECT value FROM meta WHERE key = 'agency')"
 
 
 def _now_text(when: dt.datetime) -> str:

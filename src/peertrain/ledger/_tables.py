@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
-from peertrain.ledger._schema import _now_text, _Transaction
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
@@ -72,7 +72,11 @@ class _Tables:
                 ).fetchone()
                 try:
                     if old is None:
-                        self._db.execute("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (m.id, *values))
+                        self._db.execute(
+                            "INSERT INTO members (id, name, agency, roles, functions, joined_on, email, "
+                            f"portal_user_id, agency_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {AGENCY})",
+                            (m.id, *values),
+                        )
                         added += 1
                     elif tuple(old) != values:
                         self._db.execute(
@@ -83,7 +87,8 @@ class _Tables:
                         updated += 1
                 except sqlite3.IntegrityError:
                     raise LedgerError(
-                        f"member {m.id!r}: email or portal user id is already another member's"
+                        f"member {m.id!r}: member id, email or portal user id is already another member's "
+                        "(perhaps of another agency)"
                     ) from None
         return added, updated
 
@@ -195,7 +200,9 @@ class _Tables:
 
     def cursor(self, source: str) -> str | None:
         """Where the last incremental pull from ``source`` left off (``None``: never pulled)."""
-        row = self._db.execute("SELECT position FROM cursors WHERE source = ?", (source,)).fetchone()
+        row = self._db.execute(
+            f"SELECT position FROM cursors WHERE source = ? AND agency_id = {AGENCY}", (source,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def retracted_record_ids(self, batch_id: int) -> list[str]:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import itertools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -27,19 +29,20 @@ from typing import Any
 import psycopg
 
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._pgagencies import _PgAgencies, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
-from peertrain.ledger._pgtables import _PgTables, one, stamp
+from peertrain.ledger._pgtables import _PgTables, lock_writes, one, stamp
 from peertrain.ledger._rows import PreparedChunk
 
-__all__ = ["MIGRATIONS", "PostgresLedger"]
+__all__ = ["MIGRATIONS", "PostgresLedger", "grant_sql"]
 
 #: Rows stored per step of an import.
 CHUNK_ROWS = 5000
 
 
-class PostgresLedger(_PgTables, _PgNotices):
+class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
     """A ledger in a PostgreSQL database. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: psycopg.Connection[Any], url: str) -> None:
@@ -55,6 +58,7 @@ class PostgresLedger(_PgTables, _PgNotices):
         is the database administrator's); a database that already holds a ledger is refused.
         """
         db, shown = connect(url)
+        version = None
         try:
             db.execute("SET TimeZone = 'UTC'")
             db.execute("SET DateStyle = 'ISO'")
@@ -64,6 +68,15 @@ class PostgresLedger(_PgTables, _PgNotices):
                 check_version(version, shown)
             if version is None or version < len(MIGRATIONS) or create_timezone is not None:
                 migrate(db, shown, create_timezone=create_timezone)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            db.close()
+            reason = str(exc).strip().splitlines()[0]
+            if version is not None and version < len(MIGRATIONS):
+                raise LedgerError(
+                    f"{shown}: ledger schema {version} must be upgraded to {len(MIGRATIONS)} by the ledger's "
+                    f"administrator (this role may not: {reason})"
+                ) from None
+            raise LedgerError(f"{shown}: {reason}") from None
         except psycopg.Error as exc:
             db.close()
             raise LedgerError(f"{shown}: {str(exc).strip().splitlines()[0]}") from None
@@ -129,6 +142,7 @@ class PostgresLedger(_PgTables, _PgNotices):
         counts = dict.fromkeys(("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched"), 0)
         try:
             with self._db.transaction():
+                lock_writes(self._db)
                 batch_id = int(
                     one(
                         self._db.execute(
@@ -147,6 +161,10 @@ class PostgresLedger(_PgTables, _PgNotices):
                     "CREATE TEMPORARY TABLE incoming_held (ord bigint, origin text, reason text, fingerprint text, "
                     "payload text) ON COMMIT DROP"
                 )
+                self._db.execute(
+                    'CREATE TEMPORARY TABLE incoming_rejected (ord bigint, file text, "row" bigint, field text, '
+                    "reason text, raw text) ON COMMIT DROP"
+                )
                 for chunk in chunks:
                     self._store_chunk(batch_id, source, file_name, chunk, counts)
                 self._db.execute(
@@ -160,7 +178,8 @@ class PostgresLedger(_PgTables, _PgNotices):
                 self._void(batch_id, source, voided)
                 if cursor is not None:
                     self._db.execute(
-                        "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) ON CONFLICT (source) "
+                        "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (agency_id, source) "
                         "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                         (cursor[0], cursor[1], stamp(imported_at)),
                     )
@@ -192,9 +211,16 @@ class PostgresLedger(_PgTables, _PgNotices):
             counts["unmatched"] += held
             counts["duplicates"] += len(chunk.held) - held
         if chunk.rejected:
-            with db.cursor().copy('COPY rejected (batch_id, file, "row", field, reason, raw) FROM STDIN') as copy:
-                for row in chunk.rejected:
-                    copy.write_row((batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+            # COPY cannot write a table under row-level security: through a temporary table.
+            with db.cursor().copy('COPY incoming_rejected (ord, file, "row", field, reason, raw) FROM STDIN') as copy:
+                for number, row in enumerate(chunk.rejected):
+                    copy.write_row((number, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+            db.execute(
+                'INSERT INTO rejected (batch_id, file, "row", field, reason, raw) '
+                'SELECT %s, file, "row", field, reason, raw FROM incoming_rejected ORDER BY ord',
+                (batch_id,),
+            )
+            db.execute("TRUNCATE incoming_rejected")
             counts["rejected"] += len(chunk.rejected)
         for rows, column in ((chunk.completed, "imported"), (chunk.others, "not_completed")):
             if not rows:
@@ -235,31 +261,49 @@ class PostgresLedger(_PgTables, _PgNotices):
             )
 
 
-def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError) -> LedgerError:
+def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError | psycopg.errors.InsufficientPrivilege) -> LedgerError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):  # a role writing what is not its own
+        return LedgerError(f"{ledger.url}: the ledger's database refused: {reason}")
     return LedgerError(f"{ledger.url}: the ledger's database failed: {reason}")
+
+
+#: The writes tried again (whole: each is one transaction, rolled back) when the database ends
+#: them for a deadlock or a serialization failure; an import is not (its rows are read once) and
+#: fails whole instead: importing it again is safe.
+_RETRIED = frozenset({"put_members", "retract", "resolve", "transfer", "begin_notice", "finish_notice"})
+_ATTEMPTS = 4
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` with the database's operational failures (a lost connection, a server shutting
-    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's."""
+    down, a statement cancelled) raised as one :class:`LedgerError` instead of psycopg's; the writes
+    of :data:`_RETRIED` tried again after a deadlock or serialization failure."""
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def rows(self: PostgresLedger, *args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from method(self, *args, **kwargs)
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
                 raise _lost(self, exc) from None
 
         return rows
 
+    retried = method.__name__ in _RETRIED
+
     @functools.wraps(method)
     def call(self: PostgresLedger, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.OperationalError as exc:
-            raise _lost(self, exc) from None
+        for attempt in itertools.count(1):
+            try:
+                return method(self, *args, **kwargs)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                if not retried or attempt == _ATTEMPTS:
+                    raise _lost(self, exc) from None
+                time.sleep(0.05 * attempt)
+            except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:
+                raise _lost(self, exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return call
 
@@ -268,7 +312,8 @@ for _name in (
     "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
     "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
     "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
-    "notice_message",
+    "notice_message", "agencies", "agency", "add_agency", "name_agency", "member_agencies", "grant", "transfer",
+    "transfers",
 ):
     setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 
@@ -281,3 +326,9 @@ def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -
         for row in batch:
             chunk.add(row, source)
         yield chunk
+
+
+def grant_sql(role: str, agency: str | None) -> list[str]:
+    """The SQL that ``peertrain ledger grant`` runs, as text for a database administrator to run
+    (in psql) instead: ``role`` as ``agency``'s coordinator, or (``None``) a consortium role."""
+    return [statement.as_string(None) + ";" for statement in grant_statements(role, agency)]

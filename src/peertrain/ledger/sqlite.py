@@ -25,10 +25,11 @@ from pathlib import Path
 
 from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._fileagencies import _FileAgencies
 from peertrain.ledger._ingest import ColumnarChunk, ingest
 from peertrain.ledger._notices import _Notices
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
-from peertrain.ledger._schema import APPLICATION_ID, MIGRATIONS, _now_text, _statements
+from peertrain.ledger._schema import AGENCY, APPLICATION_ID, MIGRATIONS, _now_text, _statements
 from peertrain.ledger._tables import _Tables
 
 __all__ = [
@@ -50,7 +51,7 @@ CHUNK_ROWS = 5000
 RUN_ROWS = 200_000
 
 
-class SQLiteLedger(_Tables, _Notices):
+class SQLiteLedger(_Tables, _Notices, _FileAgencies):
     """A ledger in one SQLite file. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
@@ -172,8 +173,8 @@ class SQLiteLedger(_Tables, _Notices):
         counts = {"rows_read": 0, "imported": 0, "not_completed": 0, "duplicates": 0, "rejected": 0, "unmatched": 0}
         with self._transaction():
             inserted = self._db.execute(
-                "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO batches (source, profile, file_name, file_hash, imported_at, agency_id) "
+                f"VALUES (?, ?, ?, ?, ?, {AGENCY})",
                 (source, profile, file_name, file_hash, _now_text(imported_at)),
             )
             batch_id = int(inserted.lastrowid or 0)
@@ -190,7 +191,8 @@ class SQLiteLedger(_Tables, _Notices):
             self._void(batch_id, source, voided)
             if cursor is not None:
                 self._db.execute(
-                    "INSERT INTO cursors (source, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) "
+                    f"INSERT INTO cursors (agency_id, source, position, updated_at) VALUES ({AGENCY}, ?, ?, ?) "
+                    "ON CONFLICT (agency_id, source) "
                     "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                     (cursor[0], cursor[1], _now_text(imported_at)),
                 )
@@ -297,15 +299,17 @@ class SQLiteLedger(_Tables, _Notices):
     def _store_others(self, batch_id: int, source: str, chunk: PreparedChunk, counts: dict[str, int]) -> None:
         """Store a chunk's held and rejected rows, and count its rows."""
         db = self._db
+        agency = _sql_text(str(db.execute(f"SELECT {AGENCY}").fetchone()[0]))
         before = db.total_changes
         db.executemany(
-            f"INSERT OR IGNORE INTO held (batch_id, source, origin, reason, fingerprint, payload) "
-            f"VALUES ({batch_id:d}, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO held (batch_id, agency_id, source, origin, reason, fingerprint, payload) "
+            f"VALUES ({batch_id:d}, {agency}, ?, ?, ?, ?, ?)",
             chunk.held,
         )
         held = db.total_changes - before
         db.executemany(
-            "INSERT INTO rejected (batch_id, file, row, field, reason, raw) VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO rejected (batch_id, agency_id, file, row, field, reason, raw) "
+            f"VALUES (?, {agency}, ?, ?, ?, ?, ?)",
             [
                 (batch_id, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw), ensure_ascii=False))
                 for row in chunk.rejected

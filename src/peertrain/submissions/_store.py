@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from peertrain.ledger import Ledger, LedgerError
-from peertrain.ledger._schema import _now_text, _Transaction
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
 from peertrain.ledger.sqlite import SQLiteLedger
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Delivery
 from peertrain.submissions.evidence import Evidence
@@ -119,8 +119,8 @@ def add_event(
 def add_record(db: sqlite3.Connection, submission: Submission, origin: str, at: dt.datetime) -> int:
     """A batch of its own holding the approved submission's completed record; its id."""
     cursor = db.execute(
-        "INSERT INTO batches (source, profile, file_name, file_hash, imported_at, rows_read, imported) "
-        "VALUES (?, ?, ?, ?, ?, 1, 1)",
+        "INSERT INTO batches (source, profile, file_name, file_hash, imported_at, rows_read, imported, agency_id) "
+        f"VALUES (?, ?, ?, ?, ?, 1, 1, {AGENCY})",
         (SELF_REPORTED_SOURCE, SELF_REPORTED_SOURCE, submission.evidence_name, submission.evidence_sha256,
          _now_text(at)),
     )
