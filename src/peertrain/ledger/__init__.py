@@ -26,6 +26,7 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
+from peertrain.ledger._journal import JournalEntry, Mismatch, Verification
 from peertrain.rules.model import Completion, Member
 from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
 
@@ -34,8 +35,10 @@ __all__ = [
     "BatchCounts",
     "CompletionRow",
     "HeldRow",
+    "JournalEntry",
     "Ledger",
     "LedgerError",
+    "Mismatch",
     "NoticeDraft",
     "NoticeRow",
     "NoticeState",
@@ -43,6 +46,7 @@ __all__ = [
     "Record",
     "RejectedRow",
     "UnmatchedRow",
+    "Verification",
     "is_database_url",
     "ledger_exists",
     "ledger_location",
@@ -333,6 +337,11 @@ class Ledger(Protocol):
 
     def notice_message(self, notice_id: int) -> bytes:
         """The message last attempted for a notice, as handed to the mail server."""
+        ...
+
+    def verify(self) -> Verification:
+        """Recompute the journal (the hash chain over every batch, retraction and rematch) from the
+        stored rows; the result names the first entry that does not match."""
         ...
 
     def close(self) -> None:

@@ -14,15 +14,21 @@ wrote them (``1.50`` is not ``1.5`` to an auditor); dates are ``date`` and times
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from peertrain.ledger import LedgerError
+from peertrain.ledger._journal import Journal
 
 #: The database schema (namespace) that holds a ledger's tables.
 SCHEMA = "peertrain"
 
 #: Taken, for the length of a transaction, by whoever creates or migrates a ledger.
 _LOCK = 0x5054524E  # "PTRN", the SQLite ledger's application id
+#: Taken, for the length of a transaction, by whoever appends to the journal.
+JOURNAL_LOCK = 0x5054524A  # "PTRJ"
+_CURSORS = itertools.count(1)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the ledger
@@ -100,7 +106,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
     """,
+    # 5: the journal (peertrain.ledger._journal), as the SQLite ledger's; appends are serialised
+    # by an advisory lock (JOURNAL_LOCK), so two writers never fork the chain
+    """
+    CREATE TABLE journal (
+        seq bigint PRIMARY KEY, kind text NOT NULL, ref bigint NOT NULL, content text NOT NULL,
+        content_sha256 text NOT NULL, prev_sha256 text NOT NULL, sha256 text NOT NULL
+    );
+    CREATE INDEX journal_ref ON journal(ref);
+    """,
 )
+
+
+def journal(db: Any) -> Journal:
+    """The journal of the ledger open on ``db`` (a psycopg connection whose search path is the
+    ledger's schema): appends take :data:`JOURNAL_LOCK` until the transaction ends, so concurrent
+    writers append one after another and never fork the chain; records are read through a
+    server-side cursor."""
+
+    def query(sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+        cursor = db.execute(sql.replace("?", "%s"), params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def stream(sql: str, params: tuple[Any, ...]) -> Iterator[Any]:
+        with db.cursor(name=f"peertrain_journal_{next(_CURSORS)}", withhold=True) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(sql.replace("?", "%s"), params)
+            yield from cursor
+
+    def lock() -> None:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (JOURNAL_LOCK,))
+
+    return Journal(query, stream=stream, lock=lock)
 
 
 def _statements(script: str) -> list[str]:
@@ -154,9 +191,12 @@ def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
         if version == len(MIGRATIONS):
             return
         db.execute(f"SET LOCAL search_path = {SCHEMA}")
+        journalled = db.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.journal",)).fetchone()[0] is not None
         for number in range(version, len(MIGRATIONS)):
             for statement in _statements(MIGRATIONS[number]):
                 db.execute(statement)
+        if not journalled:  # the batches of a ledger made before the journal, as they stand
+            journal(db).backfill()
         if version == 0:
             db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
         db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))

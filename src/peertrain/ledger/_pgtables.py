@@ -20,6 +20,8 @@ import psycopg
 import pyarrow as pa
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
+from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._pgschema import journal
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
@@ -243,6 +245,7 @@ class _PgTables:
             for table in ("records", "held", "rejected"):
                 self._db.execute(f"DELETE FROM {table} WHERE batch_id = %s", (batch_id,))
             self._db.execute("UPDATE batches SET retracted_at = %s WHERE id = %s", (stamp(when), batch_id))
+            journal(self._db).record(RETRACTION, batch_id)
         return self._batch(batch_id)
 
     # -- held and rejected rows -----------------------------------------------------------
@@ -272,6 +275,7 @@ class _PgTables:
             self._db.execute(
                 f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = %s", (row[0],)
             )
+            journal(self._db).record(REMATCH, int(row[0]))
         return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
@@ -283,3 +287,10 @@ class _PgTables:
             else self._db.execute(sql + " ORDER BY id")
         ).fetchall()
         return [(int(r[0]), RejectedRow(r[1], int(r[2]), r[3], r[4], tuple(json.loads(r[5])))) for r in rows]
+
+    def verify(self) -> Verification:
+        """Recompute the journal's chain and every batch's content from the stored rows, in one
+        read-only snapshot (see :mod:`peertrain.ledger._journal`)."""
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return journal(self._db).verify()

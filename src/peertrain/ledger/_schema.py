@@ -9,6 +9,7 @@ import datetime as dt
 import sqlite3
 
 from peertrain.ledger import LedgerError
+from peertrain.ledger._journal import Journal
 
 #: ``PRAGMA application_id`` of a peertrain ledger ("PTRN").
 APPLICATION_ID = 0x5054524E
@@ -88,7 +89,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX submission_events_submission ON submission_events(submission_id, id);
     """,
+    # 5: the journal (peertrain.ledger._journal): every change to a batch's rows, hash-chained;
+    # a ledger migrated to it has its batches journalled as they stand
+    """
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref INTEGER NOT NULL, content TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL, prev_sha256 TEXT NOT NULL, sha256 TEXT NOT NULL
+    );
+    CREATE INDEX journal_ref ON journal(ref);
+    """,
 )
+
+
+def journal(db: sqlite3.Connection) -> Journal:
+    """The journal of the ledger open on ``db`` (appended to within the caller's write transaction)."""
+    return Journal(db.execute)
+
+
+def has_journal(db: sqlite3.Connection) -> bool:
+    """Whether the ledger's schema has its journal table yet."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone() is not None
 
 
 def _now_text(when: dt.datetime) -> str:

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
-from peertrain.ledger._schema import _now_text, _Transaction
+from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._schema import _now_text, _Transaction, journal
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
@@ -256,6 +257,7 @@ class _Tables:
             for table in ("records", "held", "rejected"):
                 self._db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
             self._db.execute("UPDATE batches SET retracted_at = ? WHERE id = ?", (_now_text(when), batch_id))
+            journal(self._db).record(RETRACTION, batch_id)
         return self._batch(batch_id)
 
     # -- held and rejected rows -----------------------------------------------------------
@@ -288,6 +290,7 @@ class _Tables:
             self._db.execute(
                 f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
             )
+            journal(self._db).record(REMATCH, int(row[0]))
         return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
@@ -299,6 +302,15 @@ class _Tables:
             else self._db.execute(sql + " ORDER BY id")
         )
         return [(r[0], RejectedRow(r[1], r[2], r[3], r[4], tuple(json.loads(r[5])))) for r in rows]
+
+    def verify(self) -> Verification:
+        """Recompute the journal's chain and every batch's content from the stored rows, in one
+        read transaction (see :mod:`peertrain.ledger._journal`)."""
+        self._db.execute("BEGIN")
+        try:
+            return journal(self._db).verify()
+        finally:
+            self._db.execute("COMMIT")
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when sound)."""

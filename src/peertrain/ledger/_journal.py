@@ -1,0 +1,348 @@
+"""The ledger's journal: a tamper-evident, hash-chained history of everything that changed its rows.
+
+Every change to a batch's rows appends one entry in the same transaction: an import or pull
+(``batch``), a retraction (``retraction``), a held row turned into a record (``rematch``), and the
+records of other batches that a pull's voided statements removed (``void``, one per batch touched).
+An entry holds its sequence number, its kind, its reference (the batch id), the SHA-256 of its
+*content*, the previous entry's hash, and its own hash::
+
+    content_sha256 = SHA-256(canonical(content))
+    sha256         = SHA-256(prev_sha256 + canonical({"seq", "kind", "ref", "content_sha256"}))
+
+with ``prev_sha256`` of the first entry 64 zeros (hex digests are hashed as their ASCII text). The
+content of a batch entry is the batch *as stored after the change*: its row in ``batches`` (every
+column, times in UTC ISO 8601 to the second, and the record ids its pull voided) and, for each of
+its records, held rows and rejected rows, their number and the SHA-256 of their canonical lines
+(records in id order, held and rejected rows sorted; ids the database allocates are left out). The
+canonical form is JSON with sorted keys, no spaces, UTF-8, dates ``YYYY-MM-DD``, hours as the
+text stored, no floats: the SQLite and the PostgreSQL ledger give the same hashes for the same
+history. ``transfer`` is reserved for moves of a member between agencies.
+
+:meth:`Journal.verify` recomputes every entry's hash along the chain and each batch's content from
+its stored rows, which must equal the content of the batch's latest entry; it names the first
+entry that does not match. Works on either backend through a query function (``?`` placeholders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from attrs import frozen
+
+__all__ = [
+    "BATCH",
+    "BATCH_KINDS",
+    "GENESIS",
+    "REMATCH",
+    "RETRACTION",
+    "TRANSFER",
+    "VOID",
+    "Journal",
+    "JournalEntry",
+    "Mismatch",
+    "Verification",
+    "canonical",
+    "entry_hash",
+]
+
+BATCH, RETRACTION, REMATCH, VOID, TRANSFER = "batch", "retraction", "rematch", "void", "transfer"
+#: The kinds whose reference is a batch, whose content is that batch as stored.
+BATCH_KINDS = frozenset({BATCH, RETRACTION, REMATCH, VOID})
+#: The previous hash of the first entry.
+GENESIS = "0" * 64
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+#: The ``journal`` table's columns, in order.
+COLUMNS = "seq, kind, ref, content, content_sha256, prev_sha256, sha256"
+
+Query = Callable[[str, tuple[Any, ...]], Iterable[Sequence[Any]]]
+
+
+def canonical(value: Any) -> str:
+    """``value`` (JSON data without floats) as canonical JSON: sorted keys, no spaces, not escaped."""
+    return _ENCODER.encode(value)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_hash(prev_sha256: str, seq: int, kind: str, ref: int, content_sha256: str) -> str:
+    """The hash of one entry, chained to the previous one."""
+    entry = canonical({"seq": seq, "kind": kind, "ref": ref, "content_sha256": content_sha256})
+    return _sha(prev_sha256 + entry)
+
+
+@frozen
+class JournalEntry:
+    """One entry of the journal as stored."""
+
+    seq: int
+    kind: str
+    ref: int
+    content_sha256: str
+    prev_sha256: str
+    sha256: str
+
+
+@frozen
+class Mismatch:
+    """An entry of the journal that does not match the ledger (``seq`` is ``None`` for a batch that
+    no entry covers), and what differs."""
+
+    seq: int | None
+    kind: str
+    ref: int
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.seq} ({self.kind}, batch {self.ref})" if self.seq is not None else f"batch {self.ref}"
+        return f"{where}: {self.reason}"
+
+
+@frozen
+class Verification:
+    """The result of :meth:`peertrain.ledger.Ledger.verify`: how many entries were checked, the hash
+    of the last one (``head``, 64 zeros when the journal is empty) and every mismatch found, first
+    entry first (:attr:`first`; none when the ledger verifies)."""
+
+    entries: int
+    head: str
+    mismatches: tuple[Mismatch, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every entry matches."""
+        return not self.mismatches
+
+    @property
+    def first(self) -> Mismatch | None:
+        """The first entry that does not match."""
+        return self.mismatches[0] if self.mismatches else None
+
+
+def _int(value: Any) -> Any:
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _day(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _stamp(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return value
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+_BATCH_SQL = (
+    "SELECT id, source, profile, file_name, file_hash, imported_at, rows_read, imported, not_completed, "
+    "duplicates, rejected, unmatched, retracted_at FROM batches"
+)
+_COUNTS = ("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched")
+_RECORD_SQL = (
+    "SELECT batch_id, id, member_id, course_id, on_date, status, hours, delivery, provider, source, record_id, "
+    "origin FROM records"
+)
+_HELD_SQL = "SELECT batch_id, source, origin, reason, fingerprint, payload FROM held"
+_REJECTED_SQL = 'SELECT batch_id, file, "row", field, reason, raw FROM rejected'
+
+
+class _Rows:
+    """The lines of one kind of row of one batch: counted, hashed in the order given or sorted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.hash = hashlib.sha256()
+        self.lines: list[str] = []
+
+    def add(self, line: str, *, ordered: bool) -> None:
+        self.count += 1
+        if ordered:
+            self.hash.update(line.encode("utf-8") + b"\n")
+        else:
+            self.lines.append(line)
+
+    def digest(self) -> dict[str, Any]:
+        for line in sorted(self.lines):
+            self.hash.update(line.encode("utf-8") + b"\n")
+        return {"count": self.count, "sha256": self.hash.hexdigest()}
+
+
+class Journal:
+    """A ledger's journal, read and written through ``query`` (``?`` placeholders; rows as sequences).
+
+    ``stream`` (by default ``query``) reads the records, which may be many; ``lock`` is called
+    before an entry is appended and must serialise appends until the transaction ends (the
+    PostgreSQL ledger takes an advisory lock; an SQLite write transaction already is exclusive).
+    """
+
+    def __init__(self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None) -> None:
+        self._query = query
+        self._stream = stream or query
+        self._lock = lock
+
+    # -- content -----------------------------------------------------------------------
+
+    def contents(self, batch_id: int | None = None) -> dict[int, dict[str, Any]]:
+        """The content of one batch (or of every batch, and of rows whose batch row is missing) as
+        stored now, by batch id."""
+        where, params = (" WHERE batch_id = ?", (batch_id,)) if batch_id is not None else ("", ())
+        parts: dict[int, dict[str, Any]] = {}
+
+        def rows_of(batch: int, part: str) -> _Rows:
+            entry = parts.setdefault(batch, {"batch": None})
+            return entry.setdefault(part, _Rows())  # type: ignore[no-any-return]
+
+        batch_where = " WHERE id = ?" if batch_id is not None else ""
+        for r in self._query(_BATCH_SQL + batch_where, params):
+            meta = {"id": _int(r[0]), "source": r[1], "profile": r[2], "file_name": r[3], "file_hash": r[4],
+                    "imported_at": _stamp(r[5]), "retracted_at": _stamp(r[12])}
+            meta.update({name: _int(value) for name, value in zip(_COUNTS, r[6:12], strict=True)})
+            voided = list(self._query("SELECT value FROM meta WHERE key = ?", (f"retracted:{_int(r[0])}",)))
+            meta["voided"] = _json(voided[0][0]) if voided else []
+            parts.setdefault(_int(r[0]), {})["batch"] = meta
+        for r in self._stream(_RECORD_SQL + where + " ORDER BY id", params):
+            line = canonical([r[1], r[2], r[3], _day(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11]])
+            rows_of(_int(r[0]), "records").add(line, ordered=True)
+        for r in self._query(_HELD_SQL + where, params):
+            rows_of(_int(r[0]), "held").add(canonical([r[1], r[2], r[3], r[4], _json(r[5])]), ordered=False)
+        for r in self._query(_REJECTED_SQL + where, params):
+            line = canonical([r[1], _int(r[2]), r[3], r[4], _json(r[5])])
+            rows_of(_int(r[0]), "rejected").add(line, ordered=False)
+        result: dict[int, dict[str, Any]] = {}
+        for batch, entry in parts.items():
+            content: dict[str, Any] = {"batch": entry.get("batch")}
+            for part in ("records", "held", "rejected"):
+                content[part] = entry.get(part, _Rows()).digest()
+            result[batch] = content
+        return result
+
+    # -- appending ---------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """The last entry's sequence number and hash (``0`` and 64 zeros when empty)."""
+        rows = list(self._query("SELECT seq, sha256 FROM journal ORDER BY seq DESC LIMIT 1", ()))
+        return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
+
+    def append(self, kind: str, ref: int, content: Any) -> JournalEntry:
+        """Append one entry (in the caller's transaction) whose content is ``content``."""
+        if self._lock is not None:
+            self._lock()
+        seq, prev = self.head()
+        text = canonical(content)
+        content_sha = _sha(text)
+        entry = JournalEntry(seq + 1, kind, ref, content_sha, prev, entry_hash(prev, seq + 1, kind, ref, content_sha))
+        self._query(
+            f"INSERT INTO journal ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entry.seq, kind, ref, text, content_sha, prev, entry.sha256),
+        )
+        return entry
+
+    def record(self, kind: str, batch_id: int) -> JournalEntry:
+        """Append an entry for a change to a batch: its content is the batch as stored now."""
+        if self._lock is not None:
+            self._lock()  # before reading: every change committed before ours is then visible
+        content = self.contents(batch_id).get(batch_id)
+        return self.append(kind, batch_id, content)
+
+    def backfill(self) -> int:
+        """Journal every batch of a ledger that had no journal (a migration): in id order, each as
+        it stands, followed by its retraction when retracted. Returns the number of entries."""
+        contents = self.contents()
+        count = 0
+        for batch_id in sorted(contents):
+            content = contents[batch_id]
+            if content["batch"] is None:  # rows of no batch: verify names them
+                continue
+            self.append(BATCH, batch_id, content)
+            count += 1
+            if content["batch"]["retracted_at"] is not None:
+                self.append(RETRACTION, batch_id, content)
+                count += 1
+        return count
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry, in order."""
+        return [
+            JournalEntry(int(r[0]), r[1], int(r[2]), r[4], r[5], r[6])
+            for r in self._query(f"SELECT {COLUMNS} FROM journal ORDER BY seq", ())
+        ]
+
+    # -- verifying ---------------------------------------------------------------------
+
+    def verify(self) -> Verification:
+        """Recompute the chain and every batch's content; see :class:`Verification`."""
+        problems: list[Mismatch] = []
+        prev, expected, count = GENESIS, 1, 0
+        latest: dict[int, tuple[int, str, str, str]] = {}
+        for r in self._query(f"SELECT {COLUMNS} FROM journal ORDER BY seq", ()):
+            seq, kind, ref, text, content_sha, stored_prev, stored = int(r[0]), r[1], _int(r[2]), r[3], r[4], r[5], r[6]
+            count += 1
+            reason = None
+            if seq != expected:
+                reason = f"expected entry {expected} here: entries are missing or renumbered"
+            elif stored_prev != prev:
+                reason = "its previous-entry hash is not the hash of the entry before it"
+            elif entry_hash(prev, seq, kind, ref, content_sha) != stored:
+                reason = "its hash does not match its sequence number, kind, reference and content hash"
+            elif _sha(text) != content_sha:
+                reason = "its stored content does not match its content hash"
+            if reason is not None:
+                problems.append(Mismatch(seq, kind, ref, reason))
+            if kind in BATCH_KINDS:
+                latest[ref] = (seq, kind, text, content_sha)
+            prev, expected = stored, seq + 1
+        current = self.contents()
+        for ref, (seq, kind, text, content_sha) in latest.items():
+            now = current.pop(ref, None)
+            if now is None or now["batch"] is None:
+                problems.append(Mismatch(seq, kind, ref, f"batch {ref} is missing from the ledger"))
+            elif _sha(canonical(now)) != content_sha:
+                problems.append(Mismatch(seq, kind, ref, _difference(_json(text), now)))
+        for ref in sorted(current):
+            problems.append(Mismatch(None, BATCH, ref, "no journal entry covers this batch"))
+        problems.sort(key=lambda m: (m.seq is None, m.seq or 0))
+        return Verification(count, prev, tuple(problems))
+
+
+def _difference(journal: Any, now: dict[str, Any]) -> str:
+    """What differs between the content a journal entry recorded and the batch as stored."""
+    if not isinstance(journal, dict):
+        return "its stored content is unreadable"
+    parts: list[str] = []
+    old, new = journal.get("batch") or {}, now["batch"] or {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            parts.append(f"the batch's {key} is {new.get(key)!r}, the journal says {old.get(key)!r}")
+    for part in ("records", "held", "rejected"):
+        was, is_now = journal.get(part) or {}, now[part]
+        if was.get("count") != is_now["count"]:
+            parts.append(f"{is_now['count']} {part} row(s) stored, the journal says {was.get('count')}")
+        elif was.get("sha256") != is_now["sha256"]:
+            parts.append(f"the content of its {is_now['count']} {part} row(s) differs")
+    return "; ".join(parts) or "its content differs"
