@@ -1,0 +1,57 @@
+"""The ledger commands about a ledger's history as a whole: ``peertrain ledger verify`` (the
+journal's hash chain), ``ledger copy`` (a whole ledger into an empty one, either backend),
+``ledger export-member`` and ``ledger import-member`` (one person's training, as a file).
+
+Thin wrappers over :mod:`peertrain.ledger` and :mod:`peertrain.ledger.moving`; registered by
+:mod:`peertrain.cli.ledger`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from peertrain.ledger import Verification, ledger_location, open_ledger, shown_location
+
+__all__ = ["COMMANDS", "add_commands", "run"]
+
+#: The ``ledger`` actions this module runs.
+COMMANDS = frozenset({"verify"})
+
+#: The exit status of ``ledger verify`` when the journal does not match.
+EXIT_MISMATCH = 1
+
+
+def add_commands(actions: Any) -> None:
+    """Add this module's actions to the ``peertrain ledger`` sub-command parser."""
+    verify = actions.add_parser(
+        "verify", help="check the ledger's tamper-evident journal",
+        description=(
+            "Recompute the journal's hash chain and every batch's content from the stored rows. "
+            "Prints the number of entries and the hash of the last one (record it elsewhere: a later "
+            "verify giving the same or a longer chain from it shows nothing was rewritten); when an entry "
+            "does not match, names the first (sequence number, kind, batch, what differs) and exits 1."
+        ),
+    )
+    verify.add_argument("ledger", type=ledger_location, metavar="LEDGER", help="a file, or a postgresql:// URL")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one of :data:`COMMANDS`; returns the exit status."""
+    ledger = open_ledger(args.ledger)
+    try:
+        result = ledger.verify()
+    finally:
+        ledger.close()
+    return report_verification(shown_location(args.ledger), result)
+
+
+def report_verification(name: str, result: Verification) -> int:
+    """Print what :meth:`~peertrain.ledger.Ledger.verify` found; the exit status."""
+    if result.first is None:
+        print(f"{name}: the journal verifies: {result.entries} entries, head {result.head}")
+        return 0
+    print(f"{name}: the journal does NOT verify: {result.first}")
+    if len(result.mismatches) > 1:
+        print(f"  ({len(result.mismatches) - 1} further mismatch(es) after it)")
+    return EXIT_MISMATCH

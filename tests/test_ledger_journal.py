@@ -1,0 +1,293 @@
+"""The ledger's journal on both backends: every change to a batch's rows appends a hash-chained
+entry; ``Ledger.verify`` and ``peertrain ledger verify`` recompute it and name the first entry that
+does not match after the database is edited by hand; the same history gives the same chain on
+SQLite and PostgreSQL; older ledgers are journalled when migrated; concurrent writers never fork
+the chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ledger_maker
+from journal_helpers import NOW, raw_sql, record, store_history
+from peertrain.cli import main
+from peertrain.ledger import open_ledger
+from peertrain.ledger._journal import COLUMNS, GENESIS, canonical, entry_hash
+from peertrain.ledger._pgschema import MIGRATIONS as PG_MIGRATIONS
+from peertrain.ledger.sqlite import APPLICATION_ID, MIGRATIONS
+
+
+@pytest.fixture
+def location(new_location):
+    """A ledger holding :func:`store_history`'s history."""
+    where = new_location()
+    with open_ledger(where, create_timezone="America/Chicago") as ledger:
+        store_history(ledger)
+    return where
+
+
+def verify(where):
+    with open_ledger(where) as ledger:
+        return ledger.verify()
+
+
+def test_every_change_appends_one_chained_entry(location):
+    """Imports, a rematch, a void and a retraction: six entries, each chained to the one before,
+    each hash recomputable by hand from its fields; the ledger verifies."""
+    with open_ledger(location) as ledger:
+        result = ledger.verify()
+        batches = ledger.batches()
+    rows = raw_sql(location, f"SELECT {COLUMNS} FROM journal ORDER BY seq")
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (1, "batch", 1), (2, "batch", 2), (3, "rematch", 1), (4, "batch", 3), (5, "void", 1), (6, "retraction", 2),
+    ]
+    prev = GENESIS
+    for seq, kind, ref, content, content_sha, stored_prev, stored in rows:
+        assert hashlib.sha256(content.encode()).hexdigest() == content_sha
+        assert stored_prev == prev
+        entry = f'{{"content_sha256":"{content_sha}","kind":"{kind}","ref":{ref},"seq":{seq}}}'
+        assert stored == hashlib.sha256((prev + entry).encode()).hexdigest()
+        assert stored == entry_hash(prev, seq, kind, ref, content_sha)
+        prev = stored
+    assert result.ok
+    assert result.first is None
+    assert (result.entries, result.head) == (6, prev)
+    assert [b.id for b in batches] == [1, 2, 3]
+
+
+def test_a_batch_entry_holds_the_batch_as_stored(location):
+    """The content of batch 1's latest entry (the void) is its row, times in UTC, and the number of
+    records, held and rejected rows it keeps after the rematch and the void."""
+    content = raw_sql(location, "SELECT content FROM journal WHERE seq = 5")[0][0]
+    import json
+
+    data = json.loads(content)
+    assert data["batch"] == {
+        "id": 1, "source": "portal", "profile": "p", "file_name": "export.csv", "file_hash": "h1",
+        "imported_at": "2026-11-23T12:00:00+00:00", "retracted_at": None, "rows_read": 5, "imported": 4,
+        "not_completed": 1, "duplicates": 0, "rejected": 1, "unmatched": 0, "voided": [],
+    }
+    assert (data["records"]["count"], data["held"]["count"], data["rejected"]["count"]) == (3, 0, 1)
+    assert content == canonical(data)
+    retraction = json.loads(raw_sql(location, "SELECT content FROM journal WHERE seq = 6")[0][0])
+    assert retraction["batch"]["retracted_at"] == "2026-11-25T12:00:00+00:00"
+    assert retraction["records"] == {"count": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+
+
+def test_the_same_history_gives_the_same_chain_on_both_backends(request, tmp_path):
+    """SQLite and PostgreSQL store the same history with identical entries, hash for hash."""
+    chains = []
+    for backend in ("sqlite", "postgresql"):
+        where = ledger_maker(backend, request, tmp_path)()
+        with open_ledger(where, create_timezone="America/Chicago") as ledger:
+            store_history(ledger)
+            assert ledger.verify().ok
+        chains.append(raw_sql(where, f"SELECT {COLUMNS} FROM journal ORDER BY seq"))
+    assert chains[0] == chains[1]
+    assert len(chains[0]) == 6
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["M1", "M2", "Zoë-3"]), st.sampled_from(["qpr", "pfa"]),
+            st.dates(dt.date(2020, 1, 1), dt.date(2026, 12, 31)),
+            st.sampled_from(["completed", "in_progress"]),
+            st.one_of(st.none(), st.sampled_from(["1", "1.0", "1.50", "16"])),
+        ),
+        max_size=12,
+    ),
+    retract=st.booleans(),
+)
+def test_any_import_gives_the_same_chain_on_both_backends(request, tmp_path_factory, rows, retract):
+    """Whatever the records (names beyond ASCII, hours as written, duplicates), both backends give
+    the same head hash, and both verify."""
+    heads = []
+    folder = tmp_path_factory.mktemp("chain")
+    for backend in ("sqlite", "postgresql"):
+        with open_ledger(ledger_maker(backend, request, folder)(), create_timezone="UTC") as ledger:
+            ledger.import_batch(
+                source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW,
+                rows=[record(member=m, course=c, on=d, status=s, hours=h) for m, c, d, s, h in rows],
+            )
+            if retract:
+                ledger.retract(1, NOW)
+            result = ledger.verify()
+        assert result.ok
+        heads.append(result.head)
+    assert heads[0] == heads[1]
+
+
+@pytest.mark.parametrize(
+    ("statement", "seq", "kind", "ref", "reason"),
+    [
+        ("UPDATE records SET hours = '2.5' WHERE id = 'M1/qpr/2026-01-05'", 5, "void", 1,
+         "the content of its 3 records row(s) differs"),
+        ("DELETE FROM records WHERE id = 'M1/gci/2026-03-03'", 4, "batch", 3,
+         "0 records row(s) stored, the journal says 1"),
+        ("UPDATE batches SET file_name = 'other.csv' WHERE id = 3", 4, "batch", 3,
+         "the batch's file_name is 'other.csv', the journal says 'export2.csv'"),
+        ("UPDATE batches SET imported = 9 WHERE id = 1", 5, "void", 1,
+         "the batch's imported is 9, the journal says 4"),
+        ("UPDATE rejected SET reason = 'fine' WHERE batch_id = 1", 5, "void", 1,
+         "the content of its 1 rejected row(s) differs"),
+        ("UPDATE batches SET retracted_at = NULL WHERE id = 2", 6, "retraction", 2,
+         "the batch's retracted_at is None, the journal says '2026-11-25T12:00:00+00:00'"),
+        ("UPDATE journal SET content_sha256 = '" + "ab" * 32 + "' WHERE seq = 2", 2, "batch", 2,
+         "its hash does not match"),
+        ("DELETE FROM journal WHERE seq = 3", 4, "batch", 3, "expected entry 3 here"),
+        ("UPDATE journal SET ref = 2 WHERE seq = 1", 1, "batch", 2, "its hash does not match"),
+    ],
+)
+def test_an_edit_by_hand_is_named_by_the_first_entry_it_breaks(location, statement, seq, kind, ref, reason):
+    """After one change made directly in the database (sqlite3 or psycopg), verify fails and names
+    the entry (sequence number, kind, batch) that vouched for what was changed, and what differs."""
+    raw_sql(location, statement)
+    result = verify(location)
+    assert not result.ok
+    first = result.first
+    assert (first.seq, first.kind, first.ref) == (seq, kind, ref)
+    assert reason in first.reason
+
+
+def test_a_batch_added_by_hand_is_covered_by_no_entry(location):
+    """A batch inserted straight into the table has no entry: verify says so."""
+    raw_sql(
+        location,
+        "INSERT INTO batches (source, profile, file_name, file_hash, imported_at) "
+        "VALUES ('s', 'p', 'forged.csv', 'h9', '2026-11-23T12:00:00+00:00')",
+    )
+    result = verify(location)
+    assert str(result.first) == "batch 4: no journal entry covers this batch"
+    assert result.first.seq is None
+
+
+def test_verify_on_the_command_line(location, capsys):
+    """``peertrain ledger verify`` prints the entries and head, exit 0; after an edit it names the
+    first entry that does not match, exit 1."""
+    assert main(["ledger", "verify", str(location)]) == 0
+    head = verify(location).head
+    assert capsys.readouterr().out.endswith(f": the journal verifies: 6 entries, head {head}\n")
+    raw_sql(location, "UPDATE records SET hours = '3' WHERE id = 'M1/gci/2026-03-03'")
+    raw_sql(location, "UPDATE records SET hours = '3' WHERE id = 'M1/qpr/2026-01-05'")
+    assert main(["ledger", "verify", str(location)]) == 1
+    out = capsys.readouterr().out
+    assert "the journal does NOT verify: entry 4 (batch, batch 3): the content of its 1 records row(s) differs\n" in out
+    assert "(1 further mismatch(es) after it)" in out
+
+
+def _old_ledger(backend, request, tmp_path):
+    """A ledger made by the schema before the journal, holding two batches (one retracted)."""
+    before = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE journal" in m)
+    statements = [
+        "INSERT INTO meta VALUES ('timezone', 'America/Denver')",
+        "INSERT INTO batches (source, profile, file_name, file_hash, imported_at, rows_read, imported) "
+        "VALUES ('s', 'p', 'a.csv', 'h', '2025-01-01T00:00:00+00:00', 1, 1)",
+        "INSERT INTO batches (source, profile, file_name, file_hash, imported_at, retracted_at) "
+        "VALUES ('s', 'p', 'b.csv', 'h2', '2025-01-02T00:00:00+00:00', '2025-01-03T00:00:00+00:00')",
+        "INSERT INTO records (id, batch_id, member_id, course_id, on_date, status, hours, delivery, provider, "
+        "source, record_id, origin) VALUES ('M1/qpr/2025-01-02', 1, 'M1', 'qpr', '2025-01-02', 'completed', '1', "
+        "NULL, NULL, 's', NULL, 'a.csv:2')",
+    ]
+    where = ledger_maker(backend, request, tmp_path)()
+    if backend == "sqlite":
+        db = sqlite3.connect(where)
+        for script in MIGRATIONS[:before]:
+            db.executescript(script)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for statement in statements:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {before}")
+        db.commit()
+        db.close()
+        return where
+    raw_sql(where, "CREATE SCHEMA peertrain")
+    raw_sql(where, "CREATE TABLE ledger_version (version integer NOT NULL)")
+    raw_sql(where, f"INSERT INTO ledger_version VALUES ({before})")
+    for script in PG_MIGRATIONS[:before]:
+        for statement in (s.strip() for s in script.split(";")):
+            if statement:
+                raw_sql(where, statement)
+    for statement in statements:
+        raw_sql(where, statement)
+    return where
+
+
+def test_a_ledger_made_before_the_journal_is_journalled_when_migrated(backend, request, tmp_path):
+    """Opening it migrates it: its batches are journalled in order as they stand (the retracted one
+    followed by its retraction), it verifies, and new changes chain on."""
+    where = _old_ledger(backend, request, tmp_path)
+    with open_ledger(where) as ledger:
+        assert ledger.schema_version() == len(MIGRATIONS)
+        assert ledger.verify().ok
+        ledger.import_batch(source="s", profile="p", file_name="c.csv", file_hash="h3", imported_at=NOW,
+                            rows=[record()])
+        result = ledger.verify()
+    assert result.ok
+    assert result.entries == 4
+    kinds = raw_sql(where, "SELECT seq, kind, ref FROM journal ORDER BY seq")
+    assert kinds == [(1, "batch", 1), (2, "batch", 2), (3, "retraction", 2), (4, "batch", 3)]
+
+
+def test_a_submission_approval_and_revocation_are_journalled(tmp_path, catalogue):
+    """Approving a self-reported submission adds a batch, revoking it retracts the batch: both are
+    entries, and the ledger verifies (the SQLite ledger, the one that stores submissions)."""
+    from peertrain.submissions import approve, revoke, submit
+
+    path = tmp_path / "team.db"
+    with open_ledger(path, create_timezone="UTC") as ledger:
+        from journal_helpers import MEMBERS
+
+        ledger.put_members(MEMBERS)
+        pdf = tmp_path / "certificate.pdf"
+        pdf.write_bytes(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n")
+        submission = submit(ledger, member="M1", course="qpr", on=dt.date(2026, 1, 5), evidence=pdf,
+                            catalogue=catalogue, by="M1", at=NOW)
+        approve(ledger, submission.id, by="coordinator", at=NOW)
+        revoke(ledger, submission.id, by="coordinator", at=NOW, note="wrong course")
+        result = ledger.verify()
+    assert result.ok
+    assert result.entries == 2
+    assert raw_sql(path, "SELECT kind, ref FROM journal ORDER BY seq") == [("batch", 1), ("retraction", 1)]
+
+
+def test_concurrent_writers_never_fork_the_chain(pg_cluster, tmp_path):
+    """Four writers importing into one PostgreSQL ledger at once: 20 batches, 20 entries numbered
+    1 to 20, each chained to the one before, and the ledger verifies."""
+    url = pg_cluster.url(pg_cluster.create_database())
+    open_ledger(url, create_timezone="UTC").close()
+    errors = []
+
+    def writer(number):
+        try:
+            with open_ledger(url) as ledger:
+                for i in range(5):
+                    ledger.import_batch(
+                        source=f"agency-{number}", profile="p", file_name=f"{number}-{i}.csv",
+                        file_hash=f"{number}-{i}", imported_at=NOW,
+                        rows=[record(member=f"A{number}-{k}", on=dt.date(2026, 1, 1 + i)) for k in range(50)],
+                    )
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = verify(url)
+    assert result.ok
+    assert result.entries == 20
+    rows = raw_sql(url, "SELECT seq, ref FROM journal ORDER BY seq")
+    assert [r[0] for r in rows] == list(range(1, 21))
+    assert sorted(r[1] for r in rows) == list(range(1, 21))
+    assert raw_sql(url, "SELECT count(*) FROM records") == [(1000,)]
