@@ -12,11 +12,12 @@ import argparse
 from typing import Any
 
 from peertrain.ledger import Verification, ledger_location, open_ledger, shown_location
+from peertrain.ledger.copying import copy_ledger
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
 #: The ``ledger`` actions this module runs.
-COMMANDS = frozenset({"verify"})
+COMMANDS = frozenset({"verify", "copy"})
 
 #: The exit status of ``ledger verify`` when the journal does not match.
 EXIT_MISMATCH = 1
@@ -34,10 +35,24 @@ def add_commands(actions: Any) -> None:
         ),
     )
     verify.add_argument("ledger", type=ledger_location, metavar="LEDGER", help="a file, or a postgresql:// URL")
+    copy = actions.add_parser(
+        "copy", help="copy a whole ledger into a new one (file or PostgreSQL, either way)",
+        description=(
+            "Copy everything of a ledger (members, batches, records, held and rejected rows, cursors, notices, "
+            "submissions, the journal) into a new ledger: a file that does not exist yet, or a PostgreSQL "
+            "database holding no ledger or an empty one. One transaction, committed only when every table's "
+            "rows are counted equal and the copy's journal verifies with the source's head hash. A source "
+            "whose journal does not verify is refused."
+        ),
+    )
+    copy.add_argument("source", type=ledger_location, metavar="SOURCE", help="the ledger to copy: a file or a URL")
+    copy.add_argument("destination", type=ledger_location, metavar="DEST", help="the new ledger: a file or a URL")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit status."""
+    if args.ledger_command == "copy":
+        return _copy(args)
     ledger = open_ledger(args.ledger)
     try:
         result = ledger.verify()
@@ -55,3 +70,20 @@ def report_verification(name: str, result: Verification) -> int:
     if len(result.mismatches) > 1:
         print(f"  ({len(result.mismatches) - 1} further mismatch(es) after it)")
     return EXIT_MISMATCH
+
+
+def _copy(args: argparse.Namespace) -> int:
+    source, destination = shown_location(args.source), shown_location(args.destination)
+    result = copy_ledger(args.source, args.destination)
+    rows = result.rows
+    print(
+        f"Copied {source} to {destination}: {rows['members']} member(s), {rows['batches']} batch(es), "
+        f"{rows['records']} record(s), {rows['held']} held, {rows['rejected']} rejected, {rows['cursors']} cursor(s), "
+        f"{rows['notices']} notice(s), {rows['submissions']} submission(s)."
+    )
+    print(f"Verified: every table's rows counted equal; the journal verifies, {result.entries} entries, "
+          f"head {result.head}")
+    if result.dormant:
+        print(f"  note: the {result.dormant} submission(s) are kept, but a PostgreSQL ledger does not serve "
+              "submissions yet (docs/consortium.md)")
+    return 0
