@@ -9,15 +9,20 @@ Thin wrappers over :mod:`peertrain.ledger` and :mod:`peertrain.ledger.moving`; r
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from peertrain._files import shown
 from peertrain.ledger import Verification, ledger_location, open_ledger, shown_location
 from peertrain.ledger.copying import copy_ledger
+from peertrain.ledger.member_history import export_member, import_member, read_member_history, write_member_history
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
 #: The ``ledger`` actions this module runs.
-COMMANDS = frozenset({"verify", "copy"})
+COMMANDS = frozenset({"verify", "copy", "export-member", "import-member"})
 
 #: The exit status of ``ledger verify`` when the journal does not match.
 EXIT_MISMATCH = 1
@@ -47,12 +52,37 @@ def add_commands(actions: Any) -> None:
     )
     copy.add_argument("source", type=ledger_location, metavar="SOURCE", help="the ledger to copy: a file or a URL")
     copy.add_argument("destination", type=ledger_location, metavar="DEST", help="the new ledger: a file or a URL")
+    export = actions.add_parser(
+        "export-member", help="write one member's training history to a JSON file",
+        description=(
+            "Write one member's roster entry and every record of theirs (with the source and batch each came in) "
+            "to a JSON file that another ledger imports with 'peertrain ledger import-member'. The file holds "
+            "personal data: it is written readable by its owner alone."
+        ),
+    )
+    export.add_argument("member", metavar="MEMBER", help="the member's id")
+    export.add_argument("ledger", type=ledger_location, metavar="LEDGER", help="a file, or a postgresql:// URL")
+    export.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.json")
+    imp = actions.add_parser(
+        "import-member", help="import a member's history written by export-member, as one batch",
+        description=(
+            "Import a member history file (from 'peertrain ledger export-member') as one batch: the member is "
+            "added to the roster when absent, each record keeps its original source and batch in its origin. "
+            "A history already imported stores nothing."
+        ),
+    )
+    imp.add_argument("history", type=Path, metavar="FILE.json")
+    imp.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit status."""
     if args.ledger_command == "copy":
         return _copy(args)
+    if args.ledger_command == "import-member":
+        return _import_member(args)
+    if args.ledger_command == "export-member":
+        return _export_member(args)
     ledger = open_ledger(args.ledger)
     try:
         result = ledger.verify()
@@ -86,4 +116,34 @@ def _copy(args: argparse.Namespace) -> int:
     if result.dormant:
         print(f"  note: the {result.dormant} submission(s) are kept, but a PostgreSQL ledger does not serve "
               "submissions yet (docs/consortium.md)")
+    return 0
+
+
+def _export_member(args: argparse.Namespace) -> int:
+    with contextlib.closing(open_ledger(args.ledger)) as ledger:
+        history = export_member(ledger, args.member, at=dt.datetime.now(dt.UTC))
+    write_member_history(history, args.output)
+    print(
+        f"Wrote {shown(args.output)}: member {history.member.id}, {len(history.records)} record(s) from "
+        f"{len(history.batches)} batch(es) (content SHA-256 {history.content_sha256})."
+    )
+    return 0
+
+
+def _import_member(args: argparse.Namespace) -> int:
+    history = read_member_history(args.history)
+    with contextlib.closing(open_ledger(args.ledger)) as ledger:
+        result = import_member(ledger, history, file_name=shown(args.history.name), at=dt.datetime.now(dt.UTC))
+    name = shown(args.history.name)
+    if result.batch is None:
+        assert result.earlier is not None
+        print(f"{name}: this history of {history.member.id} is already in the ledger as batch {result.earlier.id}; "
+              "nothing stored.")
+        return 0
+    c = result.batch.counts
+    added = " (added to the roster)" if result.member_added else ""
+    print(
+        f"{name}: member {history.member.id}{added}: batch {result.batch.id}: {c.rows_read} record(s) read = "
+        f"{c.imported} imported ({c.not_completed} not completed) + {c.duplicates} duplicate."
+    )
     return 0
