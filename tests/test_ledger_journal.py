@@ -291,3 +291,30 @@ def test_concurrent_writers_never_fork_the_chain(pg_cluster, tmp_path):
     assert [r[0] for r in rows] == list(range(1, 21))
     assert sorted(r[1] for r in rows) == list(range(1, 21))
     assert raw_sql(url, "SELECT count(*) FROM records") == [(1000,)]
+
+
+def test_other_kinds_of_entry_chain_on_and_are_checked_when_asked(location, backend):
+    """A ``transfer`` entry (the kind kept for moving a member) continues the chain; verify checks
+    its content when given how to recompute it, and names it when that differs."""
+    from peertrain.ledger._journal import TRANSFER
+
+    moved = {"member": "M1", "to": "Riverbend PD"}
+    with open_ledger(location) as ledger:
+        db = ledger._db
+        if backend == "sqlite":
+            from peertrain.ledger._schema import journal
+
+            db.execute("BEGIN IMMEDIATE")
+            journal(db).append(TRANSFER, 1, moved)
+            db.execute("COMMIT")
+        else:
+            from peertrain.ledger._pgschema import journal
+
+            with db.transaction():
+                journal(db).append(TRANSFER, 1, moved)
+        assert ledger.verify().ok
+        chain = journal(db)
+        assert chain.verify({TRANSFER: lambda ref: moved}).ok
+        result = chain.verify({TRANSFER: lambda ref: {**moved, "to": "Elsewhere"}})
+    assert str(result.first) == "entry 7 (transfer, transfer 1): the transfer as stored now differs from this entry"
+    assert result.head == raw_sql(location, "SELECT sha256 FROM journal WHERE seq = 7")[0][0]

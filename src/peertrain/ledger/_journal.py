@@ -16,7 +16,9 @@ its records, held rows and rejected rows, their number and the SHA-256 of their 
 (records in id order, held and rejected rows sorted; ids the database allocates are left out). The
 canonical form is JSON with sorted keys, no spaces, UTF-8, dates ``YYYY-MM-DD``, hours as the
 text stored, no floats: the SQLite and the PostgreSQL ledger give the same hashes for the same
-history. ``transfer`` is reserved for moves of a member between agencies.
+history. ``transfer`` is reserved for moves of a member between agencies: :meth:`Journal.append`
+takes any kind, and :meth:`Journal.verify` checks such entries along the chain, and their content
+too when given a function that recomputes it.
 
 :meth:`Journal.verify` recomputes every entry's hash along the chain and each batch's content from
 its stored rows, which must equal the content of the batch's latest entry; it names the first
@@ -28,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -101,7 +103,8 @@ class Mismatch:
     reason: str
 
     def __str__(self) -> str:
-        where = f"entry {self.seq} ({self.kind}, batch {self.ref})" if self.seq is not None else f"batch {self.ref}"
+        ref = f"batch {self.ref}" if self.kind in BATCH_KINDS else f"{self.kind} {self.ref}"
+        where = f"entry {self.seq} ({self.kind}, {ref})" if self.seq is not None else ref
         return f"{where}: {self.reason}"
 
 
@@ -295,11 +298,18 @@ class Journal:
 
     # -- verifying ---------------------------------------------------------------------
 
-    def verify(self) -> Verification:
-        """Recompute the chain and every batch's content; see :class:`Verification`."""
+    def verify(self, others: Mapping[str, Callable[[int], Any]] | None = None) -> Verification:
+        """Recompute the chain and every batch's content; see :class:`Verification`.
+
+        ``others`` maps another kind of entry (``transfer``) to a function giving the current
+        content of its reference, which must equal that of the reference's latest entry of that
+        kind; entries of a kind neither a batch's nor in ``others`` are checked along the chain only.
+        """
+        others = others or {}
         problems: list[Mismatch] = []
         prev, expected, count = GENESIS, 1, 0
         latest: dict[int, tuple[int, str, str, str]] = {}
+        latest_other: dict[tuple[str, int], tuple[int, str]] = {}
         for r in self._query(f"SELECT {COLUMNS} FROM journal ORDER BY seq", ()):
             seq, kind, ref, text, content_sha, stored_prev, stored = int(r[0]), r[1], _int(r[2]), r[3], r[4], r[5], r[6]
             count += 1
@@ -316,6 +326,8 @@ class Journal:
                 problems.append(Mismatch(seq, kind, ref, reason))
             if kind in BATCH_KINDS:
                 latest[ref] = (seq, kind, text, content_sha)
+            elif kind in others:
+                latest_other[kind, ref] = (seq, content_sha)
             prev, expected = stored, seq + 1
         current = self.contents()
         for ref, (seq, kind, text, content_sha) in latest.items():
@@ -326,6 +338,9 @@ class Journal:
                 problems.append(Mismatch(seq, kind, ref, _difference(_json(text), now)))
         for ref in sorted(current):
             problems.append(Mismatch(None, BATCH, ref, "no journal entry covers this batch"))
+        for (kind, ref), (seq, content_sha) in latest_other.items():
+            if _sha(canonical(others[kind](ref))) != content_sha:
+                problems.append(Mismatch(seq, kind, ref, f"the {kind} as stored now differs from this entry"))
         problems.sort(key=lambda m: (m.seq is None, m.seq or 0))
         return Verification(count, prev, tuple(problems))
 
