@@ -145,6 +145,10 @@ def test_any_import_gives_the_same_chain_on_both_backends(request, tmp_path_fact
          "its hash does not match"),
         ("DELETE FROM journal WHERE seq = 3", 4, "batch", 3, "expected entry 3 here"),
         ("UPDATE journal SET ref = 2 WHERE seq = 1", 1, "batch", 2, "its hash does not match"),
+        ("UPDATE rejected SET raw = '[NaN, 1.5]' WHERE batch_id = 1", 5, "void", 1,
+         "the content of its 1 rejected row(s) differs"),
+        ("UPDATE journal SET content = 'not json' WHERE seq = 5", 5, "void", 1,
+         "its stored content does not match its content hash"),
     ],
 )
 def test_an_edit_by_hand_is_named_by_the_first_entry_it_breaks(location, statement, seq, kind, ref, reason):

@@ -155,9 +155,15 @@ def _stamp(value: Any) -> Any:
     return value
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not canonical JSON")
+
+
 def _json(text: Any) -> Any:
+    """Stored JSON text as data; text that is not JSON (or holds a number that is not exact, as a
+    row edited by hand may) stays text, so that it still hashes, and differs."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_no_constant, parse_constant=_no_constant)
     except (TypeError, ValueError):
         return text
 
