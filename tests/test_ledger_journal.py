@@ -322,3 +322,29 @@ def test_other_kinds_of_entry_chain_on_and_are_checked_when_asked(location, back
         result = chain.verify({TRANSFER: lambda ref: {**moved, "to": "Elsewhere"}})
     assert str(result.first) == "entry 7 (transfer, transfer 1): the transfer as stored now differs from this entry"
     assert result.head == raw_sql(location, "SELECT sha256 FROM journal WHERE seq = 7")[0][0]
+
+
+def test_a_rematch_run_is_one_entry_per_batch(ledger_file, capsys):
+    """``rematch`` resolves every held row that now matches in one transaction: the Moodle report's
+    two unknown learners, once on the roster, become records of its batch with one ``rematch``
+    entry, not two; the ledger verifies."""
+    from peertrain import Member
+    from peertrain.imports.importer import rematch
+    from peertrain.ledger import Outcome
+    from peertrain.rules.loading import data_dir, load_bundled_catalogue
+
+    report = data_dir() / "integrations" / "samples" / "moodle" / "completion-gci.csv"
+    assert main(["import", "--profile", "moodle-completion-csv", "--ledger", str(ledger_file), str(report)]) == 0
+    capsys.readouterr()
+    with open_ledger(ledger_file) as ledger:
+        ledger.put_members([
+            Member(id="RB-02", name="Alex Moreno", email="alex.moreno@riverbend.example"),
+            Member(id="RB-03", name="Priya Shah", email="priya.shah@riverbend.example"),
+        ])
+        assert rematch(ledger, load_bundled_catalogue()) == {
+            Outcome.IMPORTED: 2, Outcome.DUPLICATE: 0, Outcome.UNMATCHED: 0,
+        }
+        assert len([r for r, _ in ledger.records() if r.member in ("RB-02", "RB-03")]) == 2
+        assert ledger.verify().ok
+    entries = raw_sql(ledger_file, "SELECT seq, kind, ref FROM journal ORDER BY seq")
+    assert entries == [(1, "batch", 1), (2, "rematch", 1)]

@@ -311,6 +311,11 @@ class Ledger(Protocol):
         """Turn a held row into a record (imported, or duplicate of one already there)."""
         ...
 
+    def resolve_many(self, resolutions: Iterable[tuple[int, Record]]) -> list[Outcome]:
+        """:meth:`resolve` for many ``(held id, record)`` pairs, all or none, in one transaction
+        (the journal gets one entry per batch, not one per row); the outcomes in order."""
+        ...
+
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""
         ...

@@ -269,29 +269,40 @@ class _Tables:
 
     def resolve(self, held_id: int, record: Record) -> Outcome:
         """Turn a held row into a record (imported, or duplicate of one already there)."""
+        return self.resolve_many([(held_id, record)])[0]
+
+    def resolve_many(self, resolutions: Iterable[tuple[int, Record]]) -> list[Outcome]:
+        """:meth:`resolve` for many held rows, in one transaction with one journal entry per batch."""
+        outcomes: list[Outcome] = []
+        batches: set[int] = set()
         with self._transaction():
-            row = self._db.execute("SELECT batch_id, source FROM held WHERE id = ?", (held_id,)).fetchone()
-            if row is None:
-                raise LedgerError(f"no held row {held_id}")
-            before = self._db.total_changes
-            self._db.execute(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id, row[0], record.member, record.course, record.on.isoformat() if record.on else None,
-                    record.status,
-                    None if record.hours is None else str(record.hours), record.delivery, record.provider,
-                    row[1], record.record_id, record.origin,
-                ),
-            )
-            inserted = self._db.total_changes - before
-            self._db.execute("DELETE FROM held WHERE id = ?", (held_id,))
-            # Keep the batch's counts adding up: the row is no longer held, it is imported or a duplicate.
-            column = "imported" if inserted else "duplicates"
-            self._db.execute(
-                f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
-            )
-            journal(self._db).record(REMATCH, int(row[0]))
-        return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
+            for held_id, record in resolutions:
+                row = self._db.execute("SELECT batch_id, source FROM held WHERE id = ?", (held_id,)).fetchone()
+                if row is None:
+                    raise LedgerError(f"no held row {held_id}")
+                before = self._db.total_changes
+                self._db.execute(
+                    "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id, row[0], record.member, record.course,
+                        record.on.isoformat() if record.on else None, record.status,
+                        None if record.hours is None else str(record.hours), record.delivery, record.provider,
+                        row[1], record.record_id, record.origin,
+                    ),
+                )
+                inserted = self._db.total_changes - before
+                self._db.execute("DELETE FROM held WHERE id = ?", (held_id,))
+                # Keep the batch's counts adding up: the row is no longer held, it is imported or a duplicate.
+                column = "imported" if inserted else "duplicates"
+                self._db.execute(
+                    f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
+                )
+                batches.add(int(row[0]))
+                outcomes.append(Outcome.IMPORTED if inserted else Outcome.DUPLICATE)
+            chain = journal(self._db)
+            for batch_id in sorted(batches):
+                chain.record(REMATCH, batch_id)
+        return outcomes
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""

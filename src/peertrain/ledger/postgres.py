@@ -276,8 +276,8 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 for _name in (
     "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
     "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
-    "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
-    "notice_message", "verify",
+    "retract", "held", "resolve", "resolve_many", "rejected", "notice_states", "notices", "begin_notice",
+    "finish_notice", "notice_message", "verify",
 ):
     setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 
