@@ -348,3 +348,57 @@ def test_a_rematch_run_is_one_entry_per_batch(ledger_file, capsys):
         assert ledger.verify().ok
     entries = raw_sql(ledger_file, "SELECT seq, kind, ref FROM journal ORDER BY seq")
     assert entries == [(1, "batch", 1), (2, "rematch", 1)]
+
+
+def test_imports_voids_and_retractions_at_once_keep_one_chain(pg_cluster):
+    """Two writers pull from one source at once, each pull voiding a record of an earlier pull of
+    the other (removing rows of a batch another transaction may be journalling), while a third
+    retracts every batch it sees: the chain is one, numbered without gaps, and verifies."""
+    url = pg_cluster.url(pg_cluster.create_database())
+    open_ledger(url, create_timezone="UTC").close()
+    errors = []
+    done = threading.Event()
+
+    def puller(name, other):
+        try:
+            with open_ledger(url) as ledger:
+                for i in range(6):
+                    ledger.import_batch(
+                        source="lrs", profile="xapi", file_name=f"{name}-{i}", file_hash=f"{name}-{i}",
+                        imported_at=NOW,
+                        rows=[record(member=f"{name}{k}", on=dt.date(2026, 1, 1 + i), record_id=f"{name}-{i}-{k}")
+                              for k in range(20)],
+                        voided=[f"{other}-{i - 1}-{k}" for k in range(5)] if i else [],
+                    )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def retractor():
+        try:
+            with open_ledger(url) as ledger:
+                while not done.is_set():
+                    for batch in ledger.batches():
+                        if batch.retracted_at is None and batch.id % 3 == 0:
+                            ledger.retract(batch.id, NOW)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    pullers = [threading.Thread(target=puller, args=("a", "b")), threading.Thread(target=puller, args=("b", "a"))]
+    sweeper = threading.Thread(target=retractor)
+    for thread in [*pullers, sweeper]:
+        thread.start()
+    for thread in pullers:
+        thread.join()
+    done.set()
+    sweeper.join()
+    assert errors == []
+    with open_ledger(url) as ledger:
+        for batch in ledger.batches():  # what the sweeper may have missed at the end
+            if batch.retracted_at is None and batch.id % 3 == 0:
+                ledger.retract(batch.id, NOW)
+        result = ledger.verify()
+    assert result.ok, result.first
+    kinds = raw_sql(url, "SELECT kind, count(*) FROM journal GROUP BY kind ORDER BY kind")
+    assert dict(kinds)["batch"] == 12
+    assert dict(kinds)["retraction"] == 4
+    assert [r[0] for r in raw_sql(url, "SELECT seq FROM journal ORDER BY seq")] == list(range(1, result.entries + 1))
