@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from conftest import ledger_maker
 from journal_helpers import NOW, raw_sql, record, store_history
 from peertrain.cli import main
-from peertrain.ledger import open_ledger
+from peertrain.ledger import RejectedRow, UnmatchedRow, open_ledger
 from peertrain.ledger._journal import COLUMNS, GENESIS, canonical, entry_hash
 from peertrain.ledger._pgschema import MIGRATIONS as PG_MIGRATIONS
 from peertrain.ledger.sqlite import APPLICATION_ID, MIGRATIONS
@@ -94,6 +94,9 @@ def test_the_same_history_gives_the_same_chain_on_both_backends(request, tmp_pat
     assert len(chains[0]) == 6
 
 
+texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=5)
+
+
 @settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
@@ -105,19 +108,22 @@ def test_the_same_history_gives_the_same_chain_on_both_backends(request, tmp_pat
         ),
         max_size=12,
     ),
+    held=st.lists(st.tuples(texts, texts), max_size=8),
+    rejected=st.lists(st.tuples(st.sampled_from(["a.csv", "B.csv", "é.csv"]), st.integers(2, 4), texts), max_size=8),
     retract=st.booleans(),
 )
-def test_any_import_gives_the_same_chain_on_both_backends(request, tmp_path_factory, rows, retract):
-    """Whatever the records (names beyond ASCII, hours as written, duplicates), both backends give
-    the same head hash, and both verify."""
+def test_any_import_gives_the_same_chain_on_both_backends(request, tmp_path_factory, rows, held, rejected, retract):
+    """Whatever the records (names beyond ASCII, hours as written, duplicates), held rows
+    (fingerprints in any case and script) and rejected rows (several on one file and row), both
+    backends give the same head hash, and both verify."""
     heads = []
     folder = tmp_path_factory.mktemp("chain")
+    batch = [record(member=m, course=c, on=d, status=s, hours=h) for m, c, d, s, h in rows]
+    batch += [UnmatchedRow("f.csv", 2, "unknown person", {"email": value}, fingerprint) for fingerprint, value in held]
+    batch += [RejectedRow(file, row, None, "bad", (cell, "x")) for file, row, cell in rejected]
     for backend in ("sqlite", "postgresql"):
         with open_ledger(ledger_maker(backend, request, folder)(), create_timezone="UTC") as ledger:
-            ledger.import_batch(
-                source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW,
-                rows=[record(member=m, course=c, on=d, status=s, hours=h) for m, c, d, s, h in rows],
-            )
+            ledger.import_batch(source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW, rows=batch)
             if retract:
                 ledger.retract(1, NOW)
             result = ledger.verify()
@@ -402,3 +408,22 @@ def test_imports_voids_and_retractions_at_once_keep_one_chain(pg_cluster):
     assert dict(kinds)["batch"] == 12
     assert dict(kinds)["retraction"] == 4
     assert [r[0] for r in raw_sql(url, "SELECT seq FROM journal ORDER BY seq")] == list(range(1, result.entries + 1))
+
+
+def test_a_database_sorting_by_language_rules_gives_the_same_chain(request, tmp_path, pg_cluster):
+    """In a PostgreSQL database whose text sorts by language rules (ICU, English: ``a < B < b``),
+    held rows and rejected rows are still hashed in byte order (``B < a < b``), as SQLite's are."""
+    name = f"icu_{pg_cluster.create_database()}"
+    try:
+        pg_cluster.admin(f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE \'en-US\'')
+    except Exception as exc:  # noqa: BLE001 - a server built without ICU
+        pytest.skip(f"this PostgreSQL cannot make an ICU database: {exc}")
+    assert raw_sql(pg_cluster.url(name), "SELECT 'a' < 'B'") == [(True,)]
+    rows = [UnmatchedRow("f.csv", 2, "unknown person", {"email": v}, v) for v in ("b", "B", "a", "é", "E")]
+    rows += [RejectedRow(file, 2, None, "bad", (file,)) for file in ("b.csv", "B.csv", "a.csv")]
+    heads = []
+    for where in (tmp_path / "team.db", pg_cluster.url(name)):
+        with open_ledger(where, create_timezone="UTC") as ledger:
+            ledger.import_batch(source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW, rows=rows)
+            heads.append(ledger.verify().head)
+    assert heads[0] == heads[1]

@@ -13,7 +13,8 @@ with ``prev_sha256`` of the first entry 64 zeros (hex digests are hashed as thei
 content of a batch entry is the batch *as stored after the change*: its row in ``batches`` (every
 column, times in UTC ISO 8601 to the second, and the record ids its pull voided) and, for each of
 its records, held rows and rejected rows, their number and the SHA-256 of their canonical lines
-(records in id order, held and rejected rows sorted; ids the database allocates are left out). The
+(records in id order, held rows by fingerprint, rejected rows by file and row, ties sorted; ids
+the database allocates are left out). The
 canonical form is JSON with sorted keys, no spaces, UTF-8, dates ``YYYY-MM-DD``, hours as the
 text stored, no floats: the SQLite and the PostgreSQL ledger give the same hashes for the same
 history. ``transfer`` is reserved for moves of a member between agencies: :meth:`Journal.append`
@@ -182,38 +183,49 @@ _REJECTED_SQL = 'SELECT batch_id, file, "row", field, reason, raw FROM rejected'
 
 
 class _Rows:
-    """The lines of one kind of row of one batch: counted, hashed in the order given or sorted."""
+    """The lines of one kind of row of one batch, counted and hashed as they come, in the order of
+    a key the database sorts them by; lines with the same key are hashed sorted among themselves
+    (so the order of ties, which a database does not fix, never matters)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.hash = hashlib.sha256()
-        self.lines: list[str] = []
+        self.key: Any = None
+        self.group: list[str] = []
 
-    def add(self, line: str, *, ordered: bool) -> None:
+    def add(self, line: str, key: Any) -> None:
         self.count += 1
-        if ordered:
+        if key != self.key:
+            self._flush()
+            self.key = key
+        self.group.append(line)
+
+    def _flush(self) -> None:
+        for line in sorted(self.group) if len(self.group) > 1 else self.group:
             self.hash.update(line.encode("utf-8") + b"\n")
-        else:
-            self.lines.append(line)
+        self.group = []
 
     def digest(self) -> dict[str, Any]:
-        for line in sorted(self.lines):
-            self.hash.update(line.encode("utf-8") + b"\n")
+        self._flush()
         return {"count": self.count, "sha256": self.hash.hexdigest()}
 
 
 class Journal:
     """A ledger's journal, read and written through ``query`` (``?`` placeholders; rows as sequences).
 
-    ``stream`` (by default ``query``) reads the records, which may be many; ``lock`` is called
-    before an entry is appended and must serialise appends until the transaction ends (the
-    PostgreSQL ledger takes an advisory lock; an SQLite write transaction already is exclusive).
+    ``stream`` (by default ``query``) reads rows that may be many; ``lock`` is called before an
+    entry is appended and must serialise appends until the transaction ends (the PostgreSQL ledger
+    takes an advisory lock; an SQLite write transaction already is exclusive); ``collate`` makes
+    text sort byte by byte, as SQLite's default does (PostgreSQL: ``COLLATE "C"``).
     """
 
-    def __init__(self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None, collate: str = ""
+    ) -> None:
         self._query = query
         self._stream = stream or query
         self._lock = lock
+        self._collate = collate
 
     # -- content -----------------------------------------------------------------------
 
@@ -235,14 +247,16 @@ class Journal:
             voided = list(self._query("SELECT value FROM meta WHERE key = ?", (f"retracted:{_int(r[0])}",)))
             meta["voided"] = _json(voided[0][0]) if voided else []
             parts.setdefault(_int(r[0]), {})["batch"] = meta
-        for r in self._stream(_RECORD_SQL + where + " ORDER BY id", params):
+        # Each kind of row in the byte order of a key that is never NULL (and unique, but for rows
+        # edited by hand): records by id, held rows by fingerprint, rejected rows by file and row.
+        for r in self._stream(_RECORD_SQL + where + f" ORDER BY id{self._collate}", params):
             line = canonical([r[1], r[2], r[3], _day(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11]])
-            rows_of(_int(r[0]), "records").add(line, ordered=True)
-        for r in self._query(_HELD_SQL + where, params):
-            rows_of(_int(r[0]), "held").add(canonical([r[1], r[2], r[3], r[4], _json(r[5])]), ordered=False)
-        for r in self._query(_REJECTED_SQL + where, params):
+            rows_of(_int(r[0]), "records").add(line, r[1])
+        for r in self._stream(_HELD_SQL + where + f" ORDER BY fingerprint{self._collate}", params):
+            rows_of(_int(r[0]), "held").add(canonical([r[1], r[2], r[3], r[4], _json(r[5])]), r[4])
+        for r in self._stream(_REJECTED_SQL + where + f' ORDER BY file{self._collate}, "row"', params):
             line = canonical([r[1], _int(r[2]), r[3], r[4], _json(r[5])])
-            rows_of(_int(r[0]), "rejected").add(line, ordered=False)
+            rows_of(_int(r[0]), "rejected").add(line, (r[1], r[2]))
         result: dict[int, dict[str, Any]] = {}
         for batch, entry in parts.items():
             content: dict[str, Any] = {"batch": entry.get("batch")}
