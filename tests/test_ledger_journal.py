@@ -78,7 +78,13 @@ def test_a_batch_entry_holds_the_batch_as_stored(location):
     assert content == canonical(data)
     retraction = json.loads(raw_sql(location, "SELECT content FROM journal WHERE seq = 6")[0][0])
     assert retraction["batch"]["retracted_at"] == "2026-11-25T12:00:00+00:00"
-    assert retraction["records"] == {"count": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+    assert retraction["records"] == {"count": 0, "sha256": hashlib.sha256(b"[]").hexdigest()}
+    # batch 3's one record, as the canonical JSON array of its columns (the date as text)
+    batch3 = json.loads(raw_sql(location, "SELECT content FROM journal WHERE seq = 4")[0][0])
+    row = ["M1/gci/2026-03-03", "M1", "gci", "2026-03-03", "completed", "2.50", "in_person", "ICISF", "portal",
+           None, "export.csv:2"]
+    expected = hashlib.sha256(json.dumps([row], separators=(",", ":")).encode()).hexdigest()
+    assert batch3["records"] == {"count": 1, "sha256": expected}
 
 
 def test_the_same_history_gives_the_same_chain_on_both_backends(request, tmp_path):
@@ -427,3 +433,27 @@ def test_a_database_sorting_by_language_rules_gives_the_same_chain(request, tmp_
             ledger.import_batch(source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW, rows=rows)
             heads.append(ledger.verify().head)
     assert heads[0] == heads[1]
+
+
+def test_the_rows_hash_does_not_depend_on_how_they_are_chunked(new_location, monkeypatch):
+    """The records' hash is that of the one canonical JSON array of every row, however many rows
+    the encoder takes at a time (2,500 records: one chunk and a part, or 834 chunks of 3)."""
+    import json
+
+    from peertrain.ledger import _journal
+
+    where = new_location()
+    with open_ledger(where, create_timezone="UTC") as ledger:
+        ledger.import_batch(source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW,
+                            rows=[record(member=f"M{i:04d}", hours=None) for i in range(2500)])
+        first = ledger.verify()
+        monkeypatch.setattr(_journal, "_CHUNK", 3)
+        again = ledger.verify()
+    rows = [[f"M{i:04d}/qpr/2026-01-05", f"M{i:04d}", "qpr", "2026-01-05", "completed", None, "in_person", "ICISF",
+             "s", None, "export.csv:2"] for i in range(2500)]
+    expected = hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+    content = json.loads(raw_sql(where, "SELECT content FROM journal WHERE seq = 1")[0][0])
+    assert content["records"] == {"count": 2500, "sha256": expected}
+    assert first.ok
+    assert again.ok
+    assert first.head == again.head

@@ -12,9 +12,10 @@ An entry holds its sequence number, its kind, its reference (the batch id), the 
 with ``prev_sha256`` of the first entry 64 zeros (hex digests are hashed as their ASCII text). The
 content of a batch entry is the batch *as stored after the change*: its row in ``batches`` (every
 column, times in UTC ISO 8601 to the second, and the record ids its pull voided) and, for each of
-its records, held rows and rejected rows, their number and the SHA-256 of their canonical lines
-(records in id order, held rows by fingerprint, rejected rows by file and row, ties sorted; ids
-the database allocates are left out). The
+its records, held rows and rejected rows, their number and the SHA-256 of the canonical JSON
+array of their rows, each row an array of its columns (records in id order, held rows by
+fingerprint, rejected rows by file and row, ties by their JSON; ids the database allocates are
+left out). The
 canonical form is JSON with sorted keys, no spaces, UTF-8, dates ``YYYY-MM-DD``, hours as the
 text stored, no floats: the SQLite and the PostgreSQL ledger give the same hashes for the same
 history. ``transfer`` is reserved for moves of a member between agencies: :meth:`Journal.append`
@@ -58,7 +59,14 @@ BATCH_KINDS = frozenset({BATCH, RETRACTION, REMATCH, VOID})
 #: The previous hash of the first entry.
 GENESIS = "0" * 64
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def _unusual(value: Any) -> str:
+    """A value JSON has no form for (bytes written by hand into a text column): tagged text."""
+    return f"{type(value).__name__}:{value!r}"
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_unusual
+)
 
 #: The ``journal`` table's columns, in order.
 COLUMNS = "seq, kind, ref, content, content_sha256, prev_sha256, sha256"
@@ -139,10 +147,6 @@ def _int(value: Any) -> Any:
         return str(value)
 
 
-def _day(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
 def _stamp(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -175,38 +179,55 @@ _BATCH_SQL = (
 )
 _COUNTS = ("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched")
 _RECORD_SQL = (
-    "SELECT batch_id, id, member_id, course_id, on_date, status, hours, delivery, provider, source, record_id, "
+    "SELECT batch_id, id, member_id, course_id, {on_date}, status, hours, delivery, provider, source, record_id, "
     "origin FROM records"
 )
+#: Rows hashed per call of the encoder.
+_CHUNK = 2000
 _HELD_SQL = "SELECT batch_id, source, origin, reason, fingerprint, payload FROM held"
 _REJECTED_SQL = 'SELECT batch_id, file, "row", field, reason, raw FROM rejected'
 
 
 class _Rows:
-    """The lines of one kind of row of one batch, counted and hashed as they come, in the order of
-    a key the database sorts them by; lines with the same key are hashed sorted among themselves
-    (so the order of ties, which a database does not fix, never matters)."""
+    """The rows of one kind of one batch, counted and hashed as they come: the SHA-256 of the
+    canonical JSON array of the rows, in the order of a key the database sorts them by; rows with
+    the same key are put in the order of their canonical JSON (so the order of ties, which a
+    database does not fix, never matters). The array is encoded a chunk of rows at a time."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.sha256(b"[")
+        self.first = True
         self.key: Any = None
-        self.group: list[str] = []
+        self.group: list[Sequence[Any]] = []
+        self.pending: list[Sequence[Any]] = []
 
-    def add(self, line: str, key: Any) -> None:
+    def add(self, row: Sequence[Any], key: Any) -> None:
         self.count += 1
         if key != self.key:
-            self._flush()
+            self._end_group()
             self.key = key
-        self.group.append(line)
+        self.group.append(row)
 
-    def _flush(self) -> None:
-        for line in sorted(self.group) if len(self.group) > 1 else self.group:
-            self.hash.update(line.encode("utf-8") + b"\n")
+    def _end_group(self) -> None:
+        if len(self.group) > 1:
+            self.group.sort(key=canonical)
+        self.pending += self.group
         self.group = []
+        if len(self.pending) >= _CHUNK:
+            self._write()
+
+    def _write(self) -> None:
+        if self.pending:
+            inner = canonical(self.pending)[1:-1]  # the rows, comma-separated, as in the whole array
+            self.hash.update((inner if self.first else "," + inner).encode("utf-8"))
+            self.first = False
+            self.pending = []
 
     def digest(self) -> dict[str, Any]:
-        self._flush()
+        self._end_group()
+        self._write()
+        self.hash.update(b"]")
         return {"count": self.count, "sha256": self.hash.hexdigest()}
 
 
@@ -216,16 +237,19 @@ class Journal:
     ``stream`` (by default ``query``) reads rows that may be many; ``lock`` is called before an
     entry is appended and must serialise appends until the transaction ends (the PostgreSQL ledger
     takes an advisory lock; an SQLite write transaction already is exclusive); ``collate`` makes
-    text sort byte by byte, as SQLite's default does (PostgreSQL: ``COLLATE "C"``).
+    text sort byte by byte, as SQLite's default does (PostgreSQL: ``COLLATE "C"``); ``on_date``
+    reads a record's date as ``YYYY-MM-DD`` text (PostgreSQL: ``on_date::text``).
     """
 
     def __init__(
-        self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None, collate: str = ""
+        self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None,
+        collate: str = "", on_date: str = "on_date",
     ) -> None:
         self._query = query
         self._stream = stream or query
         self._lock = lock
         self._collate = collate
+        self._on_date = on_date
 
     # -- content -----------------------------------------------------------------------
 
@@ -249,14 +273,17 @@ class Journal:
             parts.setdefault(_int(r[0]), {})["batch"] = meta
         # Each kind of row in the byte order of a key that is never NULL (and unique, but for rows
         # edited by hand): records by id, held rows by fingerprint, rejected rows by file and row.
-        for r in self._stream(_RECORD_SQL + where + f" ORDER BY id{self._collate}", params):
-            line = canonical([r[1], r[2], r[3], _day(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11]])
-            rows_of(_int(r[0]), "records").add(line, r[1])
+        records = _RECORD_SQL.format(on_date=self._on_date) + where + f" ORDER BY id{self._collate}"
+        current, rows = None, _Rows()
+        for r in self._stream(records, params):  # the hot loop: a tuple of text per record
+            if r[0] != current:
+                current = r[0]
+                rows = rows_of(_int(current), "records")
+            rows.add(r[1:], r[1])
         for r in self._stream(_HELD_SQL + where + f" ORDER BY fingerprint{self._collate}", params):
-            rows_of(_int(r[0]), "held").add(canonical([r[1], r[2], r[3], r[4], _json(r[5])]), r[4])
+            rows_of(_int(r[0]), "held").add([r[1], r[2], r[3], r[4], _json(r[5])], r[4])
         for r in self._stream(_REJECTED_SQL + where + f' ORDER BY file{self._collate}, "row"', params):
-            line = canonical([r[1], _int(r[2]), r[3], r[4], _json(r[5])])
-            rows_of(_int(r[0]), "rejected").add(line, (r[1], r[2]))
+            rows_of(_int(r[0]), "rejected").add([r[1], _int(r[2]), r[3], r[4], _json(r[5])], (r[1], r[2]))
         result: dict[int, dict[str, Any]] = {}
         for batch, entry in parts.items():
             content: dict[str, Any] = {"batch": entry.get("batch")}

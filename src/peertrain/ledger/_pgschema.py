@@ -137,7 +137,7 @@ def journal(db: Any) -> Journal:
     def lock() -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (JOURNAL_LOCK,))
 
-    return Journal(query, stream=stream, lock=lock, collate=' COLLATE "C"')
+    return Journal(query, stream=stream, lock=lock, collate=' COLLATE "C"', on_date="on_date::text")
 
 
 def _statements(script: str) -> list[str]:
