@@ -420,3 +420,23 @@ def test_a_coordinators_roster_cannot_take_or_explain_another_agencys_member(con
     status, out, _ = cli(capsys, *explain, "--ledger", consortium.url("cedar"))
     assert status in (0, 1)
     assert "CC-01" in out
+
+
+def test_the_journal_shows_each_agency_its_own_entries_and_is_verified_by_the_consortium(consortium):
+    """The journal is one chain for the whole consortium: a coordinator sees only the entries of
+    its own batches (and the head's number and hash, to append after it), cannot write an entry
+    for another agency's batch, and cannot verify the chain; the consortium role verifies it."""
+    entries = "SELECT kind, ref FROM peertrain.journal ORDER BY seq"
+    assert sql(consortium, "pinelake", entries) == [("batch", 1)]
+    assert sql(consortium, "cedar", entries) == [("batch", 2), ("batch", 3)]
+    assert sql(consortium, "state", entries) == [("batch", 1), ("batch", 2), ("batch", 3)]
+    head = sql(consortium, "state", "SELECT seq, sha256 FROM peertrain.journal ORDER BY seq DESC LIMIT 1")
+    assert sql(consortium, "pinelake", "SELECT * FROM peertrain.journal_head()") == head
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        sql(consortium, "pinelake", "INSERT INTO peertrain.journal VALUES (4, 'batch', 2, '{}', 'x', 'y', 'z')")
+    with open_ledger(consortium.url("pinelake")) as ledger, pytest.raises(LedgerError, match="consortium role"):
+        ledger.verify()
+    for who in ("state", "admin"):
+        with open_ledger(consortium.url(who)) as ledger:
+            result = ledger.verify()
+        assert (result.ok, result.entries, result.head) == (True, 3, head[0][1]), who

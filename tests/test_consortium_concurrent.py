@@ -179,6 +179,8 @@ def test_four_agencies_importing_and_pulling_at_once_lose_and_double_nothing(
         assert len(ledger.members()) == len(AGENCIES) * MEMBERS
         assert len(list(ledger.records())) == total_records == 4 * 107
         assert len(ledger.batches()) == 20
+        result = ledger.verify()  # one chain: every batch an entry, none forked
+        assert (result.ok, result.entries) == (True, 20)
 
 
 def test_one_agencys_imports_at_once_wait_for_each_other(pg_cluster):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -21,6 +22,7 @@ import peertrain.imports._columnar
 from peertrain.imports._columnar import layout
 from peertrain.imports.importer import import_file
 from peertrain.ledger import open_ledger
+from peertrain.ledger._schema import journal
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, ROSTER, export_rows, new_ledger, write_export
 from test_import_fast import ZONES, small_steps, stored
 
@@ -30,6 +32,11 @@ def plain(rows: list[list[str]]) -> list[list[str]]:
     (quotes, separators, line breaks), and no empty line."""
     table = str.maketrans({'"': "'", ",": ";", "\n": " ", "\r": " ", "\x1f": " ", "\x00": " "})
     return [[cell.translate(table) for cell in row] if row not in ([], [""]) else [" "] for row in rows]
+
+
+def journal_of(ledger: object) -> list[Any]:
+    """The journal's entries of a ledger file."""
+    return journal(ledger._db).entries()  # type: ignore[attr-defined]
 
 
 def import_both(path: Path, timezone: str) -> tuple[object, object]:
@@ -54,6 +61,10 @@ def import_both(path: Path, timezone: str) -> tuple[object, object]:
             with small_steps(fast=False):
                 import_file(general, COPS, path, CATALOGUE, now=NOW)
                 import_file(general, COPS, path, CATALOGUE, now=NOW)
+            # The same journal too: the columnar path journals its batch as the others do.
+            assert columnar.verify().ok
+            entries = [(e.seq, e.kind, e.ref, e.content_sha256) for e in journal_of(columnar)]
+            assert entries == [(e.seq, e.kind, e.ref, e.content_sha256) for e in journal_of(general)]
             return stored(columnar), stored(general)
         finally:
             columnar.close()

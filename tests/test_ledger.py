@@ -286,7 +286,7 @@ def test_counts_add_up_and_order_of_imports_does_not_matter_for_completeness(
 def test_kill_9_mid_import_leaves_whole_batches_only(new_location):
     """A process killed with SIGKILL in the middle of a large import leaves a ledger that opens
     (on SQLite, passes PRAGMA integrity_check) and holds the first (committed) batch whole and
-    nothing of the second."""
+    nothing of the second; its journal verifies."""
     path = new_location()
     script = textwrap.dedent(
         f"""
@@ -324,3 +324,5 @@ def test_kill_9_mid_import_leaves_whole_batches_only(new_location):
             assert ledger.integrity_check() == "ok"
         assert [b.file_name for b in ledger.batches()] == ["a"]
         assert sum(1 for _ in ledger.completions()) == 1000
+        result = ledger.verify()  # the journal holds the first batch's entry, nothing of the second
+        assert (result.ok, result.entries) == (True, 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peertrain._files import shown, write_text
+from peertrain.cli import history
 from peertrain.cli.consortium import ACTIONS, add_actions, add_init_options, grant_sql, run_action
 from peertrain.errors import InputError
 from peertrain.imports.importer import courses_of_reports, import_file, rematch
@@ -108,6 +109,7 @@ def add_commands(commands: Any) -> None:
     rejects.add_argument("--batch", type=int, metavar="BATCH")
     rejects.add_argument("-o", "--output", type=Path, metavar="FILE")
     add_actions(actions)
+    history.add_commands(actions)
 
 
 @contextlib.contextmanager
@@ -124,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "import":
         return _import(args)
     command = args.ledger_command
+    if command in history.COMMANDS:
+        return history.run(args)
     if command == "init":
         if ledger_exists(args.ledger):
             raise LedgerError(f"{shown_location(args.ledger)}: already exists; not overwriting it")

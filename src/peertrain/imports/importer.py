@@ -235,11 +235,12 @@ def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:
     """Retry every held row against the current roster and catalogue.
 
     Rows that now match become records of their original batch (imported, or duplicate when the
-    same record is already there); the rest stay held. Returns the count of each outcome, with
+    same record is already there), all in one transaction; the rest stay held. Returns the count of each outcome, with
     :attr:`Outcome.UNMATCHED` for rows still held.
     """
     people = People(ledger.members())
     result = {Outcome.IMPORTED: 0, Outcome.DUPLICATE: 0, Outcome.UNMATCHED: 0}
+    resolutions = []
     for held in ledger.held():
         values = held.values
         member = people.match(values, _held_order(values.get(_HELD_PEOPLE), PEOPLE_MATCHERS))
@@ -247,8 +248,10 @@ def rematch(ledger: Ledger, catalogue: Catalogue) -> dict[Outcome, int]:
         if member is None or course is None:
             result[Outcome.UNMATCHED] += 1
             continue
-        record = _record(values, member, course, held.origin)
-        result[ledger.resolve(held.id, record)] += 1
+        resolutions.append((held.id, _record(values, member, course, held.origin)))
+    # One transaction: the journal hashes each batch once, not once per row.
+    for outcome in ledger.resolve_many(resolutions) if resolutions else []:
+        result[outcome] += 1
     return result
 
 

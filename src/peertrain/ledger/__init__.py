@@ -26,6 +26,7 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.errors import PeertrainError
+from peertrain.ledger._journal import JournalEntry, Mismatch, Verification
 from peertrain.ledger._model import Agency, Transfer, check_agency_id
 from peertrain.rules.model import Completion, Member
 from peertrain.rules.stream import CompletionRow  # the domain defines what streaming reads; a ledger provides it
@@ -36,8 +37,10 @@ __all__ = [
     "BatchCounts",
     "CompletionRow",
     "HeldRow",
+    "JournalEntry",
     "Ledger",
     "LedgerError",
+    "Mismatch",
     "NoticeDraft",
     "NoticeRow",
     "NoticeState",
@@ -46,6 +49,7 @@ __all__ = [
     "RejectedRow",
     "Transfer",
     "UnmatchedRow",
+    "Verification",
     "check_agency_id",
     "is_database_url",
     "ledger_exists",
@@ -311,6 +315,11 @@ class Ledger(Protocol):
         """Turn a held row into a record (imported, or duplicate of one already there)."""
         ...
 
+    def resolve_many(self, resolutions: Iterable[tuple[int, Record]]) -> list[Outcome]:
+        """:meth:`resolve` for many ``(held id, record)`` pairs, all or none, in one transaction
+        (the journal gets one entry per batch, not one per row); the outcomes in order."""
+        ...
+
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""
         ...
@@ -372,6 +381,11 @@ class Ledger(Protocol):
 
     def transfers(self) -> list[Transfer]:
         """The moves between agencies one may see, oldest first."""
+        ...
+
+    def verify(self) -> Verification:
+        """Recompute the journal (the hash chain over every batch, retraction and rematch) from the
+        stored rows; the result names the first entry that does not match."""
         ...
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from peertrain._files import shown
 from peertrain.ledger import Agency, LedgerError, Transfer
 from peertrain.ledger._model import LOCAL_AGENCY, check_agency_id
-from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction, journal
 
 
 class _FileAgencies:
@@ -77,7 +77,7 @@ class _FileAgencies:
 
     def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
         """Move a member, with the held rows that name them (by e-mail or portal user id) and their
-        notices, to agency ``to``, in one transaction; recorded in ``transfers``. (Records belong
+        notices, to agency ``to``, in one transaction; recorded in ``transfers`` and the journal. (Records belong
         to their member, so they move with them.)"""
         where = shown(self.path)
         with self._transaction():
@@ -102,6 +102,7 @@ class _FileAgencies:
                 "INSERT INTO transfers (member_id, from_agency, to_agency, at) VALUES (?, ?, ?, ?)",
                 (member, row[0], to, at),
             )
+            journal(self._db).record_transfer(int(cursor.lastrowid or 0))
         return Transfer(int(cursor.lastrowid or 0), member, row[0], to, dt.datetime.fromisoformat(at))
 
     def transfers(self) -> list[Transfer]:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from attrs import Factory, define
 
 from peertrain.ledger import LedgerError, RejectedRow
+from peertrain.ledger._journal import BATCH, Journal
 from peertrain.ledger._schema import AGENCY
 
 __all__ = ["HELD_COLUMNS", "RECORD_COLUMNS", "ColumnarChunk", "ingest"]
@@ -73,6 +74,7 @@ def ingest(
             raise LedgerError(f"the ledger is busy or cannot be written ({exc}); try again") from None
         try:
             batch_id = _store(cursor, batch, chunks, counts)
+            _journal(cursor, batch_id)
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")
@@ -82,6 +84,16 @@ def ingest(
     finally:
         connection.close()
     return batch_id, counts
+
+
+def _journal(cursor: Any, batch_id: int) -> None:
+    """The batch's journal entry, in the same transaction (as every other path appends it)."""
+
+    def query(sql: str, params: tuple[Any, ...]) -> list[Any]:
+        cursor.execute(sql, params or None)
+        return list(cursor.fetchall()) if cursor.description is not None else []
+
+    Journal(query).record(BATCH, batch_id)
 
 
 def _store(

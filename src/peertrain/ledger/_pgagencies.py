@@ -24,19 +24,19 @@ from psycopg import sql
 
 from peertrain.ledger import Agency, LedgerError, Transfer
 from peertrain.ledger._model import LOCAL_AGENCY, check_agency_id
-from peertrain.ledger._pgschema import SCHEMA
+from peertrain.ledger._pgschema import SCHEMA, journal
 from peertrain.ledger._pgtables import lock_writes, one, stamp
 
 #: What every ledger role may read (``SELECT``): the row-level security decides which rows.
 READ_TABLES = (
     "ledger_version", "meta", "agencies", "roles", "members", "batches", "records", "held", "rejected", "cursors",
-    "notices", "transfers",
+    "notices", "transfers", "journal",
 )
 #: What an agency's role may change, beyond reading.
 WRITE_GRANTS = (
     ("INSERT, UPDATE", "members"), ("INSERT, UPDATE", "batches"), ("INSERT, DELETE", "records"),
     ("INSERT, DELETE", "held"), ("INSERT, DELETE", "rejected"), ("INSERT, UPDATE", "cursors"),
-    ("INSERT, UPDATE", "notices"), ("INSERT", "meta"),
+    ("INSERT, UPDATE", "notices"), ("INSERT", "meta"), ("INSERT", "journal"),
 )
 
 
@@ -144,7 +144,7 @@ class _PgAgencies:
     def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
         """Move a member, with their records, the held rows that name them (by e-mail or portal
         user id; one that ``to`` holds too is left to it) and their notices, to agency ``to``, in one
-        transaction; recorded in ``transfers``.
+        transaction; recorded in ``transfers`` and chained in the journal.
         Only the administrator may: an agency's role can neither write another agency's rows nor
         see them."""
         try:
@@ -176,6 +176,7 @@ class _PgAgencies:
                     "RETURNING id, at",
                     (member, row[0], to, stamp(when)),
                 ))
+                journal(self._db).record_transfer(int(moved[0]))
         except psycopg.errors.InsufficientPrivilege:
             raise LedgerError(
                 f"{self.url}: only the ledger's administrator can move a member between agencies"

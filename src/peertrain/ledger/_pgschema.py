@@ -14,15 +14,21 @@ wrote them (``1.50`` is not ``1.5`` to an auditor); dates are ``date`` and times
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from peertrain.ledger import LedgerError
+from peertrain.ledger._journal import Journal
 
 #: The database schema (namespace) that holds a ledger's tables.
 SCHEMA = "peertrain"
 
 #: Taken, for the length of a transaction, by whoever creates or migrates a ledger.
 _LOCK = 0x5054524E  # "PTRN", the SQLite ledger's application id
+#: Taken, for the length of a transaction, by whoever appends to the journal.
+JOURNAL_LOCK = 0x5054524A  # "PTRJ"
+_CURSORS = itertools.count(1)
 
 #: Who may see a row of an agency (``agency_id``): the administrator, a consortium role, or a role
 #: of that agency. Each function call is a scalar subquery, run once per statement, not per row.
@@ -179,7 +185,54 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 5: agencies, and row-level security keeping each agency's rows to its own roles
     _AGENCIES,
+    # 6: the journal (peertrain.ledger._journal), as the SQLite ledger's; appends are serialised
+    # by an advisory lock (JOURNAL_LOCK), so two writers never fork the chain. An agency's role
+    # sees the entries of its own batches only, and appends after the head it reads through
+    # journal_head() (the administrator's view: the last entry's number and hash, nothing else)
+    """
+    CREATE TABLE journal (
+        seq bigint PRIMARY KEY, kind text NOT NULL, ref bigint NOT NULL, content text NOT NULL,
+        content_sha256 text NOT NULL, prev_sha256 text NOT NULL, sha256 text NOT NULL
+    );
+    CREATE INDEX journal_ref ON journal(ref);
+    ALTER TABLE journal ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE journal FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON journal
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR (kind <> 'transfer' AND ref IN (SELECT id FROM batches)))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator'
+            OR (kind <> 'transfer'
+                AND ref IN (SELECT id FROM batches WHERE agency_id = (SELECT peertrain.role_agency()))));
+    CREATE FUNCTION journal_head() RETURNS TABLE (seq bigint, sha256 text)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT j.seq, j.sha256 FROM peertrain.journal j ORDER BY j.seq DESC LIMIT 1 $$;
+    """,
 )
+
+
+def journal(db: Any) -> Journal:
+    """The journal of the ledger open on ``db`` (a psycopg connection whose search path is the
+    ledger's schema): appends take :data:`JOURNAL_LOCK` until the transaction ends, so concurrent
+    writers append one after another and never fork the chain; records are read through a
+    server-side cursor."""
+
+    def query(sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+        cursor = db.execute(sql.replace("?", "%s"), params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def stream(sql: str, params: tuple[Any, ...]) -> Iterator[Any]:
+        with db.cursor(name=f"peertrain_journal_{next(_CURSORS)}", withhold=True) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(sql.replace("?", "%s"), params)
+            yield from cursor
+
+    def lock() -> None:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (JOURNAL_LOCK,))
+
+    return Journal(
+        query, stream=stream, lock=lock, collate=' COLLATE "C"', on_date="on_date::text",
+        head_sql="SELECT seq, sha256 FROM journal_head()",
+    )
 
 
 def _statements(script: str) -> list[str]:
@@ -233,9 +286,12 @@ def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
         if version == len(MIGRATIONS):
             return
         db.execute(f"SET LOCAL search_path = {SCHEMA}")
+        journalled = db.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.journal",)).fetchone()[0] is not None
         for number in range(version, len(MIGRATIONS)):
             for statement in _statements(MIGRATIONS[number]):
                 db.execute(statement)
+        if not journalled:  # the batches of a ledger made before the journal, as they stand
+            journal(db).backfill()
         if version == 0:
             db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
         db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))

@@ -20,6 +20,8 @@ import psycopg
 import pyarrow as pa
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
+from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._pgschema import journal
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
@@ -273,6 +275,7 @@ class _PgTables:
             for table in ("records", "held", "rejected"):
                 self._db.execute(f"DELETE FROM {table} WHERE batch_id = %s", (batch_id,))
             self._db.execute("UPDATE batches SET retracted_at = %s WHERE id = %s", (stamp(when), batch_id))
+            journal(self._db).record(RETRACTION, batch_id)
         return self._batch(batch_id)
 
     # -- held and rejected rows -----------------------------------------------------------
@@ -284,26 +287,39 @@ class _PgTables:
 
     def resolve(self, held_id: int, record: Record) -> Outcome:
         """Turn a held row into a record (imported, or duplicate of one already there)."""
+        return self.resolve_many([(held_id, record)])[0]
+
+    def resolve_many(self, resolutions: Iterable[tuple[int, Record]]) -> list[Outcome]:
+        """:meth:`resolve` for many held rows, in one transaction with one journal entry per batch."""
+        outcomes: list[Outcome] = []
+        batches: set[int] = set()
         with self._db.transaction():
             lock_writes(self._db)
-            row = self._db.execute(
-                "DELETE FROM held WHERE id = %s RETURNING batch_id, source", (held_id,)
-            ).fetchone()
-            if row is None:
-                raise LedgerError(f"no held row {held_id}")
-            inserted = self._db.execute(
-                "INSERT INTO records VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (
-                    record.id, row[0], record.member, record.course, record.on, record.status,
-                    None if record.hours is None else str(record.hours), record.delivery, record.provider,
-                    row[1], record.record_id, record.origin,
-                ),
-            ).rowcount
-            column = "imported" if inserted else "duplicates"
-            self._db.execute(
-                f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = %s", (row[0],)
-            )
-        return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
+            for held_id, record in resolutions:
+                row = self._db.execute(
+                    "DELETE FROM held WHERE id = %s RETURNING batch_id, source", (held_id,)
+                ).fetchone()
+                if row is None:
+                    raise LedgerError(f"no held row {held_id}")
+                inserted = self._db.execute(
+                    "INSERT INTO records VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (
+                        record.id, row[0], record.member, record.course, record.on, record.status,
+                        None if record.hours is None else str(record.hours), record.delivery, record.provider,
+                        row[1], record.record_id, record.origin,
+                    ),
+                ).rowcount
+                column = "imported" if inserted else "duplicates"
+                self._db.execute(
+                    f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = %s", (row[0],)
+                )
+                batches.add(int(row[0]))
+                outcomes.append(Outcome.IMPORTED if inserted else Outcome.DUPLICATE)
+            chain = journal(self._db)
+            for batch_id in sorted(batches):
+                chain.record(REMATCH, batch_id)
+        return outcomes
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""
@@ -314,3 +330,20 @@ class _PgTables:
             else self._db.execute(sql + " ORDER BY id")
         ).fetchall()
         return [(int(r[0]), RejectedRow(r[1], int(r[2]), r[3], r[4], tuple(json.loads(r[5])))) for r in rows]
+
+    def verify(self) -> Verification:
+        """Recompute the journal's chain and every batch's content from the stored rows, in one
+        read-only snapshot (see :mod:`peertrain.ledger._journal`)."""
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            sees_all = one(self._db.execute(
+                "SELECT coalesce(peertrain.role_kind() IN ('administrator', 'consortium'), false) "
+                "OR (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)"
+            ))[0]
+            if not sees_all:
+                # An agency's role sees its own batches' entries only: the chain has gaps for it.
+                raise LedgerError(
+                    f"{self.url}: the journal is the whole consortium's; verify it as the ledger's "
+                    "administrator or a consortium role"
+                )
+            return journal(self._db).verify()

@@ -9,6 +9,7 @@ import datetime as dt
 import sqlite3
 
 from peertrain.ledger import LedgerError
+from peertrain.ledger._journal import Journal
 
 #: ``PRAGMA application_id`` of a peertrain ledger ("PTRN").
 APPLICATION_ID = 0x5054524E
@@ -119,10 +120,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX members_agency ON members(agency_id);
     CREATE INDEX batches_agency ON batches(agency_id);
     """,
+    # 6: the journal (peertrain.ledger._journal): every change to a batch's rows, hash-chained;
+    # a ledger migrated to it has its batches journalled as they stand
+    """
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref INTEGER NOT NULL, content TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL, prev_sha256 TEXT NOT NULL, sha256 TEXT NOT NULL
+    );
+    CREATE INDEX journal_ref ON journal(ref);
+    """,
 )
 
 #: The agency a file's rows are written as (its one agency), as an SQL expression.
 AGENCY = "(SELECT value FROM meta WHERE key = 'agency')"
+
+
+def journal(db: sqlite3.Connection) -> Journal:
+    """The journal of the ledger open on ``db`` (appended to within the caller's write transaction)."""
+    return Journal(db.execute)
+
+
+def has_journal(db: sqlite3.Connection) -> bool:
+    """Whether the ledger's schema has its journal table yet."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone() is not None
 
 
 def _now_text(when: dt.datetime) -> str:

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
-from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
+from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction, journal
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
@@ -263,6 +264,7 @@ class _Tables:
             for table in ("records", "held", "rejected"):
                 self._db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
             self._db.execute("UPDATE batches SET retracted_at = ? WHERE id = ?", (_now_text(when), batch_id))
+            journal(self._db).record(RETRACTION, batch_id)
         return self._batch(batch_id)
 
     # -- held and rejected rows -----------------------------------------------------------
@@ -274,28 +276,40 @@ class _Tables:
 
     def resolve(self, held_id: int, record: Record) -> Outcome:
         """Turn a held row into a record (imported, or duplicate of one already there)."""
+        return self.resolve_many([(held_id, record)])[0]
+
+    def resolve_many(self, resolutions: Iterable[tuple[int, Record]]) -> list[Outcome]:
+        """:meth:`resolve` for many held rows, in one transaction with one journal entry per batch."""
+        outcomes: list[Outcome] = []
+        batches: set[int] = set()
         with self._transaction():
-            row = self._db.execute("SELECT batch_id, source FROM held WHERE id = ?", (held_id,)).fetchone()
-            if row is None:
-                raise LedgerError(f"no held row {held_id}")
-            before = self._db.total_changes
-            self._db.execute(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id, row[0], record.member, record.course, record.on.isoformat() if record.on else None,
-                    record.status,
-                    None if record.hours is None else str(record.hours), record.delivery, record.provider,
-                    row[1], record.record_id, record.origin,
-                ),
-            )
-            inserted = self._db.total_changes - before
-            self._db.execute("DELETE FROM held WHERE id = ?", (held_id,))
-            # Keep the batch's counts adding up: the row is no longer held, it is imported or a duplicate.
-            column = "imported" if inserted else "duplicates"
-            self._db.execute(
-                f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
-            )
-        return Outcome.IMPORTED if inserted else Outcome.DUPLICATE
+            for held_id, record in resolutions:
+                row = self._db.execute("SELECT batch_id, source FROM held WHERE id = ?", (held_id,)).fetchone()
+                if row is None:
+                    raise LedgerError(f"no held row {held_id}")
+                before = self._db.total_changes
+                self._db.execute(
+                    "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id, row[0], record.member, record.course,
+                        record.on.isoformat() if record.on else None, record.status,
+                        None if record.hours is None else str(record.hours), record.delivery, record.provider,
+                        row[1], record.record_id, record.origin,
+                    ),
+                )
+                inserted = self._db.total_changes - before
+                self._db.execute("DELETE FROM held WHERE id = ?", (held_id,))
+                # Keep the batch's counts adding up: the row is no longer held, it is imported or a duplicate.
+                column = "imported" if inserted else "duplicates"
+                self._db.execute(
+                    f"UPDATE batches SET {column} = {column} + 1, unmatched = unmatched - 1 WHERE id = ?", (row[0],)
+                )
+                batches.add(int(row[0]))
+                outcomes.append(Outcome.IMPORTED if inserted else Outcome.DUPLICATE)
+            chain = journal(self._db)
+            for batch_id in sorted(batches):
+                chain.record(REMATCH, batch_id)
+        return outcomes
 
     def rejected(self, batch_id: int | None = None) -> list[tuple[int, RejectedRow]]:
         """Rejected rows with their batch id, optionally of one batch."""
@@ -306,6 +320,15 @@ class _Tables:
             else self._db.execute(sql + " ORDER BY id")
         )
         return [(r[0], RejectedRow(r[1], r[2], r[3], r[4], tuple(json.loads(r[5])))) for r in rows]
+
+    def verify(self) -> Verification:
+        """Recompute the journal's chain and every batch's content from the stored rows, in one
+        read transaction (see :mod:`peertrain.ledger._journal`)."""
+        self._db.execute("BEGIN")
+        try:
+            return journal(self._db).verify()
+        finally:
+            self._db.execute("COMMIT")
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when sound)."""

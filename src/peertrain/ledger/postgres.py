@@ -29,10 +29,11 @@ from typing import Any
 import psycopg
 
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger._journal import BATCH, VOID
 from peertrain.ledger._pgagencies import _PgAgencies, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
-from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, migrate
+from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, journal, migrate
 from peertrain.ledger._pgtables import _PgTables, lock_writes, one, stamp
 from peertrain.ledger._rows import PreparedChunk
 
@@ -175,7 +176,7 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
                         counts["duplicates"], counts["rejected"], counts["unmatched"], batch_id,
                     ),
                 )
-                self._void(batch_id, source, voided)
+                touched = self._void(batch_id, source, voided)
                 if cursor is not None:
                     self._db.execute(
                         "INSERT INTO cursors (source, position, updated_at) VALUES (%s, %s, %s) "
@@ -183,6 +184,10 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
                         "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                         (cursor[0], cursor[1], stamp(imported_at)),
                     )
+                chain = journal(self._db)
+                chain.record(BATCH, batch_id)
+                for other in sorted(touched - {batch_id}):
+                    chain.record(VOID, other)
         except psycopg.DataError as exc:  # e.g. a NUL character, which PostgreSQL's text cannot hold
             raise LedgerError(
                 f"{file_name}: cannot be stored in the ledger: {str(exc).strip().splitlines()[0]}"
@@ -242,23 +247,27 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
             counts[column] += inserted
             counts["duplicates"] += len(rows) - inserted
 
-    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
+    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> set[int]:
         """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``
-        (``retracted:<batch>``, a JSON list, as the SQLite ledger does)."""
+        (``retracted:<batch>``, a JSON list, as the SQLite ledger does). Returns the batches whose
+        rows were removed."""
         removed: list[str] = []
+        touched: set[int] = set()
         for record_id in dict.fromkeys(voided):
-            gone = self._db.execute(
-                "DELETE FROM records WHERE source = %s AND record_id = %s", (source, record_id)
-            ).rowcount
-            gone += self._db.execute(
-                "DELETE FROM held WHERE source = %s AND record_id = %s", (source, record_id)
-            ).rowcount
-            if gone:
+            owners = self._db.execute(
+                "DELETE FROM records WHERE source = %s AND record_id = %s RETURNING batch_id", (source, record_id)
+            ).fetchall()
+            owners += self._db.execute(
+                "DELETE FROM held WHERE source = %s AND record_id = %s RETURNING batch_id", (source, record_id)
+            ).fetchall()
+            touched.update(int(owner) for (owner,) in owners)
+            if owners:
                 removed.append(record_id)
         if removed:
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (%s, %s)", (f"retracted:{batch_id}", json.dumps(removed))
             )
+        return touched
 
 
 def _lost(ledger: PostgresLedger, exc: psycopg.OperationalError | psycopg.errors.InsufficientPrivilege) -> LedgerError:
@@ -311,9 +320,9 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 for _name in (
     "schema_version", "timezone", "members", "put_members", "completions", "records", "completions_by_member",
     "completion_table", "import_prepared", "cursor", "retracted_record_ids", "batches", "batch_with_hash",
-    "retract", "held", "resolve", "rejected", "notice_states", "notices", "begin_notice", "finish_notice",
-    "notice_message", "agencies", "agency", "add_agency", "name_agency", "member_agencies", "grant", "transfer",
-    "transfers",
+    "retract", "held", "resolve", "resolve_many", "rejected", "notice_states", "notices", "begin_notice",
+    "finish_notice", "notice_message", "verify", "agencies", "agency", "add_agency", "name_agency",
+    "member_agencies", "grant", "transfer", "transfers",
 ):
     setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 

@@ -27,9 +27,18 @@ from peertrain._files import create_private, shown
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger._fileagencies import _FileAgencies
 from peertrain.ledger._ingest import ColumnarChunk, ingest
+from peertrain.ledger._journal import BATCH, VOID
 from peertrain.ledger._notices import _Notices
 from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
-from peertrain.ledger._schema import AGENCY, APPLICATION_ID, MIGRATIONS, _now_text, _statements
+from peertrain.ledger._schema import (
+    AGENCY,
+    APPLICATION_ID,
+    MIGRATIONS,
+    _now_text,
+    _statements,
+    has_journal,
+    journal,
+)
 from peertrain.ledger._tables import _Tables
 
 __all__ = [
@@ -103,9 +112,12 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
         if version == len(MIGRATIONS):
             return
         with self._transaction():
+            journalled = has_journal(self._db)
             for number in range(version, len(MIGRATIONS)):
                 for statement in _statements(MIGRATIONS[number]):
                     self._db.execute(statement)
+            if not journalled:  # the batches of a ledger made before the journal, as they stand
+                journal(self._db).backfill()
             if version == 0:
                 self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self._db.execute(
@@ -188,7 +200,7 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
                     counts["rejected"], counts["unmatched"], batch_id,
                 ),
             )
-            self._void(batch_id, source, voided)
+            touched = self._void(batch_id, source, voided)
             if cursor is not None:
                 self._db.execute(
                     f"INSERT INTO cursors (agency_id, source, position, updated_at) VALUES ({AGENCY}, ?, ?, ?) "
@@ -196,6 +208,10 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
                     "DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                     (cursor[0], cursor[1], _now_text(imported_at)),
                 )
+            chain = journal(self._db)
+            chain.record(BATCH, batch_id)
+            for other in sorted(touched - {batch_id}):
+                chain.record(VOID, other)
         return self._batch(batch_id)
 
     def import_columnar(
@@ -222,13 +238,21 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
             self._db = _connect(self.path)
         return self._batch(batch_id)
 
-    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> None:
+    def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> set[int]:
         """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``.
+        Returns the batches whose rows were removed.
 
         The note (``retracted:<batch>`` in ``meta``, a JSON list) keeps the schema unchanged.
         """
         removed: list[str] = []
+        touched: set[int] = set()
         for record_id in dict.fromkeys(voided):
+            for (owner,) in self._db.execute(
+                "SELECT batch_id FROM records WHERE source = ?1 AND record_id = ?2 UNION SELECT batch_id FROM held "
+                "WHERE source = ?1 AND json_extract(payload, '$.record_id') = ?2",
+                (source, record_id),
+            ).fetchall():
+                touched.add(int(owner))
             before = self._db.total_changes
             self._db.execute("DELETE FROM records WHERE source = ? AND record_id = ?", (source, record_id))
             self._db.execute(
@@ -240,6 +264,7 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)", (f"retracted:{batch_id}", json.dumps(removed))
             )
+        return touched
 
     def _store_all(
         self, batch_id: int, source: str, file_name: str, chunks: Iterable[PreparedChunk], counts: dict[str, int]

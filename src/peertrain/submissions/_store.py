@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from peertrain.ledger import Ledger, LedgerError
-from peertrain.ledger._schema import AGENCY, _now_text, _Transaction
+from peertrain.ledger._journal import BATCH, RETRACTION
+from peertrain.ledger._schema import AGENCY, _now_text, _Transaction, journal
 from peertrain.ledger.sqlite import SQLiteLedger
 from peertrain.rules.model import SELF_REPORTED_SOURCE, Delivery
 from peertrain.submissions.evidence import Evidence
@@ -135,6 +136,7 @@ def add_record(db: sqlite3.Connection, submission: Submission, origin: str, at: 
             SELF_REPORTED_SOURCE, f"submission:{submission.id}", origin,
         ),
     )
+    journal(db).record(BATCH, batch)
     return batch
 
 
@@ -142,6 +144,7 @@ def remove_record(db: sqlite3.Connection, batch: int, at: dt.datetime) -> None:
     """Delete an approval's record and mark its batch retracted."""
     db.execute("DELETE FROM records WHERE batch_id = ?", (batch,))
     db.execute("UPDATE batches SET retracted_at = ? WHERE id = ?", (_now_text(at), batch))
+    journal(db).record(RETRACTION, batch)
 
 
 def evidence_content(db: sqlite3.Connection, sha256: str) -> bytes:
