@@ -208,8 +208,8 @@ class Composer:
             return result.verdicts
         if result.made is None:
             parts = [self._verdicts(pack, part, found) for part, found in result.parts]
-            columns = result.frame.with_columns(pl.col("member").cast(pl.String)).to_dict(as_series=False)
-            result.made = verdicts_of(columns, pack, req, self.as_of, self.credits.scale, self.notes, parts,
+            result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
+                                      self.notes if self._notes else None, parts,
                                       skip=result.overrides)
             result.made.update(result.overrides)
         return result.made
