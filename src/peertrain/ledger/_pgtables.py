@@ -153,11 +153,12 @@ class _PgTables:
             "COPY (SELECT member_id, id, course_id, on_date::text, hours, delivery, provider, origin FROM records "
             "WHERE status = 'completed'{bounds} ORDER BY id) TO STDOUT (FORMAT csv)"
         )
-        bounds = sql.SQL("")
+        parts: list[sql.Composable] = []
         if start is not None:
-            bounds += sql.SQL(" AND id >= {}").format(sql.Literal(start))
+            parts.append(sql.SQL(" AND id >= {}").format(sql.Literal(start)))
         if stop is not None:
-            bounds += sql.SQL(" AND id < {}").format(sql.Literal(stop))
+            parts.append(sql.SQL(" AND id < {}").format(sql.Literal(stop)))
+        bounds = sql.Composed(parts)
         buffer = io.BytesIO()
         with self._db.cursor() as cursor, cursor.copy(query.format(bounds=bounds)) as copy:
             for data in copy:
