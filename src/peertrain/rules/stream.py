@@ -23,7 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
@@ -32,9 +32,6 @@ from peertrain.rules.engine import Credit, Subject, evaluate
 from peertrain.rules.model import Course, Delivery, Member, Waiver, is_self_reported, to_hours
 from peertrain.rules.requirements import RulePack
 from peertrain.rules.verdict import MemberVerdicts, Status
-
-if TYPE_CHECKING:
-    from peertrain.rules.columnar import ColumnarResult
 
 __all__ = ["CompletionRow", "CompletionsByMember", "ComplianceStream", "MemberVerdicts", "stream_compliance"]
 
@@ -61,8 +58,8 @@ class CompletionsByMember(Protocol):
 
 
 #: How many members :class:`ComplianceStream` evaluates at a time on the columnar path: memory
-#: holds two chunks' records and verdicts (one being handed over, the next being evaluated). With
-#: 2,500 members of 40 records each a 50,000-member ledger peaks at about 430 MB.
+#: holds one chunk's records and verdicts. With 2,500 members of 40 records each a 50,000-member
+#: ledger peaks at about 350 MB.
 CHUNK_MEMBERS = 2_500
 
 
@@ -205,54 +202,34 @@ class ComplianceStream:
         """Evaluate ``chunk_members`` members at a time on columns: each chunk's records are one
         range of record ids (a member's ids start with the member id and ``/``); with a member id
         that holds a ``/`` the ranges would interleave, so then the whole roster is one chunk.
-
-        While this thread turns one chunk's tables into :class:`Verdict` objects, a second reads
-        and evaluates the next chunk (polars and the ledger's reader run without Python's lock),
-        so at most two chunks are in memory."""
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-        size = len(roster) if any("/" in m.id for m in roster) else self._chunk
-        chunks = [roster[i : i + size] for i in range(0, len(roster), size)] or [[]]
-        bounds = [
-            (chunk[0].id + "/" if k > 0 else None, chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None)
-            for k, chunk in enumerate(chunks)
-        ]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="peertrain-columnar") as ahead:
-            following = ahead.submit(self._evaluate_chunk, chunks[0], *bounds[0])
-            for k, chunk in enumerate(chunks):
-                result, rows = following.result()
-                if k + 1 < len(chunks):
-                    following = ahead.submit(self._evaluate_chunk, chunks[k + 1], *bounds[k + 1])
-                if result is None:  # hour figures only the engine adds up exactly
-                    yield from self._by_engine(chunk, rows)
-                    continue
-                self._warnings.update(result.warnings)
-                found = {mv.member.id: mv for mv in result.member_verdicts()}
-                del result, rows  # this chunk's tables are no longer needed
-                for member in chunk:
-                    yield member, found.get(member.id)
-                del found
-
-    def _evaluate_chunk(
-        self, chunk: list[Member], start: str | None, stop: str | None
-    ) -> tuple[ColumnarResult | None, list[tuple[str, ...]]]:
-        """One chunk's columnar result, or ``None`` and its rows when only the engine adds up
-        its hour figures exactly."""
+        A chunk's tables are freed before the next chunk is read."""
         import polars as pl  # noqa: PLC0415 - the compiled libraries load only when used
 
         from peertrain.rules.columnar import ScaleError, columnar_compliance  # noqa: PLC0415
 
         ledger = self._ledger
         assert isinstance(ledger, CompletionTables)
-        rows = pl.from_arrow(ledger.completion_table(start, stop))
-        assert isinstance(rows, pl.DataFrame)
-        try:
-            return columnar_compliance(
-                rows, chunk, self._packs, self.as_of, catalogue=self._catalogue, waivers=self._waiver_list,
-                due_within=self._due_within,
-            ), []
-        except ScaleError:
-            return None, rows.rows()
+        size = len(roster) if any("/" in m.id for m in roster) else self._chunk
+        chunks = [roster[i : i + size] for i in range(0, len(roster), size)] or [[]]
+        for k, chunk in enumerate(chunks):
+            start = chunk[0].id + "/" if k > 0 else None
+            stop = chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None
+            rows = pl.from_arrow(ledger.completion_table(start, stop))
+            assert isinstance(rows, pl.DataFrame)
+            try:
+                result = columnar_compliance(
+                    rows, chunk, self._packs, self.as_of, catalogue=self._catalogue, waivers=self._waiver_list,
+                    due_within=self._due_within,
+                )
+            except ScaleError:  # hour figures only the engine adds up exactly
+                yield from self._by_engine(chunk, rows.rows())
+                continue
+            self._warnings.update(result.warnings)
+            found = {mv.member.id: mv for mv in result.member_verdicts()}
+            del result, rows  # one chunk's tables in memory at a time
+            for member in chunk:
+                yield member, found.get(member.id)
+            del found
 
     def _by_engine(
         self, chunk: list[Member], rows: list[tuple[str, ...]]
