@@ -531,12 +531,12 @@ def test_refusing_self_reported_credit_is_leaving_it_out(team, chosen, as_of):
     assert set(left_out.warnings) <= set(refused.warnings)
 
 
-@pytest.mark.parametrize("mode", MODES[::2], ids=["engine", "columnar-ahead"])
+@pytest.mark.parametrize("mode", MODES[::2], ids=["engine", "columnar-chunks"])
 def test_an_unknown_course_in_a_later_chunk_stops_the_stream_after_the_members_before_it(tmp_path, mode):
-    """The columnar path reads and evaluates the next chunk ahead, in a second thread: an error
-    there (a record of a course the catalogue does not know) still comes as the engine's typed
-    InputError, naming the record, once the members before it have been handed over; and a
-    stream left part way through closes."""
+    """An error in a later chunk of the columnar path (a record of a course the catalogue does not
+    know) comes as the engine's typed InputError, naming the record, once the members of the
+    chunks before it have been handed over, as the engine gives it; and a stream left part way
+    through closes."""
     pack_file = tmp_path / "pack.toml"
     pack_file.write_text(
         '[pack]\nid = "p"\ntitle = "P"\nversion = "1"\ncitation = "c"\n\n'
