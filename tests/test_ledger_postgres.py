@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from decimal import Decimal
 
 import psycopg
+import pyarrow as pa
 import pytest
 
 from local_servers import free_port
@@ -206,6 +208,31 @@ def test_ids_sort_in_byte_order_whatever_the_locale(pg_cluster, database):
         assert [c.id for c in ledger.completions()] == sorted(r.id for r in rows)
         assert [m for m, _ in ledger.completions_by_member()] == ["A-1", "A", "B", "a"]  # "A-1/" < "A/"
         assert ledger.completion_table("A-", "B/").column("member").to_pylist() == ["A-1", "A"]
+
+
+def test_completion_table_reads_commas_quotes_newlines_and_nulls_exactly(pg_cluster, database):
+    """The completion table comes through COPY as CSV: a value with a comma, a quote or a line
+    break arrives whole, and a missing hours, delivery or provider is null, not empty text."""
+    with open_ledger(pg_cluster.url(database), create_timezone="UTC") as ledger:
+        rows = [
+            Record(member='M,"1"', course="qpr", on=dt.date(2025, 1, 2), status="completed", hours=Decimal("1.5"),
+                   delivery="online", provider='Agency, "North"\nUnit', record_id=None, origin='f.csv:2 "x",\ny'),
+            Record(member="M2", course="asist", on=dt.date(2024, 2, 29), status="completed", hours=None,
+                   delivery=None, provider=None, record_id=None, origin="f.csv:3"),
+            Record(member="M2", course="asist", on=dt.date(2024, 3, 1), status="not_completed", hours=None,
+                   delivery=None, provider=None, record_id=None, origin="f.csv:4"),
+        ]
+        ledger.import_batch(source="s", profile="p", file_name="f", file_hash="h", imported_at=NOW, rows=rows)
+        table = ledger.completion_table()
+        assert table.schema.types == [pa.string()] * 8
+        assert table.to_pylist() == [
+            {"member": 'M,"1"', "id": rows[0].id, "course": "qpr", "on": "2025-01-02", "hours": "1.5",
+             "delivery": "online", "provider": 'Agency, "North"\nUnit', "origin": 'f.csv:2 "x",\ny'},
+            {"member": "M2", "id": rows[1].id, "course": "asist", "on": "2024-02-29", "hours": None,
+             "delivery": None, "provider": None, "origin": "f.csv:3"},
+        ]
+        assert ledger.completion_table("M2/", None).num_rows == 1
+        assert ledger.completion_table("N", None).num_rows == 0
 
 
 def test_a_lost_connection_is_a_ledger_error(pg_cluster, database):

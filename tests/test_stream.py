@@ -38,6 +38,7 @@ from peertrain import (
     read_waivers,
 )
 from peertrain.cli import main
+from peertrain.errors import InputError
 from peertrain.ledger import Ledger, LedgerError, Record, open_ledger
 from peertrain.report.output import to_csv, to_json, to_table
 from peertrain.rules import engine
@@ -528,3 +529,34 @@ def test_refusing_self_reported_credit_is_leaving_it_out(team, chosen, as_of):
     assert refused.verdicts == left_out.verdicts
     assert refused.forecasts == left_out.forecasts
     assert set(left_out.warnings) <= set(refused.warnings)
+
+
+@pytest.mark.parametrize("mode", MODES[::2], ids=["engine", "columnar-chunks"])
+def test_an_unknown_course_in_a_later_chunk_stops_the_stream_after_the_members_before_it(tmp_path, mode):
+    """An error in a later chunk of the columnar path (a record of a course the catalogue does not
+    know) comes as the engine's typed InputError, naming the record, once the members of the
+    chunks before it have been handed over, as the engine gives it; and a stream left part way
+    through closes."""
+    pack_file = tmp_path / "pack.toml"
+    pack_file.write_text(
+        '[pack]\nid = "p"\ntitle = "P"\nversion = "1"\ncitation = "c"\n\n'
+        '[[requirements]]\nid = "qpr"\nkind = "certificate"\ntitle = "QPR"\ncourses = ["qpr"]\n',
+        encoding="utf-8",
+    )
+    pack = load_pack(pack_file, CATALOGUE)
+    roster = [Member(id=m, name=f"Officer {m}") for m in ("A", "B", "C", "D")]
+    rows = [(m, "qpr" if m != "C" else "no-such-course", dt.date(2025, 1, 2), None, None, None) for m in "ABCD"]
+    options = {**mode, "chunk_members": 1} if mode["columnar"] else mode
+    with ledger_with(roster, rows) as ledger:
+        handed = []
+
+        def read_all() -> None:
+            for result in stream_compliance(ledger, [pack], dt.date(2025, 6, 30), catalogue=CATALOGUE, **options):
+                handed.append((result.member.id, [v.status.value for v in result.verdicts]))
+
+        with pytest.raises(InputError, match=r"completion 'C/no-such-course/2025-01-02': unknown course"):
+            read_all()
+        assert handed == [("A", ["met"]), ("B", ["met"])]
+        left = iter(stream_compliance(ledger, [pack], dt.date(2025, 6, 30), catalogue=CATALOGUE, **options))
+        assert next(left).member.id == "A"
+        left.close()

@@ -8,9 +8,9 @@ import datetime as dt
 import polars as pl
 
 from peertrain.rules._measure import _titles
-from peertrain.rules.columnar._tally import Context, conform, dedup
+from peertrain.rules.columnar._tally import Context, conform, dedup, plus_months
 from peertrain.rules.requirements import Certificate, Requirement
-from peertrain.rules.windows import ONE_DAY, add_months
+from peertrain.rules.windows import ONE_DAY
 
 __all__ = ["measure_certificate"]
 
@@ -26,17 +26,8 @@ def measure_certificate(req: Requirement, ctx: Context, subjects: pl.DataFrame) 
         for course_id in credits["course"].unique().to_list()
     }
     titles = {course_id: ctx.catalogue.course(course_id).title for course_id in months}
-    pairs = credits.select("on", "course").unique()
-    expiries = {
-        (on, course): (None if months[course] is None else add_months(on, months[course]))
-        for on, course in pairs.iter_rows()
-    }
-    pairs = pl.DataFrame(
-        [(on, course, expiry) for (on, course), expiry in expiries.items()],
-        schema={"on": pl.Date, "course": pl.String, "expiry": pl.Date},
-        orient="row",
-    )
-    credits = credits.join(pairs, on=["on", "course"], how="left").with_columns(
+    valid = pl.col("course").replace_strict(months, default=None, return_dtype=pl.Int64)
+    credits = credits.with_columns(expiry=plus_months(pl.col("on"), valid)).with_columns(
         rank=pl.col("expiry").fill_null(dt.date.max),
         current=pl.col("expiry").is_null() | (pl.col("expiry") > ctx.as_of),
         title=pl.col("course").replace_strict(titles, return_dtype=pl.String),

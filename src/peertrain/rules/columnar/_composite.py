@@ -74,7 +74,16 @@ class Composer:
     # -- evaluating ------------------------------------------------------------------------
 
     def run(self, leaf: Leaf) -> None:
+        """Evaluate every requirement, its leaves with ``leaf``. ``leaf`` is dropped at the end:
+        kept, it (a closure over this composer) would make a reference cycle that holds every
+        frame until Python's cyclic collector happens to run, a chunk's tables piling up on the next."""
         self._leaf = leaf
+        try:
+            self._run()
+        finally:
+            self._leaf = None
+
+    def _run(self) -> None:
         noted = self.credits.table.filter(pl.col("note").is_not_null()).select("member", "id", "note")
         for member, cid, note in noted.iter_rows():
             self._notes.setdefault(member, []).append((cid, note))
@@ -208,8 +217,8 @@ class Composer:
             return result.verdicts
         if result.made is None:
             parts = [self._verdicts(pack, part, found) for part, found in result.parts]
-            columns = result.frame.with_columns(pl.col("member").cast(pl.String)).to_dict(as_series=False)
-            result.made = verdicts_of(columns, pack, req, self.as_of, self.credits.scale, self.notes, parts,
+            result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
+                                      self.notes if self._notes else None, parts,
                                       skip=result.overrides)
             result.made.update(result.overrides)
         return result.made

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from peertrain.rules.columnar._needs import Counted, Need, need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform
+from peertrain.rules.columnar._tally import Context, conform, plus_months
 from peertrain.rules.requirements import Hours, NOf, Recurring, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, Periodic
 
@@ -45,6 +45,17 @@ def _map(expr: pl.Expr, frame: pl.DataFrame, fn: Callable[[Any], Any], dtype: pl
     values = frame.select(expr.alias("v")).to_series()
     table = {v: fn(v) for v in values.unique().to_list() if v is not None}
     return values.replace_strict(table, default=None, return_dtype=dtype)
+
+
+def _index_of(window: Periodic, day: pl.Expr) -> pl.Expr:
+    """:meth:`Periodic.index_of` of a date column: whole periods since the anchor (every period
+    starts on the anchor's day of the month, which is 28 or less, so no month-end clamping)."""
+    anchor = window.anchor
+    elapsed = (
+        (day.dt.year().cast(pl.Int64) - anchor.year) * 12 + (day.dt.month().cast(pl.Int64) - anchor.month)
+        - (day.dt.day() < anchor.day).cast(pl.Int64)
+    )
+    return elapsed // window.months
 
 
 def _first_due(window: Periodic, grace_end: dt.date | None, joined_on: dt.date | None) -> int | None:
@@ -65,9 +76,7 @@ def measure_periodic(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     measures = need.measures
     current = window.index_of(ctx.as_of)
     credits = ctx.counted(req).select("member", "id", "on", "course", "group", "hours", **measures)
-    credits = credits.with_columns(
-        period=_map(pl.col("on"), credits, window.index_of, pl.Int64()),
-    )
+    credits = credits.with_columns(period=_index_of(window, pl.col("on")))
     by_period = credits.group_by("member", "period").agg(
         [pl.col(m).sum() for m in measures], evidence=pl.col("id"),
         **({"relevant": relevant(need)} if isinstance(req, Topics) else {}),
@@ -127,7 +136,7 @@ def _timeline(frame: pl.DataFrame, window: Periodic, current: int, need: Need) -
             .otherwise(pl.max_horizontal(first_due, pl.col("last_met") + 1) + 1)
         )
     frame = frame.with_columns(ends=ends.cast(pl.Int64))
-    return frame.with_columns(lapses=_map(pl.col("ends"), frame, window.start, pl.Date()))
+    return frame.with_columns(lapses=plus_months(pl.lit(window.anchor), pl.col("ends") * window.months))
 
 
 def _shown(frame: pl.DataFrame, window: Periodic, current: int) -> pl.DataFrame:

@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from peertrain.rules.columnar._input import Scale
-from peertrain.rules.engine import _explain
 from peertrain.rules.requirements import Requirement, RulePack
 from peertrain.rules.verdict import MinimumShortfall, Shortfall, Status, Verdict
-from peertrain.rules.windows import ONE_DAY
+from peertrain.rules.windows import ONE_DAY, AllTime, AnySpan, Periodic
 
-__all__ = ["finish", "row_of", "verdicts_of"]
+__all__ = ["explanation", "finish", "row_of", "verdicts_of"]
 
 
 def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_within: int) -> pl.DataFrame:
@@ -52,56 +51,97 @@ def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_with
 _NO_SHORTFALL = Shortfall()
 
 
+def explanation(req: Requirement) -> pl.Expr:
+    """The engine's ``_explain`` of every row of a finished frame (``status``, ``detail``,
+    ``lapses_on``, ``due_on``), as one column expression."""
+    window = getattr(req, "window", None)
+    where = ""
+    if window is not None and not isinstance(window, AllTime | Periodic | AnySpan):
+        where = f" {window.describe()}"
+    elif isinstance(window, Periodic):
+        where = f" ({window.describe()})"
+    text = pl.col("detail") + pl.lit(where)
+    status = pl.col("status")
+    due, lapses = _iso(pl.col("due_on")), _iso(pl.col("lapses_on"))
+    return (
+        pl.when(status == Status.MET.value).then(
+            "Met: " + text + pl.when(due.is_not_null()).then("; stays met through " + due).otherwise(pl.lit("")) + "."
+        )
+        .when(status == Status.DUE_SOON.value).then(
+            "Due soon: " + text + "; lapses on " + lapses + " unless training is added by " + due + "."
+        )
+        .when(status == Status.GRACE.value).then("Not met yet; new member, first due by " + due + ": " + text + ".")
+        .when(status == Status.LAPSED.value).then("Lapsed on " + lapses + ": " + text + ".")
+        .otherwise("Not met: " + text + ".")
+    )
+
+
+def _iso(day: pl.Expr) -> pl.Expr:
+    """``date.isoformat()`` of a date column (four-digit years, as ``isoformat`` writes them)."""
+    return (
+        day.dt.year().cast(pl.String).str.zfill(4) + "-" + day.dt.month().cast(pl.String).str.zfill(2)
+        + "-" + day.dt.day().cast(pl.String).str.zfill(2)
+    )
+
+
+_LISTS = ("short_minimums", "short_courses", "short_topics", "evidence")
+_COLUMNS = (
+    "member", "status", "explanation", "hours_credited", "hours_required", "short_hours", "short_minimums",
+    "short_count", "short_courses", "short_topics", "due_on", "lapses_on", "evidence", "window_start",
+    "window_end",
+)
+
+
 def verdicts_of(  # noqa: PLR0917
-    columns: dict[str, list[Any]], pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale,
-    notes: Callable[[str, Sequence[str]], tuple[str, ...]],
+    frame: pl.DataFrame, pack: RulePack, req: Requirement, as_of: dt.date, scale: Scale,
+    notes: Callable[[str, Sequence[str]], tuple[str, ...]] | None,
     parts: Sequence[dict[str, Verdict]] = (),
-    skip: Container[str] = (),
+    skip: Collection[str] = (),
 ) -> dict[str, Verdict]:
-    """The :class:`Verdict` of every row of a finished frame (``columns``: the frame as lists) that
-    has one, by member; ``parts``: the parts' verdicts by member, in order; ``skip``: members whose
-    verdict comes from elsewhere. ``notes(member, evidence)`` gives the notes of a verdict."""
+    """The :class:`Verdict` of every row of a finished frame that has one, by member; ``parts``:
+    the parts' verdicts by member, in order; ``skip``: members whose verdict comes from elsewhere.
+    ``notes(member, evidence)`` gives the notes of a verdict (``None``: no record has a note)."""
+    wanted = pl.col("has_verdict")
+    if skip:
+        wanted = wanted & ~pl.col("member").cast(pl.String).is_in(pl.Series(list(skip), dtype=pl.String).implode())
+    # an empty list as null: polars hands nulls to Python much faster than empty lists
+    lists = [pl.when(pl.col(n).list.len() > 0).then(pl.col(n)).alias(n) for n in _LISTS]
+    rows = frame.filter(wanted).select(
+        pl.col("member").cast(pl.String), "status", explanation(req).alias("explanation"),
+        *(n for n in _COLUMNS[3:] if n not in _LISTS), *lists,
+    ).select(_COLUMNS)
     hours_of: dict[int | None, Decimal | None] = {None: None}
-
-    def hours(units: int | None) -> Decimal | None:
-        found = hours_of.get(units, _MISSING)
-        if found is _MISSING:
-            found = hours_of[units] = scale.hours(units)  # type: ignore[arg-type]
-        return found  # type: ignore[return-value]
-
+    for name in ("hours_credited", "hours_required", "short_hours"):
+        for units in rows[name].unique().to_list():
+            if units not in hours_of:
+                hours_of[units] = scale.hours(units)
     statuses = {s.value: s for s in Status}
     citation = req.citation or pack.citation
+    pack_id, req_id, title = pack.id, req.id, req.title
     found: dict[str, Verdict] = {}
-    c = columns
-    for i, member in enumerate(c["member"]):
-        if not c["has_verdict"][i] or member in skip:
-            continue
-        status = statuses[c["status"][i]]
-        lapses_on, due_on = c["lapses_on"][i], c["due_on"][i]
-        short_hours, minimums, count = c["short_hours"][i], c["short_minimums"][i], c["short_count"][i]
-        courses, topics = c["short_courses"][i], c["short_topics"][i]
-        if short_hours is None and not minimums and count is None and not courses and not topics:
+    columns = [rows[name].to_list() for name in _COLUMNS]
+    for (member, status, text, credited, required, short_hours, minimums, count, courses, topics, due_on, lapses_on,
+         listed, window_start, window_end) in zip(*columns, strict=True):
+        if short_hours is None and minimums is None and count is None and courses is None and topics is None:
             shortfall = _NO_SHORTFALL
         else:
             shortfall = Shortfall(
-                hours=hours(short_hours),
-                minimums=tuple(MinimumShortfall(m["label"], hours(m["hours"])) for m in minimums),  # type: ignore[arg-type]
-                count=count, courses=tuple(courses), topics=tuple(topics),
+                hours=hours_of[short_hours],
+                minimums=tuple(MinimumShortfall(m["label"], scale.hours(m["hours"])) for m in minimums or ()),
+                count=count, courses=tuple(courses or ()), topics=tuple(topics or ()),
             )
-        evidence = c["evidence"][i]
+        evidence = tuple(listed) if listed is not None else ()
         found[member] = Verdict(
-            member=member, pack=pack.id, requirement=req.id, title=req.title, status=status, as_of=as_of,
-            explanation=_explain(status, c["detail"][i], lapses_on, due_on, req), citation=citation,
-            hours_credited=hours(c["hours_credited"][i]), hours_required=hours(c["hours_required"][i]),
-            shortfall=shortfall, due_on=due_on, lapses_on=lapses_on, evidence=tuple(evidence),
-            window_start=c["window_start"][i], window_end=c["window_end"][i],
-            notes=notes(member, evidence) if evidence else (),
-            parts=tuple(v for by_member in parts if (v := by_member.get(member)) is not None),
+            member=member, pack=pack_id, requirement=req_id, title=title, status=statuses[status], as_of=as_of,
+            explanation=text, citation=citation, hours_credited=hours_of[credited], hours_required=hours_of[required],
+            shortfall=shortfall, due_on=due_on, lapses_on=lapses_on, evidence=evidence,
+            window_start=window_start, window_end=window_end,
+            notes=notes(member, evidence) if evidence and notes is not None else (),
+            parts=tuple(v for by_member in parts if (v := by_member.get(member)) is not None) if parts else (),
         )
     return found
 
 
-_MISSING = object()
 
 
 def row_of(verdict: Verdict, satisfied: bool, lapses: dt.date | None, scale: Scale) -> dict[str, Any]:

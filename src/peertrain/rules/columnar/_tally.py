@@ -16,8 +16,9 @@ from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._input import Credits
 from peertrain.rules.model import Delivery
 from peertrain.rules.requirements import Certificate, CourseFilter, NOf, Requirement, RulePack
+from peertrain.rules.windows import ONE_DAY
 
-__all__ = ["TALLY", "Context", "Measure", "conform", "fmt_units", "map_dates"]
+__all__ = ["TALLY", "Context", "Measure", "conform", "drop_day", "fmt_units", "map_dates", "plus_months"]
 
 #: One row per member the requirement applies to (``member`` is of the roster's ``Enum`` type).
 #: ``satisfied`` and ``lapses`` are the engine's timeline on the as-of date (``lapses`` is also set
@@ -77,6 +78,23 @@ def map_dates(expr: pl.Expr, frame: pl.DataFrame, fn: Callable[[dt.date], dt.dat
     values = frame.select(expr.alias("d")).to_series()
     table = {d: fn(d) for d in values.unique().to_list() if d is not None}
     return values.replace_strict(table, default=None, return_dtype=pl.Date)
+
+
+def plus_months(expr: pl.Expr, months: int | pl.Expr) -> pl.Expr:
+    """:func:`~peertrain.rules.windows.add_months` of a date column (clamped to the month's end,
+    as ``relativedelta`` does), without a Python call per date; ``months``: a number or an
+    integer column."""
+    if isinstance(months, int):
+        return expr.dt.offset_by(f"{months}mo")
+    return expr.dt.offset_by(pl.format("{}mo", months))
+
+
+def drop_day(expr: pl.Expr, months: int) -> pl.Expr:
+    """:func:`~peertrain.rules.windows.first_day_outside_rolling` of a date column: ``months``
+    later, or, when month-end clamping makes that day still hold the completion, the first day of
+    the following month."""
+    day = plus_months(expr, months)
+    return pl.when(plus_months(day, -months) < expr).then(day.dt.month_end() + ONE_DAY).otherwise(day)
 
 
 @frozen(eq=False)
