@@ -107,6 +107,35 @@ _AGENCIES = (
     """
 )
 
+_SUBMISSIONS_BY_AGENCY = """
+    ALTER TABLE submissions ALTER COLUMN member_id TYPE text COLLATE "C";
+    ALTER TABLE submissions ADD COLUMN agency_id text COLLATE "C" REFERENCES agencies(id);
+    UPDATE submissions s SET agency_id = coalesce(
+        (SELECT m.agency_id FROM members m WHERE m.id = s.member_id),
+        (SELECT value FROM meta WHERE key = 'agency'));
+    ALTER TABLE submissions ALTER COLUMN agency_id SET NOT NULL;
+    CREATE INDEX submissions_agency ON submissions(agency_id);
+    CREATE INDEX submissions_evidence ON submissions(evidence_sha256);
+    ALTER TABLE submissions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE submissions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON submissions USING """ + _SEES + """
+        WITH CHECK (""" + _WRITES + """
+            AND member_id IN (SELECT m.id FROM members m WHERE m.agency_id = submissions.agency_id));
+    ALTER TABLE submission_events ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE submission_events FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON submission_events
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR submission_id IN (SELECT id FROM submissions))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator'
+            OR submission_id IN (SELECT id FROM submissions WHERE agency_id = (SELECT peertrain.role_agency())));
+    ALTER TABLE evidence ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE evidence FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON evidence
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR sha256 IN (SELECT evidence_sha256 FROM submissions))
+        WITH CHECK ((SELECT peertrain.role_kind()) IN ('administrator', 'agency'))
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the ledger
     """
@@ -207,6 +236,11 @@ MIGRATIONS: tuple[str, ...] = (
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
         AS $$ SELECT j.seq, j.sha256 FROM peertrain.journal j ORDER BY j.seq DESC LIMIT 1 $$;
     """,
+    # 7: a submission belongs to its member's agency (agency_id, moved with the member by a
+    # transfer; written as a member of that agency only); its review events follow it, and so
+    # does its evidence file, which is stored once per SHA-256 for the whole ledger: an agency's
+    # role sees the evidence its own submissions name, and no other, and may add evidence
+    _SUBMISSIONS_BY_AGENCY,
 )
 
 
@@ -265,6 +299,24 @@ def check_version(version: int, shown: str) -> None:
         )
 
 
+#: The first schema version that has roles (``peertrain.roles``): the migration that made them.
+_ROLES_SINCE = MIGRATIONS.index(_AGENCIES) + 1
+
+
+def _grant_again(db: Any) -> None:
+    """Give the roles already granted the rights of their kind on every table, the new ones too (a
+    migration may add tables, or let agencies use tables they could not before)."""
+    from peertrain.ledger._pgagencies import grant_statements  # noqa: PLC0415 - it imports this module
+
+    granted = db.execute(
+        "SELECT r.role, r.agency_id FROM roles r JOIN pg_catalog.pg_roles p ON p.rolname = r.role "
+        "WHERE r.kind IN ('agency', 'consortium') ORDER BY r.role"
+    ).fetchall()
+    for role, agency in granted:
+        for statement in grant_statements(role, agency):
+            db.execute(statement)
+
+
 def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
     """Create the ledger (with ``create_timezone``) or bring it to the current schema, in one
     transaction, under an advisory lock so that two processes never migrate at once."""
@@ -294,4 +346,6 @@ def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
             journal(db).backfill()
         if version == 0:
             db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
+        elif version >= _ROLES_SINCE:
+            _grant_again(db)
         db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))
