@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journal_helpers import raw_sql
 from peertrain import Member
 from peertrain.cli import main
 from peertrain.ledger import LedgerError, open_ledger
@@ -20,7 +21,6 @@ from peertrain.rules.requirements import AllOf, Hours, Requirement, RulePack
 from peertrain.rules.stream import stream_compliance
 from peertrain.rules.verdict import Status
 from peertrain.rules.windows import Rolling
-from journal_helpers import raw_sql
 from peertrain.submissions import (
     MAX_BYTES,
     State,
@@ -314,3 +314,41 @@ def test_report_marks_self_reported_credit_and_lists_pending_reviews(new_locatio
     html = tmp_path / "report.html"
     assert main(["report", "--ledger", str(db), "--rules", str(pack), "--as-of", "2026-03-02", "-o", str(html)]) == 0
     assert '<span class="small">(self-reported)</span>' in html.read_text(encoding="utf-8")
+
+
+# -- agencies ----------------------------------------------------------------------------------
+
+
+def test_a_submission_and_its_approval_move_with_their_member(ledger, location, catalogue, pdf, write):
+    """A submission is its member's agency's; a transfer moves it and its approval's batch (on
+    either backend), and the journal still verifies."""
+    first = approve(ledger, submit_qpr(ledger, catalogue, pdf).id, by="Jordan Lee", at=NOW)
+    submit_qpr(ledger, catalogue, write("b.png", PNG), member="M2", by="Robin Vale")
+    home = ledger.agency()
+    ledger.add_agency("north", "North")
+    ledger.transfer("M1", "north", NOW)
+    assert raw_sql(location, "SELECT id, agency_id FROM submissions ORDER BY id") == [(1, "north"), (2, home)]
+    assert raw_sql(location, "SELECT id, agency_id FROM batches ORDER BY id") == [(first.events[-1].batch, "north")]
+    assert revoke(ledger, first.id, by="Jordan Lee", at=NOW, note="moved").state is State.REVOKED
+    check = ledger.verify()
+    assert (check.ok, check.entries) == (True, 3)
+
+
+def test_a_file_of_the_schema_before_gets_its_submissions_agencies(tmp_path, catalogue, pdf, write):
+    """Opening a ledger file made before submissions had an agency gives each its member's."""
+    from peertrain.ledger.sqlite import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with open_ledger(path, create_timezone="UTC") as ledger:
+        ledger.put_members([Member(id="M1", name="Casey Quinn"), Member(id="M2", name="Robin Vale")])
+        ledger.add_agency("north", "North")
+        ledger.transfer("M2", "north", NOW)
+        submit_qpr(ledger, catalogue, pdf)
+        submit_qpr(ledger, catalogue, write("b.png", PNG), member="M2", by="Robin Vale")
+    for statement in ("DROP INDEX submissions_agency", "DROP INDEX submissions_evidence",
+                      "ALTER TABLE submissions DROP COLUMN agency_id", f"PRAGMA user_version = {len(MIGRATIONS) - 1}"):
+        raw_sql(path, statement)
+    with open_ledger(path) as ledger:
+        assert ledger.schema_version() == len(MIGRATIONS)
+        assert [s.member for s in list_submissions(ledger)] == ["M1", "M2"]
+    assert raw_sql(path, "SELECT id, agency_id FROM submissions ORDER BY id") == [(1, "local"), (2, "north")]

@@ -70,6 +70,19 @@ def grant_statements(role: str, agency: str | None) -> list[sql.Composed]:
     return statements
 
 
+def grant_again(db: Any) -> None:
+    """Give the roles already granted the rights of their kind on every table, the new ones too (a
+    migration may add tables, or let agencies use tables they could not before): what
+    :func:`~peertrain.ledger._pgschema.migrate` calls after migrating a ledger that has roles."""
+    granted = db.execute(
+        "SELECT r.role, r.agency_id FROM roles r JOIN pg_catalog.pg_roles p ON p.rolname = r.role "
+        "WHERE r.kind IN ('agency', 'consortium') ORDER BY r.role"
+    ).fetchall()
+    for role, agency in granted:
+        for statement in grant_statements(role, agency):
+            db.execute(statement)
+
+
 class _PgAgencies:
     """The agencies of a ledger (see :class:`~peertrain.ledger.postgres.PostgresLedger`)."""
 

@@ -15,7 +15,7 @@ wrote them (``1.50`` is not ``1.5`` to an auditor); dates are ``date`` and times
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from peertrain.ledger import LedgerError
@@ -303,23 +303,13 @@ def check_version(version: int, shown: str) -> None:
 _ROLES_SINCE = MIGRATIONS.index(_AGENCIES) + 1
 
 
-def _grant_again(db: Any) -> None:
-    """Give the roles already granted the rights of their kind on every table, the new ones too (a
-    migration may add tables, or let agencies use tables they could not before)."""
-    from peertrain.ledger._pgagencies import grant_statements  # noqa: PLC0415 - it imports this module
-
-    granted = db.execute(
-        "SELECT r.role, r.agency_id FROM roles r JOIN pg_catalog.pg_roles p ON p.rolname = r.role "
-        "WHERE r.kind IN ('agency', 'consortium') ORDER BY r.role"
-    ).fetchall()
-    for role, agency in granted:
-        for statement in grant_statements(role, agency):
-            db.execute(statement)
-
-
-def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
+def migrate(
+    db: Any, shown: str, *, create_timezone: str | None, regrant: Callable[[Any], None] | None = None
+) -> None:
     """Create the ledger (with ``create_timezone``) or bring it to the current schema, in one
-    transaction, under an advisory lock so that two processes never migrate at once."""
+    transaction, under an advisory lock so that two processes never migrate at once. ``regrant``
+    is then called, in the transaction, when a ledger that has roles was migrated: it gives the
+    roles already granted their rights on what the migrations added."""
     with db.transaction():
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         version = installed_version(db, shown)
@@ -346,6 +336,6 @@ def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
             journal(db).backfill()
         if version == 0:
             db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
-        elif version >= _ROLES_SINCE:
-            _grant_again(db)
+        elif version >= _ROLES_SINCE and regrant is not None:
+            regrant(db)
         db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))

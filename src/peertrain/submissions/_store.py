@@ -47,12 +47,12 @@ def _postgres(ledger: Ledger) -> bool:
 
 
 def _date(value: Any) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _time(value: Any) -> dt.datetime:
     when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.astimezone(dt.UTC)  # type: ignore[no-any-return]
+    return when.astimezone(dt.UTC)
 
 
 class Store:
