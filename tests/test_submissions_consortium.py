@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import os
 from pathlib import Path
 
@@ -259,3 +260,42 @@ def test_a_ledger_of_the_schema_before_is_migrated_with_agencies_and_grants(con)
             assert [s.id for s in list_submissions(ledger)] == ids
     with open_ledger(con.url("cedar")) as ledger:
         assert approve(ledger, 3, by="Cedar Reviewer", at=NOW).state is State.APPROVED
+
+
+def test_two_reviewers_approving_at_once_make_one_approval(con, tmp_path):
+    """Two connections of Cedar's role approve the same submission at the same moment, ten times
+    over: each time one approves and the other is told it is approved already (the writers' lock
+    makes the second read the first's step), never two batches nor a database error."""
+    evidence = tmp_path / "c.pdf"
+    evidence.write_bytes(EVIDENCE_A)
+    with open_ledger(con.url("cedar")) as ledger:
+        ids = [
+            submit(ledger, member="CC-02", course="qpr", on=dt.date(2026, 2, day), evidence=evidence,
+                   catalogue=_catalogue(), by="cedar coordinator", at=NOW).id
+            for day in range(1, 11)
+        ]
+    outcomes: list[str] = []
+    for number in ids:
+        barrier = threading.Barrier(2)
+
+        def review(who: str, number: int = number, barrier: threading.Barrier = barrier) -> None:
+            with open_ledger(con.url("cedar")) as ledger:
+                barrier.wait()
+                try:
+                    approve(ledger, number, by=who, at=NOW)
+                    outcomes.append("approved")
+                except SubmissionError as exc:
+                    outcomes.append(str(exc))
+
+        threads = [threading.Thread(target=review, args=(who,)) for who in ("Reviewer One", "Reviewer Two")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(set(outcomes)) == ["approved"] + sorted(
+        {f"submission {n} is approved; only a pending one can be approved" for n in ids}
+    )
+    assert outcomes.count("approved") == 10
+    assert sql(con, "admin", "SELECT count(*) FROM peertrain.batches WHERE source = 'self-reported'") == [(10,)]
+    with open_ledger(con.url("state")) as ledger:
+        assert ledger.verify().ok

@@ -194,7 +194,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notices_state ON notices(state);
     """,
-    # 4: self-reported training (the SQLite ledger's schema 4; not used by this backend yet)
+    # 4: self-reported training (the SQLite ledger's schema 4; served once submissions have agencies, below)
     """
     CREATE TABLE evidence (
         sha256 text PRIMARY KEY, media_type text NOT NULL, size bigint NOT NULL, content bytea NOT NULL

@@ -10,7 +10,7 @@ ledger's journal.
 The SQLite ledger writes in its ``BEGIN IMMEDIATE`` transaction; the PostgreSQL ledger in a
 transaction that first takes the writers' advisory locks (:func:`~peertrain.ledger._pgtables.lock_writes`),
 so one agency's reviews take turns with its imports. On PostgreSQL, which rows a role sees is
-the database's row-level security (schema 7): an agency's role sees its members' submissions,
+the database's row-level security: an agency's role sees its members' submissions,
 their events and the evidence they name, and nothing of another agency's.
 """
 
