@@ -152,6 +152,12 @@ def test_the_commands_as_one_agency_show_only_its_own(con, capsys, tmp_path):
         assert err.count("\n") == 1
     assert main(["review", "list", "--ledger", con.url("state"), "--state", "pending"]) == 0
     assert capsys.readouterr().out.endswith("3 submission(s).\n")
+    cert = tmp_path / "c.pdf"
+    cert.write_bytes(EVIDENCE_A)
+    assert main(["submit", "--ledger", con.url("pinelake"), "--member", "CC-01", "--course", "qpr", "--date",
+                 "2026-01-09", "--evidence", str(cert), "--by", "Pine Coordinator"]) == 2
+    assert "'CC-01' is not on the ledger's roster" in capsys.readouterr().err
+    assert sql(con, "admin", "SELECT count(*) FROM peertrain.submissions") == [(3,)]
 
 
 @pytest.mark.parametrize(("statement", "refused"), [
