@@ -304,3 +304,38 @@ def test_two_reviewers_approving_at_once_make_one_approval(con, tmp_path):
     assert sql(con, "admin", "SELECT count(*) FROM peertrain.batches WHERE source = 'self-reported'") == [(10,)]
     with open_ledger(con.url("state")) as ledger:
         assert ledger.verify().ok
+
+
+def test_a_team_file_copied_in_by_the_administrator_keeps_each_agencys_submissions(pg_cluster, tmp_path):
+    """A file with two agencies' submissions (one approved) copied into a consortium's database by
+    its administrator, an ordinary role held to row-level security: each coordinator then sees
+    its own members' submissions, evidence and approval batch, and the chain verifies."""
+    from peertrain import Member
+    from peertrain.ledger.copying import copy_ledger
+
+    evidence = tmp_path / "a.pdf"
+    evidence.write_bytes(EVIDENCE_A)
+    team = tmp_path / "team.db"
+    with open_ledger(team, create_timezone="America/Chicago") as ledger:
+        ledger.name_agency("pinelake", "Pine Lake")
+        ledger.add_agency("cedar", "Cedar")
+        ledger.put_members([Member(id="PL-01", name="Pat One"), Member(id="CC-01", name="Cody One")])
+        ledger.transfer("CC-01", "cedar", NOW)
+        for member in ("PL-01", "CC-01"):
+            submit(ledger, member=member, course="qpr", on=dt.date(2026, 1, 5), evidence=evidence,
+                   catalogue=_catalogue(), by="Coordinator", at=NOW)
+        batch = approve(ledger, 2, by="Reviewer", at=NOW).events[-1].batch
+    made = Consortium(pg_cluster, ("pinelake", "cedar", "state"))
+    result = copy_ledger(team, made.url("admin"))
+    assert (result.rows["submissions"], result.rows["submission_events"], result.rows["evidence"]) == (2, 3, 1)
+    with open_ledger(made.url("admin")) as ledger:
+        for agency in ("pinelake", "cedar"):
+            ledger.grant(made.role(agency), agency)
+        ledger.grant(made.role("state"), None)
+    for who, ids, batches in (("pinelake", [1], []), ("cedar", [2], [batch])):
+        with open_ledger(made.url(who)) as ledger:
+            assert [s.id for s in list_submissions(ledger)] == ids
+            assert evidence_bytes(ledger, ids[0])[1] == EVIDENCE_A
+            assert [b.id for b in ledger.batches()] == batches
+    with open_ledger(made.url("state")) as ledger:
+        assert ledger.verify().ok

@@ -149,10 +149,17 @@ class _Side:
     def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
         names = ", ".join(name for name, _ in columns)
         if self.postgres:
-            # COPY writes identity columns as given (as INSERT ... OVERRIDING SYSTEM VALUE would).
-            with self.db.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # COPY cannot write a table under row-level security (which holds the tables' owner, the
+            # ledger's administrator, too: it is forced): into a temporary table of the same
+            # columns, then one INSERT, which writes the identity columns as given.
+            staging = f"copying_{table}"
+            self.db.execute(f"CREATE TEMPORARY TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+            with self.db.cursor().copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            self.db.execute(
+                f"INSERT INTO {table} ({names}) OVERRIDING SYSTEM VALUE SELECT {names} FROM {staging} ORDER BY 1"
+            )
         else:
             marks = ", ".join("?" for _ in columns)
             self.db.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
