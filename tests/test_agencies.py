@@ -198,7 +198,8 @@ def test_a_schema_4_database_migrates_with_row_level_security(pg_cluster):
             "AND relforcerowsecurity ORDER BY relname"
         ).fetchall()
         assert [r[0] for r in forced] == [
-            "batches", "cursors", "held", "journal", "members", "meta", "notices", "records", "rejected", "transfers",
+            "batches", "cursors", "evidence", "held", "journal", "members", "meta", "notices", "records", "rejected",
+            "submission_events", "submissions", "transfers",
         ]
         assert db.execute("SELECT role, kind FROM peertrain.roles").fetchall() == [("postgres", "administrator")]
 

@@ -98,10 +98,10 @@ def test_a_source_that_does_not_verify_is_not_copied(request, tmp_path, backend)
     assert not target.exists()
 
 
-def test_submissions_come_along_and_postgresql_says_it_keeps_them(request, tmp_path, catalogue, capsys):
+def test_submissions_come_along_and_are_served_on_both(request, tmp_path, catalogue, capsys):
     """An SQLite ledger with a pending and an approved submission copied to PostgreSQL: the
-    submissions, events and evidence are all there, and the command says PostgreSQL does not serve
-    them yet; copied back, the SQLite copy serves them again."""
+    submissions (with their agency), events and evidence are all there and served as in the file;
+    the pending one is approved there; copied back, the file serves them all again."""
     from peertrain.submissions import approve, list_submissions, submit
 
     where = tmp_path / "team.db"
@@ -122,14 +122,19 @@ def test_submissions_come_along_and_postgresql_says_it_keeps_them(request, tmp_p
     out = capsys.readouterr().out
     assert "2 member(s), 1 batch(es), 1 record(s), 0 held, 0 rejected, 0 cursor(s), 0 notice(s), " \
         "2 submission(s)." in out
-    assert "note: the 2 submission(s) are kept, but a PostgreSQL ledger does not serve submissions yet" in out
+    assert "note:" not in out
     assert raw_sql(url, "SELECT count(*) FROM submission_events") == [(3,)]
     assert raw_sql(url, "SELECT count(*) FROM evidence") == [(1,)]
+    assert raw_sql(url, "SELECT agency_id, count(*) FROM submissions GROUP BY 1") == [("local", 2)]
+    with open_ledger(url) as ledger:
+        assert list_submissions(ledger) == listed
+        second = approve(ledger, listed[1].id, by="coordinator", at=NOW)
+        assert ledger.verify().ok
     back = tmp_path / "back.db"
     assert main(["ledger", "copy", url, str(back)]) == 0
-    assert "note:" not in capsys.readouterr().out
     with open_ledger(back) as ledger:
-        assert list_submissions(ledger) == listed
+        assert list_submissions(ledger) == [listed[0], second]
+        assert [c.id for c in ledger.completions()] == ["M1/qpr/2026-01-05", "M2/qpr/2026-01-06"]
 
 
 def test_copy_on_the_command_line(request, tmp_path, capsys):

@@ -253,12 +253,12 @@ def test_a_ledger_made_before_the_journal_is_journalled_when_migrated(backend, r
     assert kinds == [(1, "batch", 1), (2, "batch", 2), (3, "retraction", 2), (4, "batch", 3)]
 
 
-def test_a_submission_approval_and_revocation_are_journalled(tmp_path, catalogue):
+def test_a_submission_approval_and_revocation_are_journalled(new_location, tmp_path, catalogue):
     """Approving a self-reported submission adds a batch, revoking it retracts the batch: both are
-    entries, and the ledger verifies (the SQLite ledger, the one that stores submissions)."""
+    entries, and the ledger verifies (both backends); the record edited by hand is named."""
     from peertrain.submissions import approve, revoke, submit
 
-    path = tmp_path / "team.db"
+    path = new_location("team.db")
     with open_ledger(path, create_timezone="UTC") as ledger:
         from journal_helpers import MEMBERS
 
@@ -268,6 +268,11 @@ def test_a_submission_approval_and_revocation_are_journalled(tmp_path, catalogue
         submission = submit(ledger, member="M1", course="qpr", on=dt.date(2026, 1, 5), evidence=pdf,
                             catalogue=catalogue, by="M1", at=NOW)
         approve(ledger, submission.id, by="coordinator", at=NOW)
+        assert ledger.verify().ok
+        raw_sql(path, "UPDATE records SET hours = '80' WHERE id = 'M1/qpr/2026-01-05'")
+        edited = ledger.verify()
+        assert (edited.ok, edited.first.seq if edited.first else None) == (False, 1)
+        raw_sql(path, "UPDATE records SET hours = NULL WHERE id = 'M1/qpr/2026-01-05'")
         revoke(ledger, submission.id, by="coordinator", at=NOW, note="wrong course")
         result = ledger.verify()
     assert result.ok

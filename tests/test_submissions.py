@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import sqlite3
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journal_helpers import raw_sql
 from peertrain import Member
 from peertrain.cli import main
-from peertrain.ledger import LedgerError
-from peertrain.ledger.sqlite import SQLiteLedger
+from peertrain.ledger import LedgerError, open_ledger
 from peertrain.rules.convert import converter, error_messages
 from peertrain.rules.explain import explain
 from peertrain.rules.requirements import AllOf, Hours, Requirement, RulePack
@@ -48,8 +47,14 @@ def hours_pack(self_reported: bool = True, hours: int = 8) -> RulePack:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with SQLiteLedger.open(tmp_path / "team.db", create_timezone="America/Chicago") as opened:
+def location(new_location):
+    """Where the test's ledger is: a file, or a PostgreSQL database (the ``backend`` fixture)."""
+    return new_location("team.db")
+
+
+@pytest.fixture
+def ledger(location):
+    with open_ledger(location, create_timezone="America/Chicago") as opened:
         opened.put_members([Member(id="M1", name="Casey Quinn"), Member(id="M2", name="Robin Vale")])
         yield opened
 
@@ -69,9 +74,8 @@ def submit_qpr(ledger, catalogue, evidence, member="M1", on=dt.date(2026, 1, 10)
                   hours=hours)
 
 
-def stored_counts(ledger):
-    db = sqlite3.connect(ledger.path)
-    return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("evidence", "submissions"))
+def stored_counts(location):
+    return tuple(raw_sql(location, f"SELECT count(*) FROM {t}")[0][0] for t in ("evidence", "submissions"))
 
 
 # -- evidence ----------------------------------------------------------------------------------
@@ -95,12 +99,14 @@ def test_evidence_is_recognised_by_content_not_name(ledger, catalogue, write, na
     ("empty.pdf", b"", "is empty"),
     ("big.pdf", b"%PDF-" + bytes(26_000_000 - 5), "is 26,000,000 bytes; evidence files are at most 25,000,000"),
 ])
-def test_bad_evidence_is_refused_with_one_line_and_nothing_stored(ledger, catalogue, write, name, content, message):
+def test_bad_evidence_is_refused_with_one_line_and_nothing_stored(
+    ledger, location, catalogue, write, name, content, message
+):
     path = write(name, content)
     with pytest.raises(Exception, match=message) as info:
         submit_qpr(ledger, catalogue, path)
     assert "\n" not in str(info.value)
-    assert stored_counts(ledger) == (0, 0)
+    assert stored_counts(location) == (0, 0)
 
 
 def test_a_file_just_over_the_limit_is_refused_before_it_is_read(ledger, catalogue, write):
@@ -119,11 +125,9 @@ def test_evidence_written_back_is_byte_identical_and_private(ledger, catalogue, 
     assert os.stat(out).st_mode & 0o777 == 0o600
 
 
-def test_evidence_altered_in_the_ledger_is_refused(ledger, catalogue, pdf):
+def test_evidence_altered_in_the_ledger_is_refused(ledger, location, catalogue, pdf):
     s = submit_qpr(ledger, catalogue, pdf)
-    db = sqlite3.connect(ledger.path)
-    db.execute("UPDATE evidence SET content = ?", (PDF + b"x",))
-    db.commit()
+    raw_sql(location, "UPDATE evidence SET content = ?", (PDF + b"x",))
     with pytest.raises(SubmissionError, match="no longer matches its SHA-256"):
         evidence_bytes(ledger, s.id)
 
@@ -239,7 +243,7 @@ def test_approval_order_does_not_change_any_verdict(tmp_path_factory, catalogue,
     results = []
     for run in range(2):
         path = tmp_path_factory.mktemp("order") / "team.db"
-        with SQLiteLedger.open(path, create_timezone="UTC") as ledger:
+        with open_ledger(path, create_timezone="UTC") as ledger:
             ledger.put_members([Member(id="M1", name="Casey Quinn"), Member(id="M2", name="Robin Vale")])
             evidence = path.parent / "c.pdf"
             evidence.write_bytes(PDF)
@@ -259,8 +263,8 @@ def test_approval_order_does_not_change_any_verdict(tmp_path_factory, catalogue,
 # -- the command line -------------------------------------------------------------------------
 
 
-def test_cli_submit_review_and_evidence(tmp_path, capsys, write):
-    db = tmp_path / "team.db"
+def test_cli_submit_review_and_evidence(new_location, tmp_path, capsys, write):
+    db = new_location("team.db")
     roster = write("roster.csv", "member_id,name\nM1,Casey Quinn\n")
     assert main(["ledger", "init", str(db), "--timezone", "UTC", "--roster", str(roster)]) == 0
     cert = write("scan.png", PDF)
@@ -287,8 +291,8 @@ def test_cli_submit_review_and_evidence(tmp_path, capsys, write):
     assert "revoked by Jordan Lee (batch 1): wrong date" in shown
 
 
-def test_report_marks_self_reported_credit_and_lists_pending_reviews(tmp_path, write):
-    db = tmp_path / "team.db"
+def test_report_marks_self_reported_credit_and_lists_pending_reviews(new_location, tmp_path, write):
+    db = new_location("team.db")
     roster = write("roster.csv", "member_id,name\nM1,Casey Quinn\n")
     assert main(["ledger", "init", str(db), "--timezone", "UTC", "--roster", str(roster)]) == 0
     cert = write("cert.pdf", PDF)
@@ -310,3 +314,41 @@ def test_report_marks_self_reported_credit_and_lists_pending_reviews(tmp_path, w
     html = tmp_path / "report.html"
     assert main(["report", "--ledger", str(db), "--rules", str(pack), "--as-of", "2026-03-02", "-o", str(html)]) == 0
     assert '<span class="small">(self-reported)</span>' in html.read_text(encoding="utf-8")
+
+
+# -- agencies ----------------------------------------------------------------------------------
+
+
+def test_a_submission_and_its_approval_move_with_their_member(ledger, location, catalogue, pdf, write):
+    """A submission is its member's agency's; a transfer moves it and its approval's batch (on
+    either backend), and the journal still verifies."""
+    first = approve(ledger, submit_qpr(ledger, catalogue, pdf).id, by="Jordan Lee", at=NOW)
+    submit_qpr(ledger, catalogue, write("b.png", PNG), member="M2", by="Robin Vale")
+    home = ledger.agency()
+    ledger.add_agency("north", "North")
+    ledger.transfer("M1", "north", NOW)
+    assert raw_sql(location, "SELECT id, agency_id FROM submissions ORDER BY id") == [(1, "north"), (2, home)]
+    assert raw_sql(location, "SELECT id, agency_id FROM batches ORDER BY id") == [(first.events[-1].batch, "north")]
+    assert revoke(ledger, first.id, by="Jordan Lee", at=NOW, note="moved").state is State.REVOKED
+    check = ledger.verify()
+    assert (check.ok, check.entries) == (True, 3)
+
+
+def test_a_file_of_the_schema_before_gets_its_submissions_agencies(tmp_path, catalogue, pdf, write):
+    """Opening a ledger file made before submissions had an agency gives each its member's."""
+    from peertrain.ledger.sqlite import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with open_ledger(path, create_timezone="UTC") as ledger:
+        ledger.put_members([Member(id="M1", name="Casey Quinn"), Member(id="M2", name="Robin Vale")])
+        ledger.add_agency("north", "North")
+        ledger.transfer("M2", "north", NOW)
+        submit_qpr(ledger, catalogue, pdf)
+        submit_qpr(ledger, catalogue, write("b.png", PNG), member="M2", by="Robin Vale")
+    for statement in ("DROP INDEX submissions_agency", "DROP INDEX submissions_evidence",
+                      "ALTER TABLE submissions DROP COLUMN agency_id", f"PRAGMA user_version = {len(MIGRATIONS) - 1}"):
+        raw_sql(path, statement)
+    with open_ledger(path) as ledger:
+        assert ledger.schema_version() == len(MIGRATIONS)
+        assert [s.member for s in list_submissions(ledger)] == ["M1", "M2"]
+    assert raw_sql(path, "SELECT id, agency_id FROM submissions ORDER BY id") == [(1, "local"), (2, "north")]

@@ -113,9 +113,6 @@ def _copy(args: argparse.Namespace) -> int:
     )
     print(f"Verified: every table's rows counted equal; the journal verifies, {result.entries} entries, "
           f"head {result.head}")
-    if result.dormant:
-        print(f"  note: the {result.dormant} submission(s) are kept, but a PostgreSQL ledger does not serve "
-              "submissions yet (docs/consortium.md)")
     return 0
 
 

@@ -41,7 +41,8 @@ def add_commands(commands: Any) -> None:
             "it with 'peertrain review approve'. See docs/submissions.md."
         ),
     )
-    parser.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
+    parser.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER",
+                        help="the ledger: a file or a postgresql:// URL")
     parser.add_argument("--member", required=True, metavar="ID", help="the member's id (on the ledger's roster)")
     parser.add_argument("--course", required=True, metavar="COURSE", help="the course's catalogue id, title or alias")
     parser.add_argument("--date", required=True, type=parse_date, metavar="YYYY-MM-DD", help="the completion date")
@@ -78,11 +79,13 @@ def add_commands(commands: Any) -> None:
         step.add_argument("--note", required=name != "approve", metavar="TEXT",
                           help="the reason" if name != "approve" else "a note kept with the approval")
         step.add_argument("id", type=int, metavar="ID", help="the submission's number")
-        step.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
+        step.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER",
+                          help="the ledger: a file or a postgresql:// URL")
     for sub in (show, evidence):
         sub.add_argument("id", type=int, metavar="ID", help="the submission's number")
     for sub in (listing, show, evidence):
-        sub.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER", help="the ledger")
+        sub.add_argument("--ledger", required=True, type=ledger_location, metavar="LEDGER",
+                         help="the ledger: a file or a postgresql:// URL")
     review.set_defaults(subparser=review)
 
 

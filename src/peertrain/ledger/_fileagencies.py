@@ -76,9 +76,10 @@ class _FileAgencies:
         )
 
     def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
-        """Move a member, with the held rows that name them (by e-mail or portal user id) and their
-        notices, to agency ``to``, in one transaction; recorded in ``transfers`` and the journal. (Records belong
-        to their member, so they move with them.)"""
+        """Move a member, with the held rows that name them (by e-mail or portal user id), their
+        notices and their self-reported submissions (with their approvals' batches), to agency
+        ``to``, in one transaction; recorded in ``transfers`` and the journal. (Records belong to
+        their member, so they move with them.)"""
         where = shown(self.path)
         with self._transaction():
             row = self._db.execute(
@@ -97,6 +98,13 @@ class _FileAgencies:
                 (to, row[0], row[1], row[2]),
             )
             self._db.execute("UPDATE notices SET agency_id = ? WHERE member_id = ?", (to, member))
+            self._db.execute("UPDATE submissions SET agency_id = ? WHERE member_id = ?", (to, member))
+            # An approval's batch holds the member's own record only: it moves with them.
+            self._db.execute(
+                "UPDATE batches SET agency_id = ? WHERE id IN (SELECT e.batch_id FROM submission_events e "
+                "JOIN submissions s ON s.id = e.submission_id WHERE s.member_id = ? AND e.batch_id IS NOT NULL)",
+                (to, member),
+            )
             at = _now_text(when)
             cursor = self._db.execute(
                 "INSERT INTO transfers (member_id, from_agency, to_agency, at) VALUES (?, ?, ?, ?)",

@@ -8,7 +8,8 @@ whose policies look the connected role up in ``peertrain.roles`` through ``curre
 
 - ``administrator`` (whoever created the ledger): reads and writes everything;
 - ``agency``: reads and writes only its agency's members, their records, its batches, held and
-  rejected rows, cursors and notices; new rows get its agency (the columns' default);
+  rejected rows, cursors and notices, and its members' self-reported submissions with their review
+  events and evidence files; new rows get its agency (the columns' default);
 - ``consortium``: reads everything, writes nothing (it is granted ``SELECT`` only).
 
 A role missing from ``roles`` sees no row at all.
@@ -30,13 +31,14 @@ from peertrain.ledger._pgtables import lock_writes, one, stamp
 #: What every ledger role may read (``SELECT``): the row-level security decides which rows.
 READ_TABLES = (
     "ledger_version", "meta", "agencies", "roles", "members", "batches", "records", "held", "rejected", "cursors",
-    "notices", "transfers", "journal",
+    "notices", "transfers", "journal", "evidence", "submissions", "submission_events",
 )
 #: What an agency's role may change, beyond reading.
 WRITE_GRANTS = (
     ("INSERT, UPDATE", "members"), ("INSERT, UPDATE", "batches"), ("INSERT, DELETE", "records"),
     ("INSERT, DELETE", "held"), ("INSERT, DELETE", "rejected"), ("INSERT, UPDATE", "cursors"),
-    ("INSERT, UPDATE", "notices"), ("INSERT", "meta"), ("INSERT", "journal"),
+    ("INSERT, UPDATE", "notices"), ("INSERT", "meta"), ("INSERT", "journal"), ("INSERT", "evidence"),
+    ("INSERT", "submissions"), ("INSERT", "submission_events"),
 )
 
 
@@ -66,6 +68,19 @@ def grant_statements(role: str, agency: str | None) -> list[sql.Composed]:
         ).format(sql.Identifier(SCHEMA, "roles"), sql.Literal(role), sql.Literal(agency), sql.Literal(kind))
     )
     return statements
+
+
+def grant_again(db: Any) -> None:
+    """Give the roles already granted the rights of their kind on every table, the new ones too (a
+    migration may add tables, or let agencies use tables they could not before): what
+    :func:`~peertrain.ledger._pgschema.migrate` calls after migrating a ledger that has roles."""
+    granted = db.execute(
+        "SELECT r.role, r.agency_id FROM roles r JOIN pg_catalog.pg_roles p ON p.rolname = r.role "
+        "WHERE r.kind IN ('agency', 'consortium') ORDER BY r.role"
+    ).fetchall()
+    for role, agency in granted:
+        for statement in grant_statements(role, agency):
+            db.execute(statement)
 
 
 class _PgAgencies:
@@ -143,7 +158,8 @@ class _PgAgencies:
 
     def transfer(self, member: str, to: str, when: dt.datetime) -> Transfer:
         """Move a member, with their records, the held rows that name them (by e-mail or portal
-        user id; one that ``to`` holds too is left to it) and their notices, to agency ``to``, in one
+        user id; one that ``to`` holds too is left to it), their notices and their self-reported
+        submissions (with their events, evidence and approvals' batches), to agency ``to``, in one
         transaction; recorded in ``transfers`` and chained in the journal.
         Only the administrator may: an agency's role can neither write another agency's rows nor
         see them."""
@@ -171,6 +187,13 @@ class _PgAgencies:
                     f"UPDATE held SET agency_id = %s WHERE agency_id = %s AND {names}", (to, row[0], row[1], row[2])
                 )
                 self._db.execute("UPDATE notices SET agency_id = %s WHERE member_id = %s", (to, member))
+                self._db.execute("UPDATE submissions SET agency_id = %s WHERE member_id = %s", (to, member))
+                # An approval's batch holds the member's own record only: it moves with them.
+                self._db.execute(
+                    "UPDATE batches SET agency_id = %s WHERE id IN (SELECT e.batch_id FROM submission_events e "
+                    "JOIN submissions s ON s.id = e.submission_id WHERE s.member_id = %s AND e.batch_id IS NOT NULL)",
+                    (to, member),
+                )
                 moved = one(self._db.execute(
                     "INSERT INTO transfers (member_id, from_agency, to_agency, at) VALUES (%s, %s, %s, %s) "
                     "RETURNING id, at",

@@ -15,7 +15,7 @@ wrote them (``1.50`` is not ``1.5`` to an auditor); dates are ``date`` and times
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from peertrain.ledger import LedgerError
@@ -107,6 +107,35 @@ _AGENCIES = (
     """
 )
 
+_SUBMISSIONS_BY_AGENCY = """
+    ALTER TABLE submissions ALTER COLUMN member_id TYPE text COLLATE "C";
+    ALTER TABLE submissions ADD COLUMN agency_id text COLLATE "C" REFERENCES agencies(id);
+    UPDATE submissions s SET agency_id = coalesce(
+        (SELECT m.agency_id FROM members m WHERE m.id = s.member_id),
+        (SELECT value FROM meta WHERE key = 'agency'));
+    ALTER TABLE submissions ALTER COLUMN agency_id SET NOT NULL;
+    CREATE INDEX submissions_agency ON submissions(agency_id);
+    CREATE INDEX submissions_evidence ON submissions(evidence_sha256);
+    ALTER TABLE submissions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE submissions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON submissions USING """ + _SEES + """
+        WITH CHECK (""" + _WRITES + """
+            AND member_id IN (SELECT m.id FROM members m WHERE m.agency_id = submissions.agency_id));
+    ALTER TABLE submission_events ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE submission_events FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON submission_events
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR submission_id IN (SELECT id FROM submissions))
+        WITH CHECK ((SELECT peertrain.role_kind()) = 'administrator'
+            OR submission_id IN (SELECT id FROM submissions WHERE agency_id = (SELECT peertrain.role_agency())));
+    ALTER TABLE evidence ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE evidence FORCE ROW LEVEL SECURITY;
+    CREATE POLICY agency ON evidence
+        USING ((SELECT peertrain.role_kind()) IN ('administrator', 'consortium')
+            OR sha256 IN (SELECT evidence_sha256 FROM submissions))
+        WITH CHECK ((SELECT peertrain.role_kind()) IN ('administrator', 'agency'))
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the ledger
     """
@@ -165,7 +194,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notices_state ON notices(state);
     """,
-    # 4: self-reported training (the SQLite ledger's schema 4; not used by this backend yet)
+    # 4: self-reported training (the SQLite ledger's schema 4; served once submissions have agencies, below)
     """
     CREATE TABLE evidence (
         sha256 text PRIMARY KEY, media_type text NOT NULL, size bigint NOT NULL, content bytea NOT NULL
@@ -207,6 +236,11 @@ MIGRATIONS: tuple[str, ...] = (
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
         AS $$ SELECT j.seq, j.sha256 FROM peertrain.journal j ORDER BY j.seq DESC LIMIT 1 $$;
     """,
+    # 7: a submission belongs to its member's agency (agency_id, moved with the member by a
+    # transfer; written as a member of that agency only); its review events follow it, and so
+    # does its evidence file, which is stored once per SHA-256 for the whole ledger: an agency's
+    # role sees the evidence its own submissions name, and no other, and may add evidence
+    _SUBMISSIONS_BY_AGENCY,
 )
 
 
@@ -265,9 +299,17 @@ def check_version(version: int, shown: str) -> None:
         )
 
 
-def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
+#: The first schema version that has roles (``peertrain.roles``): the migration that made them.
+_ROLES_SINCE = MIGRATIONS.index(_AGENCIES) + 1
+
+
+def migrate(
+    db: Any, shown: str, *, create_timezone: str | None, regrant: Callable[[Any], None] | None = None
+) -> None:
     """Create the ledger (with ``create_timezone``) or bring it to the current schema, in one
-    transaction, under an advisory lock so that two processes never migrate at once."""
+    transaction, under an advisory lock so that two processes never migrate at once. ``regrant``
+    is then called, in the transaction, when a ledger that has roles was migrated: it gives the
+    roles already granted their rights on what the migrations added."""
     with db.transaction():
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         version = installed_version(db, shown)
@@ -294,4 +336,6 @@ def migrate(db: Any, shown: str, *, create_timezone: str | None) -> None:
             journal(db).backfill()
         if version == 0:
             db.execute("INSERT INTO meta (key, value) VALUES ('timezone', %s)", (create_timezone or "UTC",))
+        elif version >= _ROLES_SINCE and regrant is not None:
+            regrant(db)
         db.execute("UPDATE ledger_version SET version = %s", (len(MIGRATIONS),))

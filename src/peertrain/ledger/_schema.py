@@ -129,6 +129,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX journal_ref ON journal(ref);
     """,
+    # 7: a submission belongs to its member's agency (agency_id, moved with the member by a
+    # transfer); its review events and its evidence file follow it (on PostgreSQL by row-level
+    # security: an agency's role sees the evidence its own submissions name, and no other)
+    """
+    ALTER TABLE submissions ADD COLUMN agency_id TEXT NOT NULL DEFAULT 'local';
+    UPDATE submissions SET agency_id = coalesce(
+        (SELECT m.agency_id FROM members m WHERE m.id = submissions.member_id),
+        (SELECT value FROM meta WHERE key = 'agency'));
+    CREATE INDEX submissions_agency ON submissions(agency_id);
+    CREATE INDEX submissions_evidence ON submissions(evidence_sha256);
+    """,
 )
 
 #: The agency a file's rows are written as (its one agency), as an SQL expression.

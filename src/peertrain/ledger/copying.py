@@ -8,9 +8,6 @@ is committed only after the copy is checked: the number of rows of every table e
 source's, and the destination's journal verifies with the same head hash as the source's (so the
 canonical content of every batch came through unchanged). A source whose journal does not verify
 is refused: a copy would seal what was changed.
-
-A PostgreSQL ledger keeps the submission tables but does not serve submissions yet: they are
-copied (nothing is left behind) and :attr:`CopyResult.dormant` counts them, so the command can say so.
 """
 
 from __future__ import annotations
@@ -58,7 +55,7 @@ TABLES: tuple[tuple[str, tuple[tuple[str, str], ...], bool], ...] = (
     ("evidence", (("sha256", ""), ("media_type", ""), ("size", ""), ("content", "b")), False),
     ("submissions", (("id", ""), ("member_id", ""), ("course_id", ""), ("on_date", "d"), ("hours", ""),
                      ("delivery", ""), ("provider", ""), ("evidence_sha256", ""), ("evidence_name", ""),
-                     ("submitted_by", ""), ("submitted_at", "t")), True),
+                     ("submitted_by", ""), ("submitted_at", "t"), ("agency_id", "")), True),
     ("submission_events", (("id", ""), ("submission_id", ""), ("action", ""), ("actor", ""), ("at", "t"),
                            ("note", ""), ("batch_id", "")), True),
     ("journal", (("seq", ""), ("kind", ""), ("ref", ""), ("content", ""), ("content_sha256", ""),
@@ -69,13 +66,11 @@ TABLES: tuple[tuple[str, tuple[tuple[str, str], ...], bool], ...] = (
 @frozen
 class CopyResult:
     """What :func:`copy_ledger` copied: rows per table, the journal's entries and head hash (the
-    same in both ledgers), and the rows the destination keeps without using them (submissions in a
-    PostgreSQL ledger: the number of submissions)."""
+    same in both ledgers)."""
 
     rows: dict[str, int]
     entries: int
     head: str
-    dormant: int = 0
 
 
 def _value(value: Any, kind: str) -> Any:
@@ -154,10 +149,17 @@ class _Side:
     def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
         names = ", ".join(name for name, _ in columns)
         if self.postgres:
-            # COPY writes identity columns as given (as INSERT ... OVERRIDING SYSTEM VALUE would).
-            with self.db.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # COPY cannot write a table under row-level security (which holds the tables' owner, the
+            # ledger's administrator, too: it is forced): into a temporary table of the same
+            # columns, then one INSERT, which writes the identity columns as given.
+            staging = f"copying_{table}"
+            self.db.execute(f"CREATE TEMPORARY TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+            with self.db.cursor().copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            self.db.execute(
+                f"INSERT INTO {table} ({names}) OVERRIDING SYSTEM VALUE SELECT {names} FROM {staging} ORDER BY 1"
+            )
         else:
             marks = ", ".join("?" for _ in columns)
             self.db.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
@@ -251,5 +253,4 @@ def _copy(src: _Side, dest: _Side, src_name: str, dest_name: str) -> CopyResult:
                     f"{dest_name}: the copied journal does not verify ({check.first or 'another head hash'}); "
                     "nothing copied"
                 )
-    dormant = counts["submissions"] if dest.postgres else 0
-    return CopyResult(counts, check.entries, check.head, dormant)
+    return CopyResult(counts, check.entries, check.head)

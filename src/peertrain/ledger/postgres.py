@@ -30,7 +30,7 @@ import psycopg
 
 from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
 from peertrain.ledger._journal import BATCH, VOID
-from peertrain.ledger._pgagencies import _PgAgencies, grant_statements
+from peertrain.ledger._pgagencies import _PgAgencies, grant_again, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, journal, migrate
@@ -68,7 +68,7 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
             if version is not None:
                 check_version(version, shown)
             if version is None or version < len(MIGRATIONS) or create_timezone is not None:
-                migrate(db, shown, create_timezone=create_timezone)
+                migrate(db, shown, create_timezone=create_timezone, regrant=grant_again)
         except psycopg.errors.InsufficientPrivilege as exc:
             db.close()
             reason = str(exc).strip().splitlines()[0]

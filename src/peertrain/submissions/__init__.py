@@ -109,17 +109,17 @@ def submit(
     provider = None if provider is None or not provider.strip() else _text(provider, "--provider", MAX_NAME)
     _now_text(at)  # refuses a naive time before anything is read or stored
     file = evidence if isinstance(evidence, Evidence) else read_evidence(evidence)
-    db, transaction = _store.connection(ledger)
-    with transaction:
+    store = _store.Store(ledger)
+    with store.writing():
         record_id = f"{member}/{found.id}/{on.isoformat()}"
-        batch = _store.record_batch(db, record_id)
+        batch = store.record_batch(record_id)
         if batch is not None:
             raise SubmissionError(f"the ledger already holds {record_id} (batch {batch}); nothing to submit")
-        for other in _store.load_all(db):
-            if other.record_id == record_id and other.state in (State.PENDING, State.APPROVED):
+        for other in store.open_for(member, found.id, on):
+            if other.state in (State.PENDING, State.APPROVED):
                 raise SubmissionError(f"submission {other.id} for {record_id} is already {other.state.value}")
-        submission_id = _store.insert_submission(
-            db, member=member, course=found.id, on=on, hours=credited, delivery=mode, provider=provider,
+        submission_id = store.insert_submission(
+            member=member, course=found.id, on=on, hours=credited, delivery=mode, provider=provider,
             evidence=file, by=by, at=at,
         )
     return get_submission(ledger, submission_id)
@@ -143,15 +143,15 @@ def _reviewer(ledger: Ledger, submission: Submission, by: str) -> str:
 def approve(ledger: Ledger, submission_id: int, *, by: str, at: dt.datetime, note: str | None = None) -> Submission:
     """Approve a pending submission: its completed record enters the ledger in a batch of its own."""
     note = None if note is None or not note.strip() else _text(note, "the note", MAX_NOTE)
-    db, transaction = _store.connection(ledger)
-    with transaction:
-        submission = _store.load(db, submission_id)
+    store = _store.Store(ledger)
+    with store.writing():
+        submission = store.load(submission_id)
         by = _reviewer(ledger, submission, by)
         if submission.state is not State.PENDING:
             raise SubmissionError(
                 f"submission {submission_id} is {submission.state.value}; only a pending one can be approved"
             )
-        batch = _store.record_batch(db, submission.record_id)
+        batch = store.record_batch(submission.record_id)
         if batch is not None:
             raise SubmissionError(
                 f"the ledger already holds {submission.record_id} (batch {batch}); reject submission {submission_id} "
@@ -161,8 +161,8 @@ def approve(ledger: Ledger, submission_id: int, *, by: str, at: dt.datetime, not
             f"self-reported:{submission.id}; approved by {by} on {_now_text(at)}; evidence {submission.evidence_name} "
             f"sha256:{submission.evidence_sha256}"
         )
-        batch = _store.add_record(db, submission, origin, at)
-        _store.add_event(db, submission_id, Action.APPROVED, by, at, note=note, batch=batch)
+        batch = store.add_record(submission, origin, at)
+        store.add_event(submission_id, Action.APPROVED, by, at, note=note, batch=batch)
     return get_submission(ledger, submission_id)
 
 
@@ -182,9 +182,9 @@ def _close(ledger: Ledger, submission_id: int, action: Action, *, by: str, at: d
     note = _text(note or "", f"the reason to {verb} (--note)", MAX_NOTE)
     wanted = State.PENDING if action is Action.REJECTED else State.APPROVED
     article = "an" if wanted is State.APPROVED else "a"
-    db, transaction = _store.connection(ledger)
-    with transaction:
-        submission = _store.load(db, submission_id)
+    store = _store.Store(ledger)
+    with store.writing():
+        submission = store.load(submission_id)
         if submission.state is not wanted:
             raise SubmissionError(
                 f"submission {submission_id} is {submission.state.value}; only {article} {wanted.value} one can be "
@@ -195,31 +195,32 @@ def _close(ledger: Ledger, submission_id: int, action: Action, *, by: str, at: d
             approval = submission.approval
             batch = approval.batch if approval is not None else None
             if batch is not None:
-                _store.remove_record(db, batch, at)
-        _store.add_event(db, submission_id, action, by, at, note=note, batch=batch)
+                store.remove_record(submission, batch, at)
+        store.add_event(submission_id, action, by, at, note=note, batch=batch)
     return get_submission(ledger, submission_id)
 
 
 def get_submission(ledger: Ledger, submission_id: int) -> Submission:
     """One submission with its review steps."""
-    db, _ = _store.connection(ledger)
-    return _store.load(db, submission_id)
+    store = _store.Store(ledger)
+    with store.reading():
+        return store.load(submission_id)
 
 
 def list_submissions(ledger: Ledger, state: State | None = None) -> list[Submission]:
-    """Every submission (or those in ``state``), oldest first (none in a ledger that cannot store
-    them: the PostgreSQL ledger, for now)."""
-    if not _store.stores_submissions(ledger):
-        return []
-    db, _ = _store.connection(ledger)
-    return [s for s in _store.load_all(db) if state is None or s.state is state]
+    """Every submission (or those in ``state``), oldest first: on a consortium's PostgreSQL ledger,
+    those of the agencies the connected role sees."""
+    store = _store.Store(ledger)
+    with store.reading():
+        return [s for s in store.load_all() if state is None or s.state is state]
 
 
 def evidence_bytes(ledger: Ledger, submission_id: int) -> tuple[Submission, bytes]:
     """A submission and its stored evidence file, whose SHA-256 and size are checked."""
-    db, _ = _store.connection(ledger)
-    submission = _store.load(db, submission_id)
-    content = _store.evidence_content(db, submission.evidence_sha256)
+    store = _store.Store(ledger)
+    with store.reading():
+        submission = store.load(submission_id)
+        content = store.evidence_content(submission.evidence_sha256)
     if hashlib.sha256(content).hexdigest() != submission.evidence_sha256 or len(content) != submission.size:
         raise SubmissionError(
             f"the stored evidence of submission {submission_id} no longer matches its SHA-256; the ledger was altered"
