@@ -440,3 +440,20 @@ def test_the_journal_shows_each_agency_its_own_entries_and_is_verified_by_the_co
         with open_ledger(consortium.url(who)) as ledger:
             result = ledger.verify()
         assert (result.ok, result.entries, result.head) == (True, 3, head[0][1]), who
+
+
+def test_a_batch_holding_a_moved_members_rows_is_the_administrators_to_change(consortium):
+    """After PL-04 moved to Cedar, Pine Lake's batch 1 still holds his record, which Pine Lake no
+    longer sees: its retraction would remove only part of the batch and journal a content that is
+    not the batch's, so it is refused and nothing changes; the administrator retracts the whole
+    batch, and the journal verifies."""
+    with open_ledger(consortium.url("admin")) as ledger:
+        ledger.transfer("PL-04", "cedar", dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    with open_ledger(consortium.url("pinelake")) as ledger, pytest.raises(LedgerError, match="administrator"):
+        ledger.retract(1, dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+    assert seen(consortium, "state") == (PINE_LAKE | CEDAR, 13, [1, 2, 3], 18, 1)
+    with open_ledger(consortium.url("admin")) as ledger:
+        assert ledger.retract(1, dt.datetime(2026, 11, 2, tzinfo=dt.UTC)).retracted_at is not None
+        result = ledger.verify()
+    assert (result.ok, result.entries) == (True, 5)  # 3 batches, the transfer, the retraction
+    assert seen(consortium, "state") == (PINE_LAKE | CEDAR, 3, [1, 2, 3], 14, 1)

@@ -242,13 +242,18 @@ class Journal:
     takes an advisory lock; an SQLite write transaction already is exclusive); ``collate`` makes
     text sort byte by byte, as SQLite's default does (PostgreSQL: ``COLLATE "C"``); ``on_date``
     reads a record's date as ``YYYY-MM-DD`` text (PostgreSQL: ``on_date::text``).
+    ``head_sql`` reads the head
+    (a PostgreSQL agency role through a function that sees every entry); ``whole``, given a batch id
+    before its entry is computed, raises when the writer does not see all of that batch's rows.
     """
 
     def __init__(
         self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None,
         collate: str = "", on_date: str = "on_date", head_sql: str = _HEAD_SQL,
+        whole: Callable[[int], None] | None = None,
     ) -> None:
         self._query = query
+        self._whole = whole
         self._head_sql = head_sql
         self._stream = stream or query
         self._lock = lock
@@ -321,6 +326,8 @@ class Journal:
         """Append an entry for a change to a batch: its content is the batch as stored now."""
         if self._lock is not None:
             self._lock()  # before reading: every change committed before ours is then visible
+        if self._whole is not None:  # raises when the writer cannot see all of the batch
+            self._whole(batch_id)
         content = self.contents(batch_id).get(batch_id)
         return self.append(kind, batch_id, content)
 

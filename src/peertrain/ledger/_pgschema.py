@@ -217,7 +217,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: the journal (peertrain.ledger._journal), as the SQLite ledger's; appends are serialised
     # by an advisory lock (JOURNAL_LOCK), so two writers never fork the chain. An agency's role
     # sees the entries of its own batches only, and appends after the head it reads through
-    # journal_head() (the administrator's view: the last entry's number and hash, nothing else)
+    # journal_head() (the administrator's view: the last entry's number and hash, nothing else);
+    # batch_row_counts() tells it whether it sees the whole of its own batch (see journal())
     """
     CREATE TABLE journal (
         seq bigint PRIMARY KEY, kind text NOT NULL, ref bigint NOT NULL, content text NOT NULL,
@@ -235,6 +236,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE FUNCTION journal_head() RETURNS TABLE (seq bigint, sha256 text)
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
         AS $$ SELECT j.seq, j.sha256 FROM peertrain.journal j ORDER BY j.seq DESC LIMIT 1 $$;
+    CREATE FUNCTION batch_row_counts(batch bigint) RETURNS TABLE (records bigint, held bigint, rejected bigint)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+        AS $$ SELECT (SELECT count(*) FROM peertrain.records r WHERE r.batch_id = batch),
+            (SELECT count(*) FROM peertrain.held h WHERE h.batch_id = batch),
+            (SELECT count(*) FROM peertrain.rejected x WHERE x.batch_id = batch)
+        WHERE EXISTS (SELECT 1 FROM peertrain.batches b JOIN peertrain.roles o ON o.role = session_user
+            WHERE b.id = batch AND (o.kind <> 'agency' OR o.agency_id = b.agency_id)) $$;
     """,
     # 7: a submission belongs to its member's agency (agency_id, moved with the member by a
     # transfer; written as a member of that agency only); its review events follow it, and so
@@ -263,9 +271,24 @@ def journal(db: Any) -> Journal:
     def lock() -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (JOURNAL_LOCK,))
 
+    def whole(batch_id: int) -> None:
+        # An agency's role sees only its members' rows. A batch of its own can hold rows of a
+        # member since moved to another agency: an entry computed over what it sees would not be
+        # the batch's content, so the change is refused (the administrator sees the whole batch).
+        seen = db.execute(
+            "SELECT (SELECT count(*) FROM records WHERE batch_id = %s), (SELECT count(*) FROM held WHERE "
+            "batch_id = %s), (SELECT count(*) FROM rejected WHERE batch_id = %s)", (batch_id,) * 3,
+        ).fetchone()
+        full = db.execute("SELECT * FROM batch_row_counts(%s)", (batch_id,)).fetchone()
+        if full is not None and tuple(full) != tuple(seen or ()):
+            raise LedgerError(
+                f"batch {batch_id} holds rows of members now in another agency (moved by 'ledger transfer'); "
+                "only the ledger's administrator can change it"
+            )
+
     return Journal(
         query, stream=stream, lock=lock, collate=' COLLATE "C"', on_date="on_date::text",
-        head_sql="SELECT seq, sha256 FROM journal_head()",
+        head_sql="SELECT seq, sha256 FROM journal_head()", whole=whole,
     )
 
 
