@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -457,3 +458,33 @@ def test_a_batch_holding_a_moved_members_rows_is_the_administrators_to_change(co
         result = ledger.verify()
     assert (result.ok, result.entries) == (True, 5)  # 3 batches, the transfer, the retraction
     assert seen(consortium, "state") == (PINE_LAKE | CEDAR, 3, [1, 2, 3], 14, 1)
+
+
+def test_a_backup_by_the_administrator_restores_whole(consortium, tmp_path):
+    """docs/consortium.md's backup: the administrator's ``pg_dump --enable-row-security`` of the
+    schema ``peertrain`` (as the administrator, whose policies show every row), restored with
+    ``pg_restore`` into a new database the administrator owns, is the same ledger: every role
+    sees the same rows, and its journal verifies with the same head."""
+    cluster = consortium.cluster
+    admin = consortium.role("admin")
+    env = {**os.environ, "PGPASSWORD": os.environ[PASSWORD_VARIABLE]}
+    where = ["-h", "127.0.0.1", "-p", str(cluster.port), "-U", admin]
+    dump = tmp_path / "consortium.dump"
+    subprocess.run(
+        [str(cluster.bin / "pg_dump"), *where, "--enable-row-security", "--schema", "peertrain", "--format",
+         "custom", "--file", str(dump), consortium.database], check=True, env=env, capture_output=True,
+    )
+    with open_ledger(consortium.url("admin")) as ledger:
+        before = ledger.verify()
+    original = {who: seen(consortium, who) for who in ("pinelake", "cedar", "state")}
+    restored = cluster.create_database()
+    cluster.admin(f'ALTER DATABASE "{restored}" OWNER TO "{admin}"')
+    subprocess.run(
+        [str(cluster.bin / "pg_restore"), *where, "--dbname", restored, str(dump)], check=True, env=env,
+        capture_output=True,
+    )
+    consortium.database = restored
+    assert {who: seen(consortium, who) for who in original} == original
+    with open_ledger(consortium.url("admin")) as ledger:
+        after = ledger.verify()
+    assert (after.ok, after.entries, after.head) == (True, before.entries, before.head)
