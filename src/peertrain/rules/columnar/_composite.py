@@ -14,7 +14,7 @@ from peertrain.rules._credits import Credit, Subject, _Ctx
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._combine import combine
 from peertrain.rules.columnar._input import Credits
-from peertrain.rules.columnar._status import finish, row_of, verdicts_of
+from peertrain.rules.columnar._status import collector_paused, finish, row_of, verdicts_of
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.engine import SHORTCUTS, Timeline, _timeline, evaluate
 from peertrain.rules.model import Delivery, Member, Waiver
@@ -217,9 +217,10 @@ class Composer:
             return result.verdicts
         if result.made is None:
             parts = [self._verdicts(pack, part, found) for part, found in result.parts]
-            result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
-                                      self.notes if self._notes else None, parts,
-                                      skip=result.overrides)
+            with collector_paused():
+                result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
+                                          self.notes if self._notes else None, parts,
+                                          skip=result.overrides)
             result.made.update(result.overrides)
         return result.made
 
