@@ -315,3 +315,12 @@ def test_the_collector_is_paused_only_for_the_block_and_then_left_as_it_was():
         assert not gc.isenabled()  # a caller's choice to keep it off is kept
     finally:
         gc.enable()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.none() | st.dates(), min_size=1, max_size=20))
+def test_explanation_dates_are_written_as_isoformat_writes_them(days_):
+    from peertrain.rules.columnar._status import _iso
+
+    got = pl.DataFrame({"d": days_}, schema={"d": pl.Date}).select(_iso(pl.col("d"))).to_series().to_list()
+    assert got == [None if d is None else d.isoformat() for d in days_]
