@@ -291,3 +291,36 @@ def test_periodic_and_any_span_on_a_leap_day_by_hand():
     assert (a.status.value, a.lapses_on, a.window_start, a.window_end) == ("met", None, dt.date(2023, 3, 1), leap)
     assert a.explanation == "Met: 2 of 2 h all within one 12-month span, completed 2023-03-01 to 2024-02-29."
     assert (b.status.value, b.hours_credited, b.window_start, b.window_end) == ("not_met", 1, dt.date(2023, 3, 1), leap)
+
+
+def test_the_collector_is_paused_only_for_the_block_and_then_left_as_it_was():
+    import gc
+
+    from peertrain.rules.columnar._status import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested: the inner block does not switch it back on
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        raise KeyError("x")
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller's choice to keep it off is kept
+    finally:
+        gc.enable()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.none() | st.dates(), min_size=1, max_size=20))
+def test_explanation_dates_are_written_as_isoformat_writes_them(days_):
+    from peertrain.rules.columnar._status import _iso
+
+    got = pl.DataFrame({"d": days_}, schema={"d": pl.Date}).select(_iso(pl.col("d"))).to_series().to_list()
+    assert got == [None if d is None else d.isoformat() for d in days_]

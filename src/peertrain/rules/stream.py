@@ -206,6 +206,7 @@ class ComplianceStream:
         import polars as pl  # noqa: PLC0415 - the compiled libraries load only when used
 
         from peertrain.rules.columnar import ScaleError, columnar_compliance  # noqa: PLC0415
+        from peertrain.rules.columnar._status import collector_paused  # noqa: PLC0415
 
         ledger = self._ledger
         assert isinstance(ledger, CompletionTables)
@@ -225,7 +226,8 @@ class ComplianceStream:
                 yield from self._by_engine(chunk, rows.rows())
                 continue
             self._warnings.update(result.warnings)
-            found = {mv.member.id: mv for mv in result.member_verdicts()}
+            with collector_paused():  # a chunk's Verdicts, forecasts and MemberVerdicts: no cycles
+                found = {mv.member.id: mv for mv in result.member_verdicts()}
             del result, rows  # one chunk's tables in memory at a time
             for member in chunk:
                 yield member, found.get(member.id)

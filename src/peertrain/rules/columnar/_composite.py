@@ -14,7 +14,7 @@ from peertrain.rules._credits import Credit, Subject, _Ctx
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.columnar._combine import combine
 from peertrain.rules.columnar._input import Credits
-from peertrain.rules.columnar._status import finish, row_of, verdicts_of
+from peertrain.rules.columnar._status import collector_paused, finish, row_of, verdicts_of
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.engine import SHORTCUTS, Timeline, _timeline, evaluate
 from peertrain.rules.model import Delivery, Member, Waiver
@@ -70,6 +70,8 @@ class Composer:
     _notes: dict[str, list[tuple[str, str]]] = field(factory=dict)
     _leaf: Leaf | None = None
     _base: pl.DataFrame | None = None
+    #: ``_subjects`` by grace months and the ids of the members (most requirements share them).
+    _subject_frames: dict[tuple[int, tuple[str, ...]], pl.DataFrame] = field(factory=dict)
 
     # -- evaluating ------------------------------------------------------------------------
 
@@ -100,7 +102,15 @@ class Composer:
                 self.results[(p, r)] = result
 
     def _subjects(self, members: Sequence[Member], grace: int) -> pl.DataFrame:
-        """``member``, ``joined_on`` and ``grace_end`` of ``members`` (a part of the roster)."""
+        """``member``, ``joined_on`` and ``grace_end`` of ``members`` (a part of the roster); made
+        once for each grace period and set of members."""
+        key = (grace, tuple(m.id for m in members))
+        found = self._subject_frames.get(key)
+        if found is None:
+            found = self._subject_frames[key] = self._make_subjects(members, grace)
+        return found
+
+    def _make_subjects(self, members: Sequence[Member], grace: int) -> pl.DataFrame:
         if self._base is None:
             self._base = pl.DataFrame(
                 {"member": [m.id for m in self.members], "joined_on": [m.joined_on for m in self.members]},
@@ -217,9 +227,10 @@ class Composer:
             return result.verdicts
         if result.made is None:
             parts = [self._verdicts(pack, part, found) for part, found in result.parts]
-            result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
-                                      self.notes if self._notes else None, parts,
-                                      skip=result.overrides)
+            with collector_paused():
+                result.made = verdicts_of(result.frame, pack, req, self.as_of, self.credits.scale,
+                                          self.notes if self._notes else None, parts,
+                                          skip=result.overrides)
             result.made.update(result.overrides)
         return result.made
 

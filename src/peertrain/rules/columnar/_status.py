@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+import gc
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +17,7 @@ from peertrain.rules.requirements import Requirement, RulePack
 from peertrain.rules.verdict import MinimumShortfall, Shortfall, Status, Verdict
 from peertrain.rules.windows import ONE_DAY, AllTime, AnySpan, Periodic
 
-__all__ = ["explanation", "finish", "row_of", "verdicts_of"]
+__all__ = ["collector_paused", "explanation", "finish", "row_of", "verdicts_of"]
 
 
 def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_within: int) -> pl.DataFrame:
@@ -51,6 +53,22 @@ def finish(tally: pl.DataFrame, subjects: pl.DataFrame, as_of: dt.date, due_with
 _NO_SHORTFALL = Shortfall()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the block makes many objects, then back as it
+    was. Making a chunk's ``Verdict`` objects (tens of thousands, none in a reference cycle) set off
+    collections that each walked every live object, the roster included: about a third of the time
+    spent making them. Objects freed in the block are freed by reference counting as always; only
+    the search for cycles waits until the block ends. Not for a block that yields."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def explanation(req: Requirement) -> pl.Expr:
     """The engine's ``_explain`` of every row of a finished frame (``status``, ``detail``,
     ``lapses_on``, ``due_on``), as one column expression."""
@@ -77,11 +95,9 @@ def explanation(req: Requirement) -> pl.Expr:
 
 
 def _iso(day: pl.Expr) -> pl.Expr:
-    """``date.isoformat()`` of a date column (four-digit years, as ``isoformat`` writes them)."""
-    return (
-        day.dt.year().cast(pl.String).str.zfill(4) + "-" + day.dt.month().cast(pl.String).str.zfill(2)
-        + "-" + day.dt.day().cast(pl.String).str.zfill(2)
-    )
+    """``date.isoformat()`` of a date column (``%Y`` zero-pads to four digits, as ``isoformat``
+    does; a third of the time of building the parts one by one)."""
+    return day.dt.to_string("%Y-%m-%d")
 
 
 _LISTS = ("short_minimums", "short_courses", "short_topics", "evidence")
