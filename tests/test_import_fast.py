@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import peertrain.imports._columnar
 import peertrain.imports.importer
 import peertrain.ledger._ingest
+import peertrain.ledger._rows
 import peertrain.ledger.sqlite
 from peertrain import Member
 from peertrain.imports.exports import ExportError, iter_rows
@@ -55,7 +56,7 @@ def small_steps(*, fast: bool, columnar: bool = False) -> Iterator[None]:
         mock.patch.object(peertrain.imports._columnar, "_KNOWN_LIMIT", 4),
         mock.patch.object(peertrain.ledger._ingest, "RUN_ROWS", 5),
         mock.patch.object(peertrain.imports.importer, "CHUNK_ROWS", 3),
-        mock.patch.object(peertrain.ledger.sqlite, "CHUNK_ROWS", 4),
+        mock.patch.object(peertrain.ledger._rows, "CHUNK_ROWS", 4),
         mock.patch.object(peertrain.ledger.sqlite, "RUN_ROWS", 5),
     ):
         yield

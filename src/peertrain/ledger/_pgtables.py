@@ -24,7 +24,8 @@ import pyarrow.csv as pa_csv
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
 from peertrain.ledger._pgschema import journal
-from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
+from peertrain.ledger._rows import check_retractable
+from peertrain.rules.model import Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
 _CURSORS = itertools.count(1)
@@ -275,14 +276,7 @@ class _PgTables:
 
     def retract(self, batch_id: int, when: dt.datetime) -> Batch:
         """Remove a batch's records, held and rejected rows; keep the batch, marked retracted."""
-        batch = self._batch(batch_id)
-        if batch.source == SELF_REPORTED_SOURCE and batch.retracted_at is None:
-            raise LedgerError(
-                f"batch {batch_id} is an approved self-reported submission; revoke it with "
-                "'peertrain review revoke' instead"
-            )
-        if batch.retracted_at is not None:
-            raise LedgerError(f"batch {batch_id} was already retracted on {batch.retracted_at.isoformat()}")
+        check_retractable(self._batch(batch_id))
         with self._db.transaction():
             lock_writes(self._db)
             # Locked first, so that a retraction racing another one (or an import's resolve) waits.

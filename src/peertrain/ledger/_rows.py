@@ -1,15 +1,25 @@
-"""Rows laid out as the SQLite ledger stores them, for :mod:`peertrain.ledger.sqlite` (which
-re-exports these names): :class:`PreparedChunk` (the importer's fast path hands the ledger these),
-:data:`RecordRow` and :data:`HeldTuple`, and :func:`record_row` / :func:`held_row` to make them.
+"""Rows laid out as the ledgers store them, for :mod:`peertrain.ledger.sqlite` (which re-exports
+these names) and :mod:`peertrain.ledger.postgres`: :class:`PreparedChunk` (the importer's fast path
+hands the ledger these), :data:`RecordRow` and :data:`HeldTuple`, :func:`record_row` /
+:func:`held_row` to make them, and what both backends do alike before a batch touches the database:
+:func:`prepare_chunks` (:meth:`_BatchImport.import_batch` on top of ``import_prepared``) and
+:func:`check_retractable`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from attrs import Factory, define
 
-from peertrain.ledger import Record, RejectedRow, UnmatchedRow
+from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.rules.model import SELF_REPORTED_SOURCE
+
+#: Rows stored per step of an import (memory stays bounded by a few chunks).
+CHUNK_ROWS = 5000
 
 
 @define
@@ -62,3 +72,66 @@ def record_row(record: Record) -> RecordRow:
         None if record.hours is None else str(record.hours), record.delivery, record.provider,
         record.record_id, record.origin,
     )
+
+
+def prepare_chunks(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
+    """The rows in chunks of :data:`CHUNK_ROWS`, drawn lazily."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, CHUNK_ROWS)):
+        chunk = PreparedChunk()
+        for row in batch:
+            chunk.add(row, source)
+        yield chunk
+
+
+def check_retractable(batch: Batch) -> None:
+    """Refuse (``LedgerError``) to retract a batch already retracted, or the batch of an approved
+    self-reported submission (revoking it keeps the review trail consistent)."""
+    if batch.source == SELF_REPORTED_SOURCE and batch.retracted_at is None:
+        raise LedgerError(
+            f"batch {batch.id} is an approved self-reported submission; revoke it with "
+            "'peertrain review revoke' instead"
+        )
+    if batch.retracted_at is not None:
+        raise LedgerError(f"batch {batch.id} was already retracted on {batch.retracted_at.isoformat()}")
+
+
+class _BatchImport:
+    """``import_batch`` as both backends give it: the rows laid out in chunks, stored by the
+    backend's ``import_prepared``."""
+
+    def import_prepared(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[PreparedChunk],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
+    ) -> Batch:
+        raise NotImplementedError
+
+    def import_batch(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        rows: Iterable[Record | RejectedRow | UnmatchedRow],
+        cursor: tuple[str, str] | None = None,
+        voided: Iterable[str] = (),
+    ) -> Batch:
+        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing.
+
+        ``cursor`` (``(source, position)``) is stored in the same transaction; ``voided`` record
+        ids of ``source`` are removed after the rows are stored (see :class:`~peertrain.ledger.Ledger`).
+        """
+        return self.import_prepared(
+            source=source, profile=profile, file_name=file_name, file_hash=file_hash, imported_at=imported_at,
+            chunks=prepare_chunks(rows, source), cursor=cursor, voided=voided,
+        )

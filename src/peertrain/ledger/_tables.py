@@ -20,8 +20,9 @@ import pyarrow.compute as pc
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._rows import check_retractable
 from peertrain.ledger._schema import AGENCY, _now_text, _Transaction, journal
-from peertrain.rules.model import SELF_REPORTED_SOURCE, Completion, Delivery, Member
+from peertrain.rules.model import Completion, Delivery, Member
 
 _COMPLETION_COLUMNS = ("member", "id", "course", "on", "hours", "delivery", "provider", "origin")
 
@@ -251,15 +252,7 @@ class _Tables:
 
     def retract(self, batch_id: int, when: dt.datetime) -> Batch:
         """Remove a batch's records, held and rejected rows; keep the batch, marked retracted."""
-        batch = self._batch(batch_id)
-        if batch.source == SELF_REPORTED_SOURCE and batch.retracted_at is None:
-            # Its record is an approved submission: revoking keeps the review trail consistent.
-            raise LedgerError(
-                f"batch {batch_id} is an approved self-reported submission; revoke it with "
-                "'peertrain review revoke' instead"
-            )
-        if batch.retracted_at is not None:
-            raise LedgerError(f"batch {batch_id} was already retracted on {batch.retracted_at.isoformat()}")
+        check_retractable(self._batch(batch_id))
         with self._transaction():
             for table in ("records", "held", "rejected"):
                 self._db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))

@@ -23,27 +23,24 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 import psycopg
 
-from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger import Batch, LedgerError
 from peertrain.ledger._journal import BATCH, VOID
 from peertrain.ledger._pgagencies import _PgAgencies, grant_again, grant_statements
 from peertrain.ledger._pgconnect import connect
 from peertrain.ledger._pgnotices import _PgNotices
 from peertrain.ledger._pgschema import MIGRATIONS, SCHEMA, check_version, installed_version, journal, migrate
 from peertrain.ledger._pgtables import _PgTables, lock_writes, one, stamp
-from peertrain.ledger._rows import PreparedChunk
+from peertrain.ledger._rows import PreparedChunk, _BatchImport
 
 __all__ = ["MIGRATIONS", "PostgresLedger", "grant_sql"]
 
-#: Rows stored per step of an import.
-CHUNK_ROWS = 5000
 
 
-class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
+class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
     """A ledger in a PostgreSQL database. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: psycopg.Connection[Any], url: str) -> None:
@@ -107,24 +104,6 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies):
 
     # -- importing ------------------------------------------------------------------------
 
-    def import_batch(
-        self,
-        *,
-        source: str,
-        profile: str,
-        file_name: str,
-        file_hash: str,
-        imported_at: dt.datetime,
-        rows: Iterable[Record | RejectedRow | UnmatchedRow],
-        cursor: tuple[str, str] | None = None,
-        voided: Iterable[str] = (),
-    ) -> Batch:
-        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing
-        (see :meth:`peertrain.ledger.Ledger.import_batch`)."""
-        return self.import_prepared(
-            source=source, profile=profile, file_name=file_name, file_hash=file_hash, imported_at=imported_at,
-            chunks=_prepare(rows, source), cursor=cursor, voided=voided,
-        )
 
     def import_prepared(
         self,
@@ -326,15 +305,6 @@ for _name in (
 ):
     setattr(PostgresLedger, _name, _guarded(getattr(PostgresLedger, _name)))
 
-
-def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
-    """The rows in chunks of :data:`CHUNK_ROWS`, drawn lazily."""
-    iterator = iter(rows)
-    while batch := list(islice(iterator, CHUNK_ROWS)):
-        chunk = PreparedChunk()
-        for row in batch:
-            chunk.add(row, source)
-        yield chunk
 
 
 def grant_sql(role: str, agency: str | None) -> list[str]:

@@ -5,11 +5,12 @@ leaves the ledger holding the whole batch or none of it. Duplicates are decided 
 unique keys (``INSERT OR IGNORE``): a record's id (member/course/date, plus the status when not
 completed) and, where the source gives one, its record id within that source.
 
-This module opens the file and stores imports (the code that reads :data:`CHUNK_ROWS` and
-:data:`RUN_ROWS` is here); beside it are :mod:`peertrain.ledger._schema` (application id,
-migrations, transactions), :mod:`peertrain.ledger._rows` (rows as stored: :class:`PreparedChunk`,
-:func:`record_row`, :func:`held_row`) and :mod:`peertrain.ledger._tables` (the roster, records,
-batches, held and rejected rows outside an import: a base class of :class:`SQLiteLedger`), and
+This module opens the file and stores imports (the code that reads :data:`RUN_ROWS` is here);
+beside it are :mod:`peertrain.ledger._schema` (application id, migrations, transactions),
+:mod:`peertrain.ledger._rows` (rows as stored, shared with the PostgreSQL backend:
+:class:`PreparedChunk`, :func:`record_row`, :func:`held_row`, :data:`CHUNK_ROWS`, ``import_batch``),
+:mod:`peertrain.ledger._tables` (the roster, records, batches, held and rejected rows outside an
+import: a base class of :class:`SQLiteLedger`), and
 :mod:`peertrain.ledger._notices` (the e-mail notices of ``peertrain notify``: another base).
 """
 
@@ -18,18 +19,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
 from operator import itemgetter
 from pathlib import Path
 
 from peertrain._files import create_private, shown
-from peertrain.ledger import Batch, LedgerError, Record, RejectedRow, UnmatchedRow
+from peertrain.ledger import Batch, LedgerError
 from peertrain.ledger._fileagencies import _FileAgencies
 from peertrain.ledger._ingest import ColumnarChunk, ingest
 from peertrain.ledger._journal import BATCH, VOID
 from peertrain.ledger._notices import _Notices
-from peertrain.ledger._rows import HeldTuple, PreparedChunk, RecordRow, held_row, record_row
+from peertrain.ledger._rows import (
+    CHUNK_ROWS,
+    HeldTuple,
+    PreparedChunk,
+    RecordRow,
+    _BatchImport,
+    held_row,
+    record_row,
+)
 from peertrain.ledger._schema import (
     AGENCY,
     APPLICATION_ID,
@@ -54,13 +62,11 @@ __all__ = [
     "record_row",
 ]
 
-#: Rows stored per step of an import (memory stays bounded by a few chunks).
-CHUNK_ROWS = 5000
 #: Records inserted per sorted run (about 300 bytes each while they wait).
 RUN_ROWS = 200_000
 
 
-class SQLiteLedger(_Tables, _Notices, _FileAgencies):
+class SQLiteLedger(_Tables, _Notices, _FileAgencies, _BatchImport):
     """A ledger in one SQLite file. Use :func:`peertrain.ledger.open_ledger` to open one."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
@@ -146,27 +152,6 @@ class SQLiteLedger(_Tables, _Notices, _FileAgencies):
 
     # -- importing ------------------------------------------------------------------------
 
-    def import_batch(
-        self,
-        *,
-        source: str,
-        profile: str,
-        file_name: str,
-        file_hash: str,
-        imported_at: dt.datetime,
-        rows: Iterable[Record | RejectedRow | UnmatchedRow],
-        cursor: tuple[str, str] | None = None,
-        voided: Iterable[str] = (),
-    ) -> Batch:
-        """Store one file's (or one pull's) rows as one batch, atomically: all of it or nothing.
-
-        ``cursor`` (``(source, position)``) is stored in the same transaction; ``voided`` record
-        ids of ``source`` are removed after the rows are stored (see :class:`~peertrain.ledger.Ledger`).
-        """
-        return self.import_prepared(
-            source=source, profile=profile, file_name=file_name, file_hash=file_hash, imported_at=imported_at,
-            chunks=_prepare(rows, source), cursor=cursor, voided=voided,
-        )
 
     def import_prepared(
         self,
@@ -364,12 +349,3 @@ def _sql_text(text: str) -> str:
     """``text`` as an SQL string literal (quotes doubled; the caller rules out NUL)."""
     return "'" + text.replace("'", "''") + "'"
 
-
-def _prepare(rows: Iterable[Record | RejectedRow | UnmatchedRow], source: str) -> Iterator[PreparedChunk]:
-    """The rows in chunks of :data:`CHUNK_ROWS`, drawn lazily."""
-    iterator = iter(rows)
-    while batch := list(islice(iterator, CHUNK_ROWS)):
-        chunk = PreparedChunk()
-        for row in batch:
-            chunk.add(row, source)
-        yield chunk
