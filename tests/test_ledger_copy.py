@@ -149,3 +149,22 @@ def test_copy_on_the_command_line(request, tmp_path, capsys):
     assert Path(target).stat().st_mode & 0o777 == 0o600
     assert main(["ledger", "copy", where, str(target)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_a_copy_the_database_refuses_is_a_ledger_error_naming_both(request, tmp_path, pg_cluster, capsys):
+    """A coordinator's role may not copy a whole team into the consortium's ledger (row-level
+    security and the grants refuse it): one line naming source and destination, nothing copied."""
+    from consortium import Consortium
+
+    where = filled("sqlite", request, tmp_path)
+    con = Consortium(pg_cluster, ("pinelake", "state"))
+    con.create("pinelake", ())
+    with pytest.raises(LedgerError, match=r"^copying .*source\.db to postgresql://pinelake_.*: .+; nothing copied$"):
+        copy_ledger(where, con.url("pinelake"))
+    assert main(["ledger", "copy", str(where), con.url("pinelake")]) != 0
+    err = capsys.readouterr().err
+    assert "nothing copied" in err
+    assert "Traceback" not in err
+    with open_ledger(con.url("admin")) as ledger:
+        assert ledger.members() == []
+        assert ledger.batches() == []

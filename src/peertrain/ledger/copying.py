@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -207,12 +208,32 @@ def copy_ledger(source: StrPath, destination: StrPath) -> CopyResult:
         try:
             with contextlib.closing(dest_ledger):
                 result = _copy(src, _Side(dest_ledger), src_name, dest_name)
+        except _database_errors() as exc:
+            # E.g. a coordinator's role, which may not write the consortium's tables: one line.
+            if created and not is_database_url(destination):
+                _remove(destination)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LedgerError(f"copying {src_name} to {dest_name}: {reason}; nothing copied") from None
         except BaseException:
             if created and not is_database_url(destination):
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{destination}{suffix}").unlink(missing_ok=True)
+                _remove(destination)
             raise
     return result
+
+
+def _remove(destination: StrPath) -> None:
+    """Remove a ledger file this copy created, with SQLite's side files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{destination}{suffix}").unlink(missing_ok=True)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The errors the databases' drivers raise (psycopg's only when it is installed)."""
+    try:
+        import psycopg  # noqa: PLC0415 - the PostgreSQL extra is optional
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
 
 
 def _copy(src: _Side, dest: _Side, src_name: str, dest_name: str) -> CopyResult:
