@@ -244,14 +244,18 @@ class Journal:
     reads a record's date as ``YYYY-MM-DD`` text (PostgreSQL: ``on_date::text``).
     ``head_sql`` reads the head
     (a PostgreSQL agency role through a function that sees every entry); ``whole``, given a batch id
-    before its entry is computed, raises when the writer does not see all of that batch's rows.
+    before its entry is computed, raises when the writer does not see all of that batch's rows;
+    ``records``, given the records query of one batch, returns their part of the content (the
+    columnar import computes it over Arrow batches).
     """
 
     def __init__(
         self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None,
         collate: str = "", on_date: str = "on_date", head_sql: str = _HEAD_SQL,
         whole: Callable[[int], None] | None = None,
+        records: Callable[[str, tuple[Any, ...]], dict[str, Any]] | None = None,
     ) -> None:
+        self._records = records
         self._query = query
         self._whole = whole
         self._head_sql = head_sql
@@ -284,7 +288,10 @@ class Journal:
         # edited by hand): records by id, held rows by fingerprint, rejected rows by file and row.
         records = _RECORD_SQL.format(on_date=self._on_date) + where + f" ORDER BY id{self._collate}"
         current, rows = None, _Rows()
-        for r in self._stream(records, params):  # the hot loop: a tuple of text per record
+        if self._records is not None and batch_id is not None:
+            parts.setdefault(batch_id, {"batch": None})["records"] = self._records(records, params)
+            records = ""  # done
+        for r in self._stream(records, params) if records else ():  # the hot loop: a tuple of text per record
             if r[0] != current:
                 current = r[0]
                 rows = rows_of(_int(current), "records")
@@ -297,7 +304,8 @@ class Journal:
         for batch, entry in parts.items():
             content: dict[str, Any] = {"batch": entry.get("batch")}
             for part in ("records", "held", "rejected"):
-                content[part] = entry.get(part, _Rows()).digest()
+                done = entry.get(part, _Rows())
+                content[part] = done if isinstance(done, dict) else done.digest()
             result[batch] = content
         return result
 
