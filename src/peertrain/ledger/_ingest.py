@@ -65,7 +65,7 @@ def ingest(
     try:
         cursor = connection.cursor()
         for pragma in (
-            "busy_timeout = 10000", "cache_size = -32768", "foreign_keys = ON", "synchronous = NORMAL",
+            "busy_timeout = 10000", "cache_size = -16384", "foreign_keys = ON", "synchronous = NORMAL",
             "temp_store = FILE", "temp.cache_size = -4096",
         ):
             cursor.execute(f"PRAGMA {pragma}")
