@@ -127,7 +127,7 @@ class _Columnar:
 
     def chunks(self) -> Iterator[ColumnarChunk]:
         """The file's rows, classified, a batch at a time."""
-        expected, count = 1, 0  # the line number of the next line
+        expected, count, reported = 1, 0, 0  # the line number of the next line; rows; progress
         for part in self._batches():
             lines = pl.DataFrame({"line": part}).with_row_index("number", offset=expected).with_columns(
                 pl.col("number").cast(pl.Int64)
@@ -137,11 +137,14 @@ class _Columnar:
                 lines = lines.slice(1)  # the header
             chunk = self._chunk(lines)
             count += chunk.rows
-            if self.progress is not None:
-                self.progress(count)
+            while self.progress is not None and reported + 10_000 <= count:  # as the fast path reports
+                reported += 10_000
+                self.progress(reported)
             yield chunk
         if expected - 1 != self.lines:
             raise RuntimeError(f"{self.name}: the columnar reader read {expected - 1} lines of {self.lines}")
+        if self.progress is not None:
+            self.progress(count)
 
     def _batches(self) -> Iterator[pl.Series]:
         """The file's lines (without their newline) in runs of :data:`BATCH_ROWS`.
