@@ -12,18 +12,17 @@ or none of it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 from attrs import Factory, define
 
 from peertrain.ledger import LedgerError, RejectedRow
-from peertrain.ledger._journal import BATCH, Journal, canonical
+from peertrain.ledger._digest import held_digest, records_digest
+from peertrain.ledger._journal import BATCH, Journal
 from peertrain.ledger._schema import AGENCY
 
 __all__ = ["HELD_COLUMNS", "RECORD_COLUMNS", "ColumnarChunk", "ingest"]
@@ -101,48 +100,13 @@ def _journal(cursor: Any, batch_id: int) -> None:
         for part in cursor.fetch_record_batch():
             yield from zip(*(column.to_pylist() for column in part.columns), strict=True)
 
-    def records(sql: str, params: tuple[Any, ...]) -> dict[str, Any]:
+    def digest(part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 14)})
         cursor.execute(sql, params or None)
-        return records_digest(cursor.fetch_record_batch())
+        batches = cursor.fetch_record_batch()
+        return records_digest(batches) if part == "records" else held_digest(batches)
 
-    Journal(query, stream=stream, records=records).record(BATCH, batch_id)
-
-
-#: A value the JSON encoder writes other than as itself between quotes.
-_ESCAPED = r'[\x00-\x1f"\\]'
-
-
-def records_digest(batches: Iterable[pa.RecordBatch]) -> dict[str, Any]:
-    """The journal's records part (:class:`peertrain.ledger._journal._Rows`) of one batch's records,
-    read as Arrow batches of the journal's records query (``batch_id`` first, ordered by id, which
-    is unique: no ties to order). Each row is encoded by polars, as :func:`canonical` writes it,
-    when none of its values needs escaping (text or null, as this path stores them); a batch that
-    has one is encoded by :func:`canonical` itself."""
-    digest, count, first = hashlib.sha256(b"["), 0, True
-    for part in batches:
-        frame = pl.from_arrow(part)
-        assert isinstance(frame, pl.DataFrame)
-        frame = frame.drop(frame.columns[0])
-        if not frame.height:
-            continue
-        # A column of nulls only comes typed int64 (the driver sees no value to type it by).
-        frame = frame.with_columns(
-            pl.col(c).cast(pl.String) for c in frame.columns if frame.get_column(c).null_count() == frame.height
-        )
-        count += frame.height
-        if all(dtype == pl.String for dtype in frame.dtypes) and not frame.select(
-            pl.any_horizontal(pl.all().str.contains(_ESCAPED).fill_null(False)).any()
-        ).item():
-            cells = [pl.concat_str(pl.lit('"'), pl.col(c), pl.lit('"')).fill_null("null") for c in frame.columns]
-            row = pl.concat_str(pl.lit("["), pl.concat_str(cells, separator=","), pl.lit("]"))
-            text = frame.select(row.str.join(",")).item()
-        else:
-            text = canonical([list(r) for r in frame.iter_rows()])[1:-1]
-        digest.update((text if first else "," + text).encode("utf-8"))
-        first = False
-    digest.update(b"]")
-    return {"count": count, "sha256": digest.hexdigest()}
+    Journal(query, stream=stream, digest=digest).record(BATCH, batch_id)
 
 
 def _store(
