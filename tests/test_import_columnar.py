@@ -9,19 +9,23 @@ path, byte for byte; the files it must leave to the fast path are refused by :fu
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import peertrain.imports._columnar
 from peertrain.imports._columnar import layout
 from peertrain.imports.importer import import_file
 from peertrain.ledger import open_ledger
+from peertrain.ledger._digest import held_digest, records_digest
+from peertrain.ledger._journal import _json, _Rows
 from peertrain.ledger._schema import journal
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, ROSTER, export_rows, new_ledger, write_export
 from test_import_fast import ZONES, small_steps, stored
@@ -190,3 +194,79 @@ def test_the_columnar_path_writes_the_ledgers_own_agency(tmp_path: Path) -> None
             assert db.execute(f"SELECT DISTINCT agency_id FROM {table}").fetchall() == [("pine-lake",)], table
     finally:
         db.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*(st.none() | st.text(max_size=6) for _ in range(11))), max_size=30
+    ),
+    st.integers(1, 7),
+)
+def test_records_digest_is_the_journals(rows: list[tuple[str | None, ...]], size: int) -> None:
+    """The columnar ingest's records part of a journal entry, encoded by polars over Arrow batches
+    (or by the encoder itself for a batch with a value to escape), is the journal's own."""
+    rows = sorted({row[0] or "": row for row in rows}.values(), key=lambda row: (row[0] or "").encode())
+    expected = _Rows()
+    for row in rows:
+        expected.add(row, row[0])
+    names = ["batch_id", *(f"c{i}" for i in range(11))]
+    batches = []
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+        columns = [pa.array([1] * len(part), pa.int64())]
+        for i in range(11):
+            values = [row[i] for row in part]
+            # a column of nulls only comes typed int64 from the driver
+            kind = pa.int64() if all(v is None for v in values) else pa.string()
+            columns.append(pa.array(values, kind))
+        batches.append(pa.RecordBatch.from_arrays(columns, names=names))
+    assert records_digest(batches) == expected.digest()
+
+
+#: Mostly plain text, with what JSON writes otherwise (quote, backslash, control) now and then.
+_PLAIN_TEXT = st.text(alphabet="ab é,:{} ", max_size=6)
+_TEXT = _PLAIN_TEXT | _PLAIN_TEXT | _PLAIN_TEXT | st.text(alphabet='a"\\\n\x01', max_size=3)
+_SORTED = st.dictionaries(_TEXT, st.none() | _TEXT, max_size=4).map(
+    lambda d: json.dumps(d, sort_keys=True, ensure_ascii=False)
+)
+#: Members written by hand: keys in any order, repeated, values text or null.
+_MEMBERS = st.lists(st.tuples(_PLAIN_TEXT, st.none() | _PLAIN_TEXT), min_size=1, max_size=4).map(
+    lambda ms: "{" + ", ".join(f'"{k}": ' + ("null" if v is None else f'"{v}"') for k, v in ms) + "}"
+)
+_PAYLOADS = st.one_of(
+    _SORTED, _SORTED, _SORTED, _MEMBERS,
+    st.dictionaries(st.text(max_size=3), st.integers() | st.booleans(), max_size=3).map(json.dumps),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_TEXT, _TEXT, _TEXT, _PAYLOADS), max_size=8),
+       st.integers(1, 7), st.booleans())
+@example([("o", "r", "", '{"b": "x", "a": null}')], 1, False)  # keys out of order
+@example([("o", "r", "", '{"a": "x", "a": null}')], 1, False)  # a key twice
+@example([("o", "r", "", '{"a": "x"}'), ("o", "r", "", '{"a": "y"}')], 2, True)  # a tie across batches
+def test_held_digest_is_the_journals(rows: list[tuple[str, str, str, str]], size: int, tie: bool) -> None:
+    """The held part of a journal entry written by polars (or refused, for the journal to write it)
+    is the journal's own: payloads as ``json.dumps`` writes them, with values to escape, unsorted
+    keys, numbers, or not JSON at all, and fingerprints that tie."""
+    held = [("s", origin, reason, f"f{n:03d}", payload) for n, (origin, reason, _, payload) in enumerate(rows)]
+    if tie and held:
+        held.append((*held[-1][:4], held[0][4]))
+    expected = _Rows()
+    for row in held:
+        expected.add([row[0], row[1], row[2], row[3], _json(row[4])], row[3])
+    names = ["batch_id", "source", "origin", "reason", "fingerprint", "payload"]
+    batches = [
+        pa.RecordBatch.from_arrays(
+            [pa.array([1] * len(held[i:i + size]), pa.int64()),
+             *(pa.array([row[c] for row in held[i:i + size]], pa.string()) for c in range(5))],
+            names=names,
+        )
+        for i in range(0, len(held), size)
+    ]
+    found = held_digest(batches)
+    assert found is None or found == expected.digest()
+    if tie and len(held) > 1:
+        assert found is None

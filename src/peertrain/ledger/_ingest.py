@@ -13,15 +13,15 @@ or none of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 from attrs import Factory, define
 
 from peertrain.ledger import LedgerError, RejectedRow
+from peertrain.ledger._digest import held_digest, records_digest
 from peertrain.ledger._journal import BATCH, Journal
 from peertrain.ledger._schema import AGENCY
 
@@ -33,7 +33,7 @@ RECORD_COLUMNS = (
 )
 #: The staged held rows' columns (text but ``seq``).
 HELD_COLUMNS = ("origin", "reason", "fingerprint", "payload")
-#: Records sorted and stored per run: a run waits in memory as Arrow (about 100 bytes a record).
+#: Records staged (in SQLite's temporary file) and moved into ``records`` per run.
 RUN_ROWS = 250_000
 
 
@@ -64,7 +64,7 @@ def ingest(
     try:
         cursor = connection.cursor()
         for pragma in (
-            "busy_timeout = 10000", "cache_size = -65536", "foreign_keys = ON", "synchronous = NORMAL",
+            "busy_timeout = 10000", "cache_size = -16384", "foreign_keys = ON", "synchronous = NORMAL",
             "temp_store = FILE", "temp.cache_size = -4096",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -93,7 +93,20 @@ def _journal(cursor: Any, batch_id: int) -> None:
         cursor.execute(sql, params or None)
         return list(cursor.fetchall()) if cursor.description is not None else []
 
-    Journal(query).record(BATCH, batch_id)
+    def stream(sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        # The driver's fetchone makes a Python value of each cell one at a time (about 15 s for a
+        # million records): read Arrow batches and make each column's values in one call.
+        cursor.execute(sql, params or None)
+        for part in cursor.fetch_record_batch():
+            yield from zip(*(column.to_pylist() for column in part.columns), strict=True)
+
+    def digest(part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 14)})
+        cursor.execute(sql, params or None)
+        batches = cursor.fetch_record_batch()
+        return records_digest(batches) if part == "records" else held_digest(batches)
+
+    Journal(query, stream=stream, digest=digest).record(BATCH, batch_id)
 
 
 def _store(
@@ -109,8 +122,7 @@ def _store(
     cursor.execute(f"CREATE TEMP TABLE peertrain_stage_records ({text}, seq INTEGER)")
     text = ", ".join(f"{c} TEXT" for c in HELD_COLUMNS)
     cursor.execute(f"CREATE TEMP TABLE peertrain_stage_held (seq INTEGER, {text})")
-    run: list[pa.Table] = []
-    waiting = 0
+    staged, keyed = 0, False
     for chunk in chunks:
         counts["rows_read"] += chunk.rows
         if chunk.held is not None and chunk.held.num_rows:
@@ -118,14 +130,17 @@ def _store(
         if chunk.rejected:
             _store_rejected(cursor, batch_id, chunk.rejected, counts)
         if chunk.records is not None and chunk.records.num_rows:
-            run.append(chunk.records)
-            waiting += chunk.records.num_rows
-            if waiting >= RUN_ROWS:
-                _store_records(cursor, batch_id, source, pa.concat_tables(run), counts)
-                run, waiting = [], 0
-    if run:
-        _store_records(cursor, batch_id, source, pa.concat_tables(run), counts)
-    del run
+            # Staged at once, in input order (staging rowid order), and moved a run at a time.
+            records = chunk.records.sort_by("seq")
+            keyed = keyed or records.column("record_id").null_count < records.num_rows
+            cursor.adbc_ingest("peertrain_stage_records", records, mode="append", temporary=True)
+            staged += records.num_rows
+            del records
+            if staged >= RUN_ROWS:
+                _store_records(cursor, batch_id, source, keyed, counts)
+                staged, keyed = 0, False
+    if staged:
+        _store_records(cursor, batch_id, source, keyed, counts)
     cursor.execute("DROP TABLE temp.peertrain_stage_records")
     cursor.execute("DROP TABLE temp.peertrain_stage_held")
     # The file's agency (schema 5) on the batch and its held and rejected rows, as every other
@@ -148,36 +163,33 @@ def _changes(cursor: Any) -> int:
     return int(cursor.fetchone()[0])
 
 
-def _store_records(cursor: Any, batch_id: int, source: str, table: pa.Table, counts: dict[str, int]) -> None:
-    """Insert a chunk's records, in key order when that gives the same outcome as input order.
+def _store_records(cursor: Any, batch_id: int, source: str, keyed: bool, counts: dict[str, int]) -> None:
+    """Move the staged run of records into ``records``, in key order when that gives the same
+    outcome as input order, and empty the staging table.
 
-    Without a source record id the only key records can collide on is their id, so a stable sort
-    by id keeps the first of each id in input order (and inserts each B-tree page once); a run
-    holding a source record id (which can collide on either key) is inserted in input order.
-    Completed records and the rest never collide (both keys include the status).
+    Without a source record id the only key records can collide on is their id, so ordering by id
+    and then by input order (the staging rowid) keeps the first of each id in input order (and
+    inserts each B-tree page once); a run holding a source record id (which can collide on either
+    key) is inserted in input order. Completed records and the rest never collide (both keys
+    include the status). SQLite sorts the run (spilling to its temporary file), so the run is not
+    held in memory.
     """
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    keyed = frame.get_column("record_id").null_count() < frame.height
-    table = frame.sort("seq" if keyed else ["id", "seq"]).to_arrow()
-    del frame
-    cursor.execute("DELETE FROM temp.peertrain_stage_records")
-    cursor.adbc_ingest("peertrain_stage_records", table, mode="append", temporary=True)
-    del table
     columns = (
         "id, ?, member_id, course_id, on_date, status, hours, delivery, provider, ?, record_id, origin"
     )
+    order = "rowid" if keyed else "id, rowid"
     for column, where in (("imported", "status = 'completed'"), ("not_completed", "status <> 'completed'")):
         cursor.execute(f"SELECT count(*) FROM temp.peertrain_stage_records WHERE {where}")
         staged = int(cursor.fetchone()[0])
         cursor.execute(
             f"INSERT OR IGNORE INTO records SELECT {columns} FROM temp.peertrain_stage_records WHERE {where} "
-            "ORDER BY rowid",
+            f"ORDER BY {order}",
             (batch_id, source),
         )
         inserted = _changes(cursor)
         counts[column] += inserted
         counts["duplicates"] += staged - inserted
+    cursor.execute("DELETE FROM temp.peertrain_stage_records")
 
 
 def _store_held(cursor: Any, batch_id: int, source: str, held: pa.Table, counts: dict[str, int]) -> None:

@@ -244,14 +244,19 @@ class Journal:
     reads a record's date as ``YYYY-MM-DD`` text (PostgreSQL: ``on_date::text``).
     ``head_sql`` reads the head
     (a PostgreSQL agency role through a function that sees every entry); ``whole``, given a batch id
-    before its entry is computed, raises when the writer does not see all of that batch's rows.
+    before its entry is computed, raises when the writer does not see all of that batch's rows;
+    ``digest``, given ``"records"`` or ``"held"`` and that part's query for one batch, returns the
+    part of the content, or ``None`` to have it computed here (the columnar import computes it
+    over Arrow batches).
     """
 
     def __init__(
         self, query: Query, *, stream: Query | None = None, lock: Callable[[], None] | None = None,
         collate: str = "", on_date: str = "on_date", head_sql: str = _HEAD_SQL,
         whole: Callable[[int], None] | None = None,
+        digest: Callable[[str, str, tuple[Any, ...]], dict[str, Any] | None] | None = None,
     ) -> None:
+        self._digest = digest
         self._query = query
         self._whole = whole
         self._head_sql = head_sql
@@ -283,13 +288,18 @@ class Journal:
         # Each kind of row in the byte order of a key that is never NULL (and unique, but for rows
         # edited by hand): records by id, held rows by fingerprint, rejected rows by file and row.
         records = _RECORD_SQL.format(on_date=self._on_date) + where + f" ORDER BY id{self._collate}"
+        held = _HELD_SQL + where + f" ORDER BY fingerprint{self._collate}"
+        done: dict[str, Any] = {}
+        if self._digest is not None and batch_id is not None:
+            done = {p: d for p, sql in (("records", records), ("held", held)) if (d := self._digest(p, sql, params))}
+            parts.setdefault(batch_id, {"batch": None}).update(done)
         current, rows = None, _Rows()
-        for r in self._stream(records, params):  # the hot loop: a tuple of text per record
+        for r in self._stream(records, params) if "records" not in done else ():  # a tuple of text per record
             if r[0] != current:
                 current = r[0]
                 rows = rows_of(_int(current), "records")
             rows.add(r[1:], r[1])
-        for r in self._stream(_HELD_SQL + where + f" ORDER BY fingerprint{self._collate}", params):
+        for r in self._stream(held, params) if "held" not in done else ():
             rows_of(_int(r[0]), "held").add([r[1], r[2], r[3], r[4], _json(r[5])], r[4])
         for r in self._stream(_REJECTED_SQL + where + f' ORDER BY file{self._collate}, "row"', params):
             rows_of(_int(r[0]), "rejected").add([r[1], _int(r[2]), r[3], r[4], _json(r[5])], (r[1], r[2]))
@@ -297,7 +307,8 @@ class Journal:
         for batch, entry in parts.items():
             content: dict[str, Any] = {"batch": entry.get("batch")}
             for part in ("records", "held", "rejected"):
-                content[part] = entry.get(part, _Rows()).digest()
+                done = entry.get(part, _Rows())
+                content[part] = done if isinstance(done, dict) else done.digest()
             result[batch] = content
         return result
 
