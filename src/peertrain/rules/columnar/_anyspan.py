@@ -44,7 +44,11 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     )
     days = days.with_columns(low=plus_months(pl.col("on"), -window.months))
     before = days.select("member", low=pl.col("on"), **{f"{m}_before": pl.col(m) for m in running})
-    spans = days.sort("low").join_asof(before.sort("low"), on="low", by="member", strategy="backward")
+    # Sorted by "low" as a whole, so within every member too, as an as-of join by member needs
+    # (polars cannot check that with groups, and would warn on every call).
+    spans = days.sort("low").join_asof(
+        before.sort("low"), on="low", by="member", strategy="backward", check_sortedness=False
+    )
     spans = spans.with_columns([(pl.col(m) - pl.col(f"{m}_before").fill_null(0)).alias(m) for m in running])
     spans = spans.with_columns(met=need.met({m: pl.col(m) for m in measures}))
     # the engine's progress: (met, hours for an hours requirement, completions counted); later wins ties
