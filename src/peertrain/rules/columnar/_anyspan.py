@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from peertrain.rules.columnar._needs import need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform, plus_months
+from peertrain.rules.columnar._tally import Context, conform, day_map, plus_months
 from peertrain.rules.requirements import Hours, NOf, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, AnySpan, add_months
 
@@ -42,7 +42,7 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
         credits.group_by("member", "on").agg([pl.col(m).sum() for m in running]).sort("member", "on")
         .with_columns([pl.col(m).cum_sum().over("member") for m in running])
     )
-    days = days.with_columns(low=plus_months(pl.col("on"), -window.months))
+    days = days.with_columns(low=day_map(days, "on", lambda on: plus_months(on, -window.months)))
     before = days.select("member", low=pl.col("on"), **{f"{m}_before": pl.col(m) for m in running})
     spans = days.sort("low").join_asof(before.sort("low"), on="low", by="member", strategy="backward")
     spans = spans.with_columns([(pl.col(m) - pl.col(f"{m}_before").fill_null(0)).alias(m) for m in running])

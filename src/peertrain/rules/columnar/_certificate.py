@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import polars as pl
 
 from peertrain.rules._measure import _titles
-from peertrain.rules.columnar._tally import Context, conform, dedup, plus_months
+from peertrain.rules.columnar._tally import Context, conform, day_map, dedup, plus_months
 from peertrain.rules.requirements import Certificate, Requirement
 from peertrain.rules.windows import ONE_DAY
 
@@ -26,8 +27,13 @@ def measure_certificate(req: Requirement, ctx: Context, subjects: pl.DataFrame) 
         for course_id in credits["course"].unique().to_list()
     }
     titles = {course_id: ctx.catalogue.course(course_id).title for course_id in months}
-    valid = pl.col("course").replace_strict(months, default=None, return_dtype=pl.Int64)
-    credits = credits.with_columns(expiry=plus_months(pl.col("on"), valid)).with_columns(
+    # each validity's expiry once per day (day_map), chosen by course; no validity: no expiry
+    expiry = pl.lit(None, dtype=pl.Date)
+    for valid in sorted({m for m in months.values() if m is not None}):
+        courses = pl.Series([c for c, m in months.items() if m == valid], dtype=pl.String).implode()
+        later = day_map(credits, "on", partial(plus_months, months=valid))
+        expiry = pl.when(pl.col("course").is_in(courses)).then(later).otherwise(expiry)
+    credits = credits.with_columns(expiry=expiry).with_columns(
         rank=pl.col("expiry").fill_null(dt.date.max),
         current=pl.col("expiry").is_null() | (pl.col("expiry") > ctx.as_of),
         title=pl.col("course").replace_strict(titles, return_dtype=pl.String),

@@ -18,7 +18,7 @@ from peertrain.rules.model import Delivery
 from peertrain.rules.requirements import Certificate, CourseFilter, NOf, Requirement, RulePack
 from peertrain.rules.windows import ONE_DAY
 
-__all__ = ["TALLY", "Context", "Measure", "conform", "drop_day", "fmt_units", "map_dates", "plus_months"]
+__all__ = ["TALLY", "Context", "Measure", "conform", "day_map", "drop_day", "fmt_units", "map_dates", "plus_months"]
 
 #: One row per member the requirement applies to (``member`` is of the roster's ``Enum`` type).
 #: ``satisfied`` and ``lapses`` are the engine's timeline on the as-of date (``lapses`` is also set
@@ -87,6 +87,22 @@ def plus_months(expr: pl.Expr, months: int | pl.Expr) -> pl.Expr:
     if isinstance(months, int):
         return expr.dt.offset_by(f"{months}mo")
     return expr.dt.offset_by(pl.format("{}mo", months))
+
+
+def day_map(frame: pl.DataFrame, column: str, fn: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """``fn`` of the date column ``column`` of ``frame``, computed once for each day from its
+    least to its greatest date and gathered back by day number: month arithmetic (``offset_by``)
+    costs some 65 ns a row, a gather 2. When the dates span far more days than there are rows,
+    ``fn`` of the column itself."""
+    days = frame.get_column(column)
+    low, high = days.min(), days.max()
+    if not isinstance(low, dt.date) or not isinstance(high, dt.date) or (high - low).days > 2 * len(days) + 4096:
+        return fn(pl.col(column))
+    table = pl.DataFrame({"d": pl.date_range(low, high, "1d", eager=True)}).select(fn(pl.col("d"))).to_series()
+    return pl.lit(table).gather(pl.col(column).cast(pl.Int32) - (low - _EPOCH).days)
+
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def drop_day(expr: pl.Expr, months: int) -> pl.Expr:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from peertrain.rules.columnar._needs import Need, need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform, drop_day
+from peertrain.rules.columnar._tally import Context, conform, day_map, drop_day
 from peertrain.rules.requirements import Hours, NOf, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, AllTime, Rolling, add_months
 
@@ -30,7 +30,7 @@ def measure_windowed(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     window = req.window
     if isinstance(window, Rolling):
         start = add_months(ctx.as_of, -window.months) + ONE_DAY
-        credits = credits.with_columns(drop=drop_day(pl.col("on"), window.months))
+        credits = credits.with_columns(drop=day_map(credits, "on", lambda on: drop_day(on, window.months)))
         inside = credits.filter(pl.col("on") >= start)
     else:
         start, inside = None, credits
