@@ -23,6 +23,11 @@ __all__ = ["measure_any_span"]
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
 
 
+def _key(day: pl.Expr) -> pl.Expr:
+    """A member's day as one integer that orders by member, then day."""
+    return pl.col("member").to_physical().cast(pl.Int64) * 2**32 + day.cast(pl.Int32).cast(pl.Int64) + 2**31
+
+
 def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> pl.DataFrame | None:
     if not isinstance(req, Hours | NOf | Topics) or not isinstance(req.window, AnySpan):
         return None
@@ -39,13 +44,19 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     credits = credits.with_columns(counts=pl.col("counts").cast(pl.Int64))
     running = [*measures, "counts"]
     days = (
-        credits.group_by("member", "on").agg([pl.col(m).sum() for m in running]).sort("member", "on")
+        credits.group_by("member", "on").agg([pl.col(m).sum() for m in running])
+        .with_columns(key=_key(pl.col("on"))).sort("key")
         .with_columns([pl.col(m).cum_sum().over("member") for m in running])
     )
     days = days.with_columns(low=day_map(days, "on", lambda on: plus_months(on, -window.months)))
-    before = days.select("member", low=pl.col("on"), **{f"{m}_before": pl.col(m) for m in running})
-    spans = days.sort("low").join_asof(before.sort("low"), on="low", by="member", strategy="backward")
-    spans = spans.with_columns([(pl.col(m) - pl.col(f"{m}_before").fill_null(0)).alias(m) for m in running])
+    # the member's last day on or before the span's start (the days are in key order): the running
+    # totals up to it are not in the span
+    low = _key(pl.col("low"))
+    at = (pl.col("key").search_sorted(low, side="right").cast(pl.Int64) - 1).clip(0)
+    earlier = (pl.col("key").gather(at) <= low) & (pl.col("member").gather(at) == pl.col("member"))
+    spans = days.with_columns(earlier=earlier, at=at).with_columns(
+        [(pl.col(m) - pl.when("earlier").then(pl.col(m).gather(pl.col("at"))).otherwise(0)).alias(m) for m in running]
+    )
     spans = spans.with_columns(met=need.met({m: pl.col(m) for m in measures}))
     # the engine's progress: (met, hours for an hours requirement, completions counted); later wins ties
     rank = ["met", "total" if isinstance(req, Hours) else "zero", "counts", "on"]
