@@ -51,18 +51,21 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     days = days.with_columns(low=day_map(days, "on", lambda on: plus_months(on, -window.months)))
     # the member's last day on or before the span's start (the days are in key order): the running
     # totals up to it are not in the span
-    low = _key(pl.col("low"))
-    at = (pl.col("key").search_sorted(low, side="right").cast(pl.Int64) - 1).clip(0)
-    earlier = (pl.col("key").gather(at) <= low) & (pl.col("member").gather(at) == pl.col("member"))
-    spans = days.with_columns(earlier=earlier, at=at).with_columns(
-        [(pl.col(m) - pl.when("earlier").then(pl.col(m).gather(pl.col("at"))).otherwise(0)).alias(m) for m in running]
-    )
+    before = days.select("key", member_before="member", **{f"{m}_before": pl.col(m) for m in running})
+    spans = days.with_columns(low_key=_key(pl.col("low"))).join_asof(
+        before, left_on="low_key", right_on="key", strategy="backward", check_sortedness=False,
+    ).with_columns([
+        (pl.col(m) - pl.when(pl.col("member_before") == pl.col("member")).then(pl.col(f"{m}_before")).otherwise(0))
+        .alias(m) for m in running
+    ])
     spans = spans.with_columns(met=need.met({m: pl.col(m) for m in measures}))
     # the engine's progress: (met, hours for an hours requirement, completions counted); later wins ties
     rank = ["met", "total" if isinstance(req, Hours) else "zero", "counts", "on"]
-    best = spans.with_columns(zero=pl.lit(0)).sort("member", *rank).group_by("member").agg(
-        pl.col("met", "on", "low").last()
-    )
+    # per member: keep the spans with the most of each in turn, then the latest (spans are in date order)
+    best = spans.with_columns(zero=pl.lit(0))
+    for name in rank[:-1]:
+        best = best.filter(pl.col(name) == pl.col(name).max().over("member"))
+    best = best.group_by("member").agg(pl.col("met", "on", "low").last())
     inside = credits.join(best.select("member", end="on", low="low"), on="member", how="inner").filter(
         (pl.col("on") > pl.col("low")) & (pl.col("on") <= pl.col("end"))
     )
