@@ -138,11 +138,14 @@ class Context:
         return [g for g in self.credits.groups if _matches(flt, self._representative(g), approved)]
 
     def counted(self, req: Requirement) -> pl.DataFrame:
-        """The credits ``req`` counts, in member, date, id order."""
+        """The credits ``req`` counts, in member, date, id order: ``member``, ``id``, ``on``,
+        ``course``, ``group``, ``hours``."""
         groups = self.groups_counted(req)
+        # only the columns a measure reads: a filter copies every column it keeps
+        table = self.credits.table.select("member", "id", "on", "course", "group", "hours")
         if len(groups) == len(self.credits.groups):
-            return self.credits.table
-        return self.credits.table.filter(pl.col("group").is_in(pl.Series(groups, dtype=pl.Int32).implode()))
+            return table
+        return table.filter(pl.col("group").is_in(pl.Series(groups, dtype=pl.Int32).implode()))
 
     def units(self, hours: Decimal) -> int:
         return self.credits.scale.units(hours)
