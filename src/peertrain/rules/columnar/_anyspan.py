@@ -14,18 +14,13 @@ from __future__ import annotations
 import polars as pl
 
 from peertrain.rules.columnar._needs import need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform, day_map, plus_months
+from peertrain.rules.columnar._tally import Context, conform, day_map, member_day, plus_months
 from peertrain.rules.requirements import Hours, NOf, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, AnySpan, add_months
 
 __all__ = ["measure_any_span"]
 
 _EMPTY = pl.lit([], dtype=pl.List(pl.String))
-
-
-def _key(day: pl.Expr) -> pl.Expr:
-    """A member's day as one integer that orders by member, then day."""
-    return pl.col("member").to_physical().cast(pl.Int64) * 2**32 + day.cast(pl.Int32).cast(pl.Int64) + 2**31
 
 
 def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> pl.DataFrame | None:
@@ -45,14 +40,15 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     running = [*measures, "counts"]
     days = (
         credits.group_by("member", "on").agg([pl.col(m).sum() for m in running])
-        .with_columns(key=_key(pl.col("on"))).sort("key")
+        .with_columns(key=member_day(pl.col("on"))).sort("key")
+        .with_columns(pl.col("member").set_sorted())  # by the key's order: over("member") takes slices
         .with_columns([pl.col(m).cum_sum().over("member") for m in running])
     )
     days = days.with_columns(low=day_map(days, "on", lambda on: plus_months(on, -window.months)))
     # the member's last day on or before the span's start (the days are in key order): the running
     # totals up to it are not in the span
     before = days.select("key", member_before="member", **{f"{m}_before": pl.col(m) for m in running})
-    spans = days.with_columns(low_key=_key(pl.col("low"))).join_asof(
+    spans = days.with_columns(low_key=member_day(pl.col("low"))).join_asof(
         before, left_on="low_key", right_on="key", strategy="backward", check_sortedness=False,
     ).with_columns([
         (pl.col(m) - pl.when(pl.col("member_before") == pl.col("member")).then(pl.col(f"{m}_before")).otherwise(0))

@@ -18,7 +18,10 @@ from peertrain.rules.model import Delivery
 from peertrain.rules.requirements import Certificate, CourseFilter, NOf, Requirement, RulePack
 from peertrain.rules.windows import ONE_DAY
 
-__all__ = ["TALLY", "Context", "Measure", "conform", "day_map", "drop_day", "fmt_units", "map_dates", "plus_months"]
+__all__ = [
+    "TALLY", "Context", "Measure", "conform", "day_map", "drop_day", "fmt_units", "map_dates", "member_day",
+    "plus_months",
+]
 
 #: One row per member the requirement applies to (``member`` is of the roster's ``Enum`` type).
 #: ``satisfied`` and ``lapses`` are the engine's timeline on the as-of date (``lapses`` is also set
@@ -103,6 +106,12 @@ def day_map(frame: pl.DataFrame, column: str, fn: Callable[[pl.Expr], pl.Expr]) 
 
 
 _EPOCH = dt.date(1970, 1, 1)
+
+
+def member_day(day: pl.Expr) -> pl.Expr:
+    """The ``member`` column and a date column as one integer that orders by member, then day
+    (group-bys and sorts on one integer are much faster than on the two columns)."""
+    return pl.col("member").to_physical().cast(pl.Int64) * 2**32 + day.cast(pl.Int32).cast(pl.Int64) + 2**31
 
 
 def drop_day(expr: pl.Expr, months: int) -> pl.Expr:
