@@ -15,9 +15,6 @@ from peertrain.rules.windows import ONE_DAY
 
 __all__ = ["measure_certificate"]
 
-_RANK = ["rank", "on", "id"]
-
-
 def measure_certificate(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> pl.DataFrame | None:
     if not isinstance(req, Certificate):
         return None
@@ -36,14 +33,19 @@ def measure_certificate(req: Requirement, ctx: Context, subjects: pl.DataFrame) 
     credits = credits.with_columns(expiry=expiry).with_columns(
         rank=pl.col("expiry").fill_null(dt.date.max),
         current=pl.col("expiry").is_null() | (pl.col("expiry") > ctx.as_of),
-        title=pl.col("course").replace_strict(titles, return_dtype=pl.String),
     )
-    last = [pl.col(c).sort_by(_RANK).last() for c in ("id", "on", "expiry", "title")]
-    best_current = credits.filter("current").group_by("member").agg(last)
-    best_any = credits.group_by("member").agg([e.name.suffix("_any") for e in last])
+    # the engine's best: the latest expiry, then the latest (date, id); the credits are in member,
+    # date, id order, so that is the last of a member's credits with the latest expiry (no sort)
+    top = pl.col("rank") == pl.col("rank").max().over("member")
+    last = [pl.col(c).last() for c in ("id", "on", "expiry", "course")]
+    best_current = credits.filter("current").filter(top).group_by("member").agg(last)
+    best_any = credits.filter(top).group_by("member").agg([e.name.suffix("_any") for e in last])
     names = _titles(req.courses, ctx)  # type: ignore[arg-type]
     joined = subjects.select("member").join(best_current, on="member", how="left").join(
         best_any, on="member", how="left"
+    ).with_columns(
+        title=pl.col("course").replace_strict(titles, default=None, return_dtype=pl.String),
+        title_any=pl.col("course_any").replace_strict(titles, default=None, return_dtype=pl.String),
     )
     met = pl.col("id").is_not_null()
     frame = joined.select(
