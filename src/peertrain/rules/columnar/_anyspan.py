@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from peertrain.rules.columnar._needs import need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform, plus_months
+from peertrain.rules.columnar._tally import Context, conform, day_map, member_day, plus_months
 from peertrain.rules.requirements import Hours, NOf, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, AnySpan, add_months
 
@@ -39,23 +39,29 @@ def measure_any_span(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     credits = credits.with_columns(counts=pl.col("counts").cast(pl.Int64))
     running = [*measures, "counts"]
     days = (
-        credits.group_by("member", "on").agg([pl.col(m).sum() for m in running]).sort("member", "on")
+        credits.group_by("member", "on").agg([pl.col(m).sum() for m in running])
+        .with_columns(key=member_day(pl.col("on"))).sort("key")
+        .with_columns(pl.col("member").set_sorted())  # by the key's order: over("member") takes slices
         .with_columns([pl.col(m).cum_sum().over("member") for m in running])
     )
-    days = days.with_columns(low=plus_months(pl.col("on"), -window.months))
-    before = days.select("member", low=pl.col("on"), **{f"{m}_before": pl.col(m) for m in running})
-    # Sorted by "low" as a whole, so within every member too, as an as-of join by member needs
-    # (polars cannot check that with groups, and would warn on every call).
-    spans = days.sort("low").join_asof(
-        before.sort("low"), on="low", by="member", strategy="backward", check_sortedness=False
-    )
-    spans = spans.with_columns([(pl.col(m) - pl.col(f"{m}_before").fill_null(0)).alias(m) for m in running])
+    days = days.with_columns(low=day_map(days, "on", lambda on: plus_months(on, -window.months)))
+    # the member's last day on or before the span's start (the days are in key order): the running
+    # totals up to it are not in the span
+    before = days.select("key", member_before="member", **{f"{m}_before": pl.col(m) for m in running})
+    spans = days.with_columns(low_key=member_day(pl.col("low"))).join_asof(
+        before, left_on="low_key", right_on="key", strategy="backward", check_sortedness=False,
+    ).with_columns([
+        (pl.col(m) - pl.when(pl.col("member_before") == pl.col("member")).then(pl.col(f"{m}_before")).otherwise(0))
+        .alias(m) for m in running
+    ])
     spans = spans.with_columns(met=need.met({m: pl.col(m) for m in measures}))
     # the engine's progress: (met, hours for an hours requirement, completions counted); later wins ties
     rank = ["met", "total" if isinstance(req, Hours) else "zero", "counts", "on"]
-    best = spans.with_columns(zero=pl.lit(0)).sort("member", *rank).group_by("member").agg(
-        pl.col("met", "on", "low").last()
-    )
+    # per member: keep the spans with the most of each in turn, then the latest (spans are in date order)
+    best = spans.with_columns(zero=pl.lit(0))
+    for name in rank[:-1]:
+        best = best.filter(pl.col(name) == pl.col(name).max().over("member"))
+    best = best.group_by("member").agg(pl.col("met", "on", "low").last())
     inside = credits.join(best.select("member", end="on", low="low"), on="member", how="inner").filter(
         (pl.col("on") > pl.col("low")) & (pl.col("on") <= pl.col("end"))
     )

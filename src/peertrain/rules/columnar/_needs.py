@@ -125,12 +125,12 @@ def tally_of(req: Counted, ctx: Context, need: Need, frame: pl.DataFrame) -> pl.
         gaps = [pl.when(pl.col(k) == 0).then(pl.lit(t)) for k, t in zip(names, required, strict=True)]
         missing_list = pl.concat_list(gaps)
         missing_list = missing_list.list.drop_nulls()
-    missing_text = missing_list.list.join(", ")
+    # the list once, then the text from it (eager frames do not share a repeated expression)
+    frame = frame.with_columns(short_topics=missing_list, evidence=pl.col("relevant"))
+    shown = pl.col("short_topics")
     return frame.with_columns(
         detail=covered.cast(pl.String) + f" of {len(required)} topics covered"
-        + pl.when(missing_list.list.len() > 0).then(", missing " + missing_text).otherwise(pl.lit("")),
-        short_topics=missing_list,
-        evidence=pl.col("relevant"),
+        + pl.when(shown.list.len() > 0).then(", missing " + shown.list.join(", ")).otherwise(pl.lit("")),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from peertrain.rules.columnar._needs import Need, need_of, relevant, tally_of
-from peertrain.rules.columnar._tally import Context, conform, drop_day
+from peertrain.rules.columnar._tally import Context, conform, day_map, drop_day, member_day
 from peertrain.rules.requirements import Hours, NOf, Requirement, Topics
 from peertrain.rules.windows import ONE_DAY, AllTime, Rolling, add_months
 
@@ -30,7 +30,7 @@ def measure_windowed(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
     window = req.window
     if isinstance(window, Rolling):
         start = add_months(ctx.as_of, -window.months) + ONE_DAY
-        credits = credits.with_columns(drop=drop_day(pl.col("on"), window.months))
+        credits = credits.with_columns(drop=day_map(credits, "on", lambda on: drop_day(on, window.months)))
         inside = credits.filter(pl.col("on") >= start)
     else:
         start, inside = None, credits
@@ -61,16 +61,15 @@ def measure_windowed(req: Requirement, ctx: Context, subjects: pl.DataFrame) -> 
 def _lapse_when_met(need: Need, inside: pl.DataFrame) -> pl.DataFrame:
     """Met on D: the first drop day after which the credits still counting are not met."""
     names = need.tested
-    by_day = inside.group_by("member", "drop").agg([pl.col(n).sum() for n in names]).sort("member", "drop")
-    # what still counts after each drop day: a key stays covered while a credit covering it has not dropped
-    left = {n: pl.col(n).sum().over("member") - pl.col(n).cum_sum().over("member") for n in names}
-    met_after = need.met(left)
-    return (
-        by_day.with_columns(met_after=met_after)
-        .filter(~pl.col("met_after"))
-        .group_by("member")
-        .agg(lapses=pl.col("drop").min())
+    by_day = (
+        inside.group_by(key=member_day(pl.col("drop")))
+        .agg(pl.col("member", "drop").first(), *[pl.col(n).sum() for n in names])
+        .sort("key")
+        .with_columns(pl.col("member").set_sorted())  # by the key's order: over("member") takes slices
     )
+    # what still counts after each drop day: a key stays covered while a credit covering it has not dropped
+    left = {n: pl.col(n).cum_sum(reverse=True).over("member") - pl.col(n) for n in names}
+    return by_day.filter(~need.met(left)).group_by("member").agg(lapses=pl.col("drop").min())
 
 
 def _lapse_when_not_met(need: Need, credits: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -82,10 +81,16 @@ def _lapse_when_not_met(need: Need, credits: pl.DataFrame, ctx: Context) -> pl.D
         credits.select("member", day=pl.col("on"), **{n: pl.col(n) for n in names}),
         dropped.select("member", day=pl.col("drop"), **{n: -pl.col(n) for n in names}),
     ])
-    days = events.group_by("member", "day").agg([pl.col(n).sum() for n in names]).sort("member", "day")
+    days = (
+        events.group_by(key=member_day(pl.col("day")))
+        .agg(pl.col("member", "day").first(), *[pl.col(n).sum() for n in names])
+        .sort("key")
+        .with_columns(pl.col("member").set_sorted())  # by the key's order: over("member") takes slices
+    )
     running = days.with_columns([pl.col(n).cum_sum().over("member") for n in names])
-    running = running.with_columns(met=need.met({n: pl.col(n) for n in names}),
-                                   later=pl.col("day").shift(-1).over("member").fill_null(as_of))
+    # the member's next change day (the days are in member, day order), else D
+    later = pl.when(pl.col("member").shift(-1) == pl.col("member")).then(pl.col("day").shift(-1)).otherwise(as_of)
+    running = running.with_columns(met=need.met({n: pl.col(n) for n in names}), later=later)
     # only members not met on D: met on D means met on their last change day (nothing changes after it)
     last = running.group_by("member").agg(
         now=pl.col("met").last(),
