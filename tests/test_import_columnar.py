@@ -24,8 +24,8 @@ import peertrain.imports._columnar
 from peertrain.imports._columnar import layout
 from peertrain.imports.importer import import_file
 from peertrain.ledger import open_ledger
+from peertrain.ledger._chain import _json, _Rows
 from peertrain.ledger._digest import held_digest, records_digest
-from peertrain.ledger._journal import _json, _Rows
 from peertrain.ledger._schema import journal
 from test_import import CATALOGUE, COPS, COPS_HEADER, NOW, ROSTER, export_rows, new_ledger, write_export
 from test_import_fast import ZONES, small_steps, stored

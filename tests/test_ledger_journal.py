@@ -441,14 +441,14 @@ def test_the_rows_hash_does_not_depend_on_how_they_are_chunked(new_location, mon
     the encoder takes at a time (2,500 records: one chunk and a part, or 834 chunks of 3)."""
     import json
 
-    from peertrain.ledger import _journal
+    from peertrain.ledger import _chain
 
     where = new_location()
     with open_ledger(where, create_timezone="UTC") as ledger:
         ledger.import_batch(source="s", profile="p", file_name="f.csv", file_hash="h", imported_at=NOW,
                             rows=[record(member=f"M{i:04d}", hours=None) for i in range(2500)])
         first = ledger.verify()
-        monkeypatch.setattr(_journal, "_CHUNK", 3)
+        monkeypatch.setattr(_chain, "_CHUNK", 3)
         again = ledger.verify()
     rows = [[f"M{i:04d}/qpr/2026-01-05", f"M{i:04d}", "qpr", "2026-01-05", "completed", None, "in_person", "ICISF",
              "s", None, "export.csv:2"] for i in range(2500)]

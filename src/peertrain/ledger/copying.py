@@ -23,7 +23,8 @@ from attrs import frozen
 
 from peertrain._types import StrPath
 from peertrain.ledger import Ledger, LedgerError, is_database_url, open_ledger, shown_location
-from peertrain.ledger._journal import Journal, _stamp
+from peertrain.ledger._chain import _stamp
+from peertrain.ledger._journal import Journal
 from peertrain.ledger.sqlite import SQLiteLedger
 
 __all__ = ["TABLES", "CopyResult", "copy_ledger"]
