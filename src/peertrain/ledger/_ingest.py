@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 from attrs import Factory, define
 
+from peertrain._prefetch import prefetched
 from peertrain.ledger import LedgerError, RejectedRow
 from peertrain.ledger._digest import held_digest, records_digest
 from peertrain.ledger._journal import BATCH, Journal
@@ -35,6 +36,9 @@ RECORD_COLUMNS = (
 HELD_COLUMNS = ("origin", "reason", "fingerprint", "payload")
 #: Records staged (in SQLite's temporary file) and moved into ``records`` per run.
 RUN_ROWS = 250_000
+#: Chunks the importer may classify ahead of the one being stored (in a worker thread: SQLite
+#: writes without Python's lock, so classifying and storing share the two cores).
+AHEAD = 1
 
 
 @define
@@ -103,7 +107,7 @@ def _journal(cursor: Any, batch_id: int) -> None:
     def digest(part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 14)})
         cursor.execute(sql, params or None)
-        batches = cursor.fetch_record_batch()
+        batches = prefetched(cursor.fetch_record_batch(), AHEAD)  # read while the last is hashed
         return records_digest(batches) if part == "records" else held_digest(batches)
 
     Journal(query, stream=stream, digest=digest).record(BATCH, batch_id)
@@ -123,7 +127,7 @@ def _store(
     text = ", ".join(f"{c} TEXT" for c in HELD_COLUMNS)
     cursor.execute(f"CREATE TEMP TABLE peertrain_stage_held (seq INTEGER, {text})")
     staged, keyed = 0, False
-    for chunk in chunks:
+    for chunk in prefetched(chunks, AHEAD):
         counts["rows_read"] += chunk.rows
         if chunk.held is not None and chunk.held.num_rows:
             _store_held(cursor, batch_id, source, chunk.held, counts)
