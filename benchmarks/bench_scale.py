@@ -195,7 +195,11 @@ def generate(path: Path, members: int, completions: int, seed: int = 6) -> None:
             f"M{i:06d}", f"Officer {i:06d}", f"Agency {i % 40:02d}", json.dumps(["peer_supporter"]),
             json.dumps(sorted(rnd.sample(functions, rnd.randrange(1, 4)))), joined.isoformat(), None, None,
         ))
-    db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany(
+        "INSERT INTO members (id, name, agency, roles, functions, joined_on, email, portal_user_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     db.execute(
         "INSERT INTO batches (id, source, profile, file_name, file_hash, imported_at) "
         "VALUES (1, 'bench', 'bench', 'bench', '0', '2026-11-15T00:00:00+00:00')"
@@ -221,7 +225,11 @@ def generate(path: Path, members: int, completions: int, seed: int = 6) -> None:
                             f"bench.csv:{made + len(records)}"))
         seen.clear()
         made += len(records)
-        db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+        db.executemany(
+            "INSERT INTO records (id, batch_id, member_id, course_id, on_date, status, hours, delivery, provider, "
+            "source, record_id, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
     db.execute("COMMIT")
     db.execute("ANALYZE")
     db.close()
@@ -341,12 +349,14 @@ if mode == "table":
     from peertrain.rules.verdict import Status
     order = sorted(members, key=lambda m: m.id + "/")
     chunks = [order[i : i + CHUNK_MEMBERS] for i in range(0, len(order), CHUNK_MEMBERS)]
+    from peertrain._prefetch import prefetched
+    from peertrain.rules.stream import chunk_tables
     verdicts = failing = 0
     engine = set()
-    for k, chunk in enumerate(chunks):
-        start = chunk[0].id + "/" if k else None
-        stop = chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None
-        rows = pl.from_arrow(ledger.completion_table(start, stop))
+    # as stream_compliance reads them: the next chunk's records while this one is evaluated
+    for chunk, table in zip(chunks, prefetched(chunk_tables(ledger, chunks), 1)):
+        rows = pl.from_arrow(table)
+        del table
         result = columnar_compliance(rows, chunk, [pack], as_of, catalogue=catalogue)
         counts = result.counts()
         verdicts += sum(counts.values())

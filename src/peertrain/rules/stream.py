@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from peertrain._prefetch import prefetched
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
@@ -72,6 +73,15 @@ class CompletionTables(Protocol):
         """The completed records whose id is ``>= start`` and ``< stop`` (``None``: no bound), as a
         ``pyarrow.Table`` of :data:`~peertrain.rules.columnar.ROW_COLUMNS`, all text."""
         ...
+
+
+def chunk_tables(ledger: CompletionTables, chunks: Sequence[Sequence[Member]]) -> Iterator[Any]:
+    """The completed records of each chunk of members (consecutive runs of the roster sorted by
+    ``id + "/"``) as the ledger's Arrow table, one range of record ids each."""
+    for k, chunk in enumerate(chunks):
+        start = chunk[0].id + "/" if k > 0 else None
+        stop = chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None
+        yield ledger.completion_table(start, stop)
 
 
 class ComplianceStream:
@@ -212,10 +222,11 @@ class ComplianceStream:
         assert isinstance(ledger, CompletionTables)
         size = len(roster) if any("/" in m.id for m in roster) else self._chunk
         chunks = [roster[i : i + size] for i in range(0, len(roster), size)] or [[]]
-        for k, chunk in enumerate(chunks):
-            start = chunk[0].id + "/" if k > 0 else None
-            stop = chunks[k + 1][0].id + "/" if k + 1 < len(chunks) else None
-            rows = pl.from_arrow(ledger.completion_table(start, stop))
+        # The next chunk's records are read (by the database, without Python's lock) while this
+        # one is evaluated.
+        for chunk, table in zip(chunks, prefetched(chunk_tables(ledger, chunks), 1), strict=True):
+            rows = pl.from_arrow(table)
+            del table
             assert isinstance(rows, pl.DataFrame)
             try:
                 result = columnar_compliance(
