@@ -21,6 +21,11 @@ from peertrain.ledger._journal import canonical
 
 __all__ = ["held_digest", "records_digest"]
 
+#: In a flat object (:data:`_FLAT`) ``": "`` and ``, "`` are separators, but for a string whose
+#: text starts with ``: `` (its opening quote then reads ``": "`` after ``{`` or a space) or ends
+#: with ``, `` (its closing quote then follows ``, `` and is followed by ``: ``, ``, `` or ``}``). A
+#: payload with none of these texts has its separators made compact by literal replacement.
+_AMBIGUOUS = ['{": ', ' ": ', ', ", ', ', "}']
 #: A value the JSON encoder writes other than as itself between quotes.
 _ESCAPED = r'[\x00-\x1f"\\]'
 #: A JSON string with nothing escaped in it, and one member of a flat object as ``json.dumps``
@@ -107,7 +112,12 @@ def held_digest(batches: Iterable[pa.RecordBatch]) -> dict[str, Any] | None:
                 return None
         last = fine[3]
         count += frame.height
-        compact = pl.col(payload).str.replace_all(_MEMBER + "(, )?", "${1}:${2},").str.replace(r",\}$", "}")
+        if frame.select(pl.col(payload).str.contains_any(_AMBIGUOUS).any()).item():
+            compact = pl.col(payload).str.replace_all(_MEMBER + "(, )?", "${1}:${2},").str.replace(r",\}$", "}")
+        else:  # the same, a seventh of the time (a regular expression with groups is slow)
+            compact = pl.col(payload).str.replace_all('": ', '":', literal=True).str.replace_all(
+                ', "', ',"', literal=True
+            )
         row = pl.concat_str(
             pl.lit("["), pl.concat_str([_quoted(c) for c in texts], separator=","), pl.lit(","), compact, pl.lit("]")
         )

@@ -119,7 +119,7 @@ def columnar_compliance(
     warnings = set(credits.warnings)
     warnings.update(f"member {m!r} has completions but is not on the roster; not evaluated" for m in strays)
     composer = Composer(
-        rows=rows, credits=credits, members=evaluated, packs=tuple(packs), as_of=as_of, catalogue=catalogue,
+        credits=credits, members=evaluated, packs=tuple(packs), as_of=as_of, catalogue=catalogue,
         waivers=tuple(waivers), due_within=due_within, measures=chosen, roster_type=roster_type,
     )
     composer.run(lambda req, ctx, subjects: _leaf(req, ctx, subjects, composer, due_within))

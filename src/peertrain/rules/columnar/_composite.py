@@ -52,7 +52,6 @@ _Result = _Frame | _Objects
 
 @define
 class Composer:
-    rows: pl.DataFrame
     credits: Credits
     members: list[Member]
     packs: tuple[RulePack, ...]
