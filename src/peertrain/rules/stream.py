@@ -59,9 +59,10 @@ class CompletionsByMember(Protocol):
 
 
 #: How many members :class:`ComplianceStream` evaluates at a time on the columnar path: memory
-#: holds one chunk's records and verdicts. With 2,500 members of 40 records each a 50,000-member
-#: ledger peaks at about 350 MB.
-CHUNK_MEMBERS = 2_500
+#: holds one chunk's records and verdicts (and the next chunk's records, read ahead). With 2,000
+#: members of 40 records each a 50,000-member ledger peaks at about 410 MB (2,500: 445-495 MB on
+#: the same machine, too close to the 500 MB target; docs/performance.md).
+CHUNK_MEMBERS = 2_000
 
 
 @runtime_checkable
