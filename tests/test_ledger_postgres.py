@@ -9,14 +9,27 @@ import datetime as dt
 import subprocess
 import sys
 from decimal import Decimal
+from unittest import mock
 
 import psycopg
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import peertrain.ledger._pgschema as pgschema
 from local_servers import free_port
-from peertrain.ledger import LedgerError, Record, is_database_url, ledger_exists, ledger_location, open_ledger
+from peertrain.ledger import (
+    LedgerError,
+    Record,
+    UnmatchedRow,
+    is_database_url,
+    ledger_exists,
+    ledger_location,
+    open_ledger,
+)
 from peertrain.ledger._pgconnect import shown_url
+from peertrain.ledger._pgdigest import copy_digest
 from peertrain.ledger._pgschema import MIGRATIONS
 from peertrain.ledger.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from pg_server import PASSWORD_VARIABLE
@@ -247,3 +260,56 @@ def test_a_lost_connection_is_a_ledger_error(pg_cluster, database):
             ledger.batches()
         with pytest.raises(LedgerError, match="the ledger's database failed"):
             list(ledger.completions())
+
+
+
+#: Text that CSV quotes or that JSON escapes: quotes, separators, line breaks, backslashes, accents.
+_TRICKY = st.text(alphabet='ab,"\n\r\\é ;', max_size=5)
+
+
+@pytest.fixture(scope="module")
+def digest_ledger(pg_cluster):
+    """One PostgreSQL ledger that the journal digest test adds a batch to per example."""
+    with open_ledger(pg_cluster.url(pg_cluster.create_database()), create_timezone="America/Chicago") as ledger:
+        yield ledger
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(_TRICKY, st.none() | _TRICKY, st.none() | _TRICKY, st.none() | _TRICKY, st.booleans()),
+             max_size=6),
+    st.lists(st.tuples(_TRICKY, st.none() | _TRICKY, _TRICKY), max_size=4),
+)
+def test_journal_digest_by_copy_is_the_journals(digest_ledger, records, held):
+    """A batch's records and held rows hashed from ``COPY ... TO STDOUT`` read by Arrow (the
+    journal's path on PostgreSQL) give the content the journal's row-by-row path gives, whatever
+    the text holds (quotes, separators, line breaks, empty text against NULL)."""
+    n = len(digest_ledger.batches())  # record ids are unique across batches: each example its own
+    rows: list[Record | UnmatchedRow] = [
+        Record(f"M{n}.{i}{member}", "qpr", dt.date(2025, 1, 1 + i), "completed" if done else "failed", None,
+               delivery, provider, record_id, f"f.csv:{i}{member}")
+        for i, (member, delivery, provider, record_id, done) in enumerate(records)
+    ]
+    rows += [
+        UnmatchedRow("f.csv", 10 + i, f"unknown course {reason}", {"course": course, "name": name}, f"fp{i}{name}")
+        for i, (name, course, reason) in enumerate(held)
+    ]
+    batch = digest_ledger.import_batch(source=f"s{n}", profile="p", file_name="f.csv",
+                                       file_hash="h", imported_at=NOW, rows=rows)
+    db = digest_ledger._db
+    used: list[tuple[str, bool]] = []
+
+    def counted(*args):
+        found = copy_digest(*args)
+        used.append((args[1], found is not None))
+        return found
+
+    with db.transaction():
+        with mock.patch.object(pgschema, "copy_digest", counted):
+            fast = pgschema.journal(db).contents(batch.id)
+        by_rows = pgschema.journal(db)
+        by_rows._digest = None
+        slow = by_rows.contents(batch.id)
+    assert fast == slow
+    assert fast[batch.id]["records"]["count"] == batch.counts.imported
+    assert ("records", True) in used  # hashed from the copy, not row by row

@@ -20,6 +20,7 @@ from typing import Any
 
 from peertrain.ledger import LedgerError
 from peertrain.ledger._journal import Journal
+from peertrain.ledger._pgdigest import copy_digest
 
 #: The database schema (namespace) that holds a ledger's tables.
 SCHEMA = "peertrain"
@@ -286,9 +287,12 @@ def journal(db: Any) -> Journal:
                 "only the ledger's administrator can change it"
             )
 
+    def digest(part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        return copy_digest(db, part, sql, params)
+
     return Journal(
         query, stream=stream, lock=lock, collate=' COLLATE "C"', on_date="on_date::text",
-        head_sql="SELECT seq, sha256 FROM journal_head()", whole=whole,
+        head_sql="SELECT seq, sha256 FROM journal_head()", whole=whole, digest=digest,
     )
 
 
