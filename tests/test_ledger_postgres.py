@@ -23,6 +23,7 @@ from peertrain.ledger import (
     LedgerError,
     Record,
     UnmatchedRow,
+    _pgdigest,
     is_database_url,
     ledger_exists,
     ledger_location,
@@ -305,7 +306,8 @@ def test_journal_digest_by_copy_is_the_journals(digest_ledger, records, held):
         return found
 
     with db.transaction():
-        with mock.patch.object(pgschema, "copy_digest", counted):
+        assert copy_digest(db, "records", "SELECT 1 FROM records WHERE batch_id = ?", (batch.id,)) is None  # small
+        with mock.patch.object(pgschema, "copy_digest", counted), mock.patch.object(_pgdigest, "LEAST_ROWS", 0):
             fast = pgschema.journal(db).contents(batch.id)
         by_rows = pgschema.journal(db)
         by_rows._digest = None
