@@ -39,7 +39,7 @@ from peertrain.imports._fastcsv import _FastCSV
 from peertrain.imports.exports import ExportError, iter_rows
 from peertrain.imports.profiles import COURSE_MATCHERS, PEOPLE_MATCHERS, ExportFormat, Profile
 from peertrain.ledger import Batch, Ledger, Outcome, Record, RejectedRow, UnmatchedRow
-from peertrain.ledger.sqlite import CHUNK_ROWS, SQLiteLedger
+from peertrain.ledger.sqlite import CHUNK_ROWS
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.model import Course
 
@@ -204,9 +204,10 @@ def _import(
     prepared = getattr(ledger, "import_prepared", None)
     if _FAST_CSV and prepared is not None and profile.format is ExportFormat.CSV:
         fast = _FastCSV(classify, path, progress, CHUNK_ROWS)
-        found = layout(path, profile) if _COLUMNAR and isinstance(ledger, SQLiteLedger) else None
-        if found is not None and isinstance(ledger, SQLiteLedger):
-            return ledger.import_columnar(
+        columnar = getattr(ledger, "import_columnar", None)  # the SQLite and PostgreSQL ledgers
+        found = layout(path, profile) if _COLUMNAR and columnar is not None else None
+        if found is not None and columnar is not None:
+            return columnar(  # type: ignore[no-any-return]
                 source=profile.source, profile=profile.id, file_name=shown(path.name), file_hash=file_hash,
                 imported_at=when, chunks=_Columnar(fast, found, progress).chunks(),
             )

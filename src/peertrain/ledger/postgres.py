@@ -19,15 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import io
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
-from peertrain.ledger import Batch, LedgerError
+from peertrain._prefetch import prefetched
+from peertrain.ledger import Batch, LedgerError, RejectedRow
+from peertrain.ledger._ingest import HELD_COLUMNS, RECORD_COLUMNS, ColumnarChunk
 from peertrain.ledger._journal import BATCH, VOID
 from peertrain.ledger._pgagencies import _PgAgencies, grant_again, grant_statements
 from peertrain.ledger._pgconnect import connect
@@ -119,6 +122,38 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
     ) -> Batch:
         """:meth:`import_batch` for rows already laid out as the ledger stores them (the importer's
         fast path): one batch, one transaction, the chunks stored in order."""
+        return self._import_chunks(
+            (source, profile, file_name, file_hash, imported_at),
+            (functools.partial(self._store_chunk, chunk=chunk) for chunk in chunks), cursor, voided,
+        )
+
+    def import_columnar(
+        self,
+        *,
+        source: str,
+        profile: str,
+        file_name: str,
+        file_hash: str,
+        imported_at: dt.datetime,
+        chunks: Iterable[ColumnarChunk],
+    ) -> Batch:
+        """:meth:`import_batch` for rows laid out as Arrow tables (the importer's columnar path):
+        each chunk's tables copied in as CSV written by Arrow, then stored by the same statements
+        as the fast path's, one batch in one transaction. The next chunk is classified in a worker
+        thread while the server stores this one."""
+        return self._import_chunks(
+            (source, profile, file_name, file_hash, imported_at),
+            (functools.partial(self._store_columnar, chunk=chunk) for chunk in prefetched(chunks, 1)), None, (),
+        )
+
+    def _import_chunks(
+        self,
+        batch: tuple[str, str, str, str, dt.datetime],
+        stores: Iterable[Callable[[int, str, str, dict[str, int]], None]],
+        cursor: tuple[str, str] | None,
+        voided: Iterable[str],
+    ) -> Batch:
+        source, profile, file_name, file_hash, imported_at = batch
         counts = dict.fromkeys(("rows_read", "imported", "not_completed", "duplicates", "rejected", "unmatched"), 0)
         try:
             with self._db.transaction():
@@ -145,8 +180,8 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
                     'CREATE TEMPORARY TABLE incoming_rejected (ord bigint, file text, "row" bigint, field text, '
                     "reason text, raw text) ON COMMIT DROP"
                 )
-                for chunk in chunks:
-                    self._store_chunk(batch_id, source, file_name, chunk, counts)
+                for store in stores:
+                    store(batch_id, source, file_name, counts)
                 self._db.execute(
                     "UPDATE batches SET rows_read = %s, imported = %s, not_completed = %s, duplicates = %s, "
                     "rejected = %s, unmatched = %s WHERE id = %s",
@@ -174,13 +209,9 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
         return self._batch(batch_id)
 
     def _store_chunk(
-        self, batch_id: int, source: str, file_name: str, chunk: PreparedChunk, counts: dict[str, int]
+        self, batch_id: int, source: str, file_name: str, counts: dict[str, int], *, chunk: PreparedChunk
     ) -> None:
-        """Store one chunk: held rows, rejected rows, then its records, each in input order.
-
-        The held and rejected rows' agency is the writer's, as the column's default would give it,
-        but asked once per statement: as a default, ``writer_agency()`` (two queries) ran for every
-        row, more than half of the held rows' insert."""
+        """Store one chunk: held rows, rejected rows, then its records, each in input order."""
         db = self._db
         counts["rows_read"] += chunk.rows
         if chunk.held:
@@ -189,28 +220,8 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
             ) as copy:
                 for number, (_, origin, reason, fingerprint, payload) in enumerate(chunk.held):
                     copy.write_row((number, origin, reason, fingerprint, payload))
-            held = db.execute(
-                "INSERT INTO held (batch_id, source, origin, reason, fingerprint, payload, record_id, agency_id) "
-                "SELECT %s, %s, origin, reason, fingerprint, payload, payload::json ->> 'record_id', "
-                "(SELECT peertrain.writer_agency()) FROM incoming_held ORDER BY ord ON CONFLICT DO NOTHING",
-                (batch_id, source),
-            ).rowcount
-            db.execute("TRUNCATE incoming_held")
-            counts["unmatched"] += held
-            counts["duplicates"] += len(chunk.held) - held
-        if chunk.rejected:
-            # COPY cannot write a table under row-level security: through a temporary table.
-            with db.cursor().copy('COPY incoming_rejected (ord, file, "row", field, reason, raw) FROM STDIN') as copy:
-                for number, row in enumerate(chunk.rejected):
-                    copy.write_row((number, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
-            db.execute(
-                'INSERT INTO rejected (batch_id, file, "row", field, reason, raw, agency_id) '
-                'SELECT %s, file, "row", field, reason, raw, (SELECT peertrain.writer_agency()) '
-                "FROM incoming_rejected ORDER BY ord",
-                (batch_id,),
-            )
-            db.execute("TRUNCATE incoming_rejected")
-            counts["rejected"] += len(chunk.rejected)
+            self._insert_held(batch_id, source, len(chunk.held), counts)
+        self._store_rejected(batch_id, chunk.rejected, counts)
         for rows, column in ((chunk.completed, "imported"), (chunk.others, "not_completed")):
             if not rows:
                 continue
@@ -221,15 +232,90 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
                 for number, r in enumerate(rows):
                     origin = f"{file_name}:{r[9]}" if isinstance(r[9], int) else r[9]
                     copy.write_row((number, *r[:9], origin))
-            inserted = db.execute(
-                "INSERT INTO records (id, batch_id, member_id, course_id, on_date, status, hours, delivery, provider, "
-                "source, record_id, origin) SELECT id, %s, member_id, course_id, on_date, status, hours, delivery, "
-                "provider, %s, record_id, origin FROM incoming_records ORDER BY ord ON CONFLICT DO NOTHING",
-                (batch_id, source),
-            ).rowcount
-            db.execute("TRUNCATE incoming_records")
-            counts[column] += inserted
-            counts["duplicates"] += len(rows) - inserted
+            self._insert_records(batch_id, source, counts, staged=len(rows), column=column)
+
+    def _store_columnar(
+        self, batch_id: int, source: str, _file_name: str, counts: dict[str, int], *, chunk: ColumnarChunk
+    ) -> None:
+        """Store one chunk of the columnar path, as :meth:`_store_chunk` stores one of the fast path."""
+        import pyarrow.compute as pc  # noqa: PLC0415 - the compiled libraries load only when used
+
+        counts["rows_read"] += chunk.rows
+        if chunk.held is not None and chunk.held.num_rows:
+            self._copy_csv("incoming_held", chunk.held.select(["seq", *HELD_COLUMNS]).sort_by("seq"))
+            self._insert_held(batch_id, source, chunk.held.num_rows, counts)
+        self._store_rejected(batch_id, chunk.rejected, counts)
+        if chunk.records is not None and chunk.records.num_rows:
+            records = chunk.records.select(["seq", *RECORD_COLUMNS])
+            self._copy_csv("incoming_records", records)
+            completed = int(pc.sum(pc.equal(records.column("status"), "completed")).as_py() or 0)
+            for where, staged, column in (
+                ("WHERE status = 'completed' ", completed, "imported"),
+                ("WHERE status <> 'completed' ", records.num_rows - completed, "not_completed"),
+            ):
+                if staged:
+                    self._insert_records(batch_id, source, counts, where=where, staged=staged, column=column,
+                                         truncate=False)
+            self._db.execute("TRUNCATE incoming_records")
+
+    def _copy_csv(self, table: str, rows: Any) -> None:
+        """Copy an Arrow table into one of the temporary tables as CSV written by Arrow (strings
+        quoted, an empty one as ``""``; NULL as an empty field, as PostgreSQL's CSV reads them)."""
+        import pyarrow.csv as pa_csv  # noqa: PLC0415
+
+        buffer = io.BytesIO()
+        pa_csv.write_csv(rows, buffer, write_options=pa_csv.WriteOptions(include_header=False))
+        columns = ", ".join(("ord", *rows.column_names[1:]))
+        with self._db.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+
+    def _insert_held(self, batch_id: int, source: str, staged: int, counts: dict[str, int]) -> None:
+        """Move the held rows copied into ``incoming_held`` into ``held``, in input order.
+
+        The held (and rejected) rows' agency is the writer's, as the column's default would give
+        it, but asked once per statement: as a default, ``writer_agency()`` (two queries) ran for
+        every row, more than half of the held rows' insert."""
+        held = self._db.execute(
+            "INSERT INTO held (batch_id, source, origin, reason, fingerprint, payload, record_id, agency_id) "
+            "SELECT %s, %s, origin, reason, fingerprint, payload, payload::json ->> 'record_id', "
+            "(SELECT peertrain.writer_agency()) FROM incoming_held ORDER BY ord ON CONFLICT DO NOTHING",
+            (batch_id, source),
+        ).rowcount
+        self._db.execute("TRUNCATE incoming_held")
+        counts["unmatched"] += held
+        counts["duplicates"] += staged - held
+
+    def _store_rejected(self, batch_id: int, rejected: Sequence[RejectedRow], counts: dict[str, int]) -> None:
+        if not rejected:  # COPY cannot write a table under row-level security: through a temporary table
+            return
+        with self._db.cursor().copy('COPY incoming_rejected (ord, file, "row", field, reason, raw) FROM STDIN') as copy:
+            for number, row in enumerate(rejected):
+                copy.write_row((number, row.file, row.row, row.field, row.reason, json.dumps(list(row.raw))))
+        self._db.execute(
+            'INSERT INTO rejected (batch_id, file, "row", field, reason, raw, agency_id) '
+            'SELECT %s, file, "row", field, reason, raw, (SELECT peertrain.writer_agency()) '
+            "FROM incoming_rejected ORDER BY ord",
+            (batch_id,),
+        )
+        self._db.execute("TRUNCATE incoming_rejected")
+        counts["rejected"] += len(rejected)
+
+    def _insert_records(
+        self, batch_id: int, source: str, counts: dict[str, int], *, where: str = "", staged: int, column: str,
+        truncate: bool = True,
+    ) -> None:
+        """Move the records copied into ``incoming_records`` (those ``where`` selects) into
+        ``records``, in input order: the first of several with one key is stored."""
+        inserted = self._db.execute(
+            "INSERT INTO records (id, batch_id, member_id, course_id, on_date, status, hours, delivery, provider, "
+            "source, record_id, origin) SELECT id, %s, member_id, course_id, on_date, status, hours, delivery, "
+            f"provider, %s, record_id, origin FROM incoming_records {where}ORDER BY ord ON CONFLICT DO NOTHING",
+            (batch_id, source),
+        ).rowcount
+        if truncate:
+            self._db.execute("TRUNCATE incoming_records")
+        counts[column] += inserted
+        counts["duplicates"] += staged - inserted
 
     def _void(self, batch_id: int, source: str, voided: Iterable[str]) -> set[int]:
         """Remove the records and held rows of ``source`` with these record ids; note them in ``meta``
