@@ -12,6 +12,7 @@ faster than that from Python; its ratio bounds what the target can ask of peertr
     python benchmarks/bench_import.py                 # 1,000,000 rows
     python benchmarks/bench_import.py --rows 200000   # quicker
     python benchmarks/bench_import.py --fast-path     # the fast path (files the columnar path cannot read)
+    python benchmarks/bench_import.py --pg-temp       # into a PostgreSQL ledger in a throwaway cluster
 
 The default import takes the columnar path for this plain file (``--columnar`` says so explicitly).
 
@@ -29,7 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
+
+import pg_ledger
 
 HEADER = [
     "Learner Name", "Email", "Agency", "Course Title", "Course ID", "Enrollment Date", "Completion Date",
@@ -112,7 +116,8 @@ from peertrain.rules.loading import load_bundled_catalogue
 from peertrain.imports.profiles import load_profile
 from peertrain.imports.tables import read_roster
 import peertrain.imports.importer
-export, roster, ledger_path = map(Path, sys.argv[1:4])
+export, roster = map(Path, sys.argv[1:3])
+ledger_path = sys.argv[3]  # a file, or a postgresql:// URL
 peertrain.imports.importer._COLUMNAR = sys.argv[4] != "rows"
 ledger = open_ledger(ledger_path, create_timezone="America/Chicago")
 ledger.put_members(read_roster(roster))
@@ -132,8 +137,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5_000)
     parser.add_argument("--columnar", action="store_true", help="import on the columnar path (the default)")
     parser.add_argument("--fast-path", action="store_true", help="import on the fast path instead")
+    parser.add_argument("--pg-temp", action="store_true",
+                        help="import into a PostgreSQL ledger in a throwaway cluster (started and removed here)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        target = stack.enter_context(pg_ledger.temporary_database()) if args.pg_temp else str(
+            Path(folder) / "ledger.db"
+        )
         export = Path(folder) / "transcript.csv"
         print(f"generating {args.rows:,} rows ...", flush=True)
         roster = generate(export, args.rows, args.members)
@@ -142,7 +152,7 @@ def main() -> None:
         least = cheapest(export, Path(folder))
         out = subprocess.run(
             [
-                sys.executable, "-c", CHILD, str(export), str(roster), str(Path(folder) / "ledger.db"),
+                sys.executable, "-c", CHILD, str(export), str(roster), target,
                 "rows" if args.fast_path else "columnar",
             ],
             check=True, capture_output=True, text=True,
@@ -151,7 +161,7 @@ def main() -> None:
     assert rows == args.rows, (rows, args.rows)
     assert imported + duplicates + rejected + unmatched == rows
     floor_rate, rate = args.rows / floor, args.rows / elapsed
-    print(f"file: {size / 1e6:.0f} MB, {args.rows:,} rows")
+    print(f"file: {size / 1e6:.0f} MB, {args.rows:,} rows, into {'PostgreSQL' if args.pg_temp else 'SQLite'}")
     print(f"bare csv module:  {floor:7.2f} s  {floor_rate:12,.0f} rows/s  (floor)")
     print(f"peertrain import: {elapsed:7.2f} s  {rate:12,.0f} rows/s")
     print(f"  imported {imported:,.0f}, duplicate {duplicates:,.0f}, rejected {rejected:,.0f}, "

@@ -53,6 +53,16 @@ def test_bench_import_stores_the_same_on_both_paths() -> None:
     assert int(columnar[4].replace(",", "")) > 0
 
 
+def test_bench_import_into_postgresql(pg_cluster) -> None:
+    """The same counts in a PostgreSQL ledger (the fixture: skipped without a server, failed under CI)."""
+    counts = re.compile(r"imported ([\d,]+), duplicate ([\d,]+), rejected ([\d,]+), held ([\d,]+)")
+    out = run("bench_import.py", "--rows", "3000", "--members", "60", "--pg-temp")
+    on_pg = counts.search(out)
+    assert "into PostgreSQL" in out
+    assert on_pg
+    assert on_pg.groups() == counts.search(run("bench_import.py", "--rows", "3000", "--members", "60")).groups()
+
+
 def test_bench_calendar_and_bench_serve_run() -> None:
     assert "ratio:" in run("bench_calendar.py", "--events", "50", "--repeat", "1")
     assert re.search(r"2 concurrent x 2 requests: p50 +[\d.]+ ms", run("bench_serve.py", "--concurrency", "2",
