@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-__all__ = ["copy_digest"]
+__all__ = ["copy_digest", "csv_reading"]
 
 _COLUMNS = {
     "records": (
@@ -29,6 +29,20 @@ _BLOCK = 1 << 20
 #: A part with fewer rows is left to the journal's own path: loading Arrow and polars (about half a
 #: second and 100 MB) would cost a small batch (a submission, a pull) more than it saves.
 LEAST_ROWS = 20_000
+
+
+def csv_reading(column_types: dict[str, Any]) -> dict[str, Any]:
+    """Arrow's CSV options (``parse_options``, ``convert_options``) for what PostgreSQL's ``COPY ...
+    TO STDOUT (FORMAT csv)`` writes: a NULL unquoted and empty, an empty text quoted, a line break
+    inside a quoted value."""
+    import pyarrow.csv as pa_csv  # noqa: PLC0415 - the compiled libraries load only when used
+
+    return {
+        "parse_options": pa_csv.ParseOptions(newlines_in_values=True),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=column_types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+        ),
+    }
 
 
 def copy_digest(db: Any, part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -58,10 +72,6 @@ def copy_digest(db: Any, part: str, sql: str, params: tuple[Any, ...]) -> dict[s
         reader = pa_csv.open_csv(
             spool,
             read_options=pa_csv.ReadOptions(column_names=list(columns), block_size=_BLOCK, use_threads=False),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={c: pa.int64() if c == "batch_id" else pa.string() for c in columns},
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
-            ),
+            **csv_reading({c: pa.int64() if c == "batch_id" else pa.string() for c in columns}),
         )
         return records_digest(reader) if part == "records" else held_digest(reader)

@@ -23,6 +23,7 @@ import pyarrow.csv as pa_csv
 
 from peertrain.ledger import Batch, BatchCounts, CompletionRow, HeldRow, LedgerError, Outcome, Record, RejectedRow
 from peertrain.ledger._journal import REMATCH, RETRACTION, Verification
+from peertrain.ledger._pgdigest import csv_reading
 from peertrain.ledger._pgschema import journal
 from peertrain.ledger._rows import check_retractable
 from peertrain.rules.model import Completion, Delivery, Member
@@ -199,11 +200,7 @@ class _PgTables:
         return pa_csv.read_csv(
             buffer,
             read_options=pa_csv.ReadOptions(column_names=list(_COMPLETION_COLUMNS)),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(_COMPLETION_COLUMNS, pa.string()), null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=False,
-            ),
+            **csv_reading(dict.fromkeys(_COMPLETION_COLUMNS, pa.string())),
         )
 
     def records(self, member: str | None = None) -> Iterator[tuple[Record, int]]:

@@ -242,7 +242,7 @@ class PostgresLedger(_PgTables, _PgNotices, _PgAgencies, _BatchImport):
 
         counts["rows_read"] += chunk.rows
         if chunk.held is not None and chunk.held.num_rows:
-            self._copy_csv("incoming_held", chunk.held.select(["seq", *HELD_COLUMNS]).sort_by("seq"))
+            self._copy_csv("incoming_held", chunk.held.select(["seq", *HELD_COLUMNS]))  # stored ORDER BY ord
             self._insert_held(batch_id, source, chunk.held.num_rows, counts)
         self._store_rejected(batch_id, chunk.rejected, counts)
         if chunk.records is not None and chunk.records.num_rows:
