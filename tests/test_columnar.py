@@ -47,6 +47,41 @@ def test_columnar_verdicts_are_the_engines(roster, rows, chosen, as_of):
         assert_same(ledger, chosen, as_of)
 
 
+@settings(max_examples=EXAMPLES // 3, deadline=None)
+@given(rosters, records, packs(), days)
+def test_padded_and_blank_providers_are_read_as_the_engine_reads_them(roster, rows, chosen, as_of):
+    """A ledger written by another program may keep a provider with spaces around it, or blank:
+    the columnar path strips it and takes a blank one for the catalogue's, as the stream's credit
+    maker does, so the verdicts are those of the clean rows."""
+    with ledger_with(roster, rows) as ledger:
+        clean = rows_of(ledger)
+        padded = clean.with_columns(
+            provider=pl.when(pl.col("provider").is_null()).then(pl.lit("  ")).otherwise(" " + pl.col("provider") + " ")
+        )
+        args = (ledger.members(), chosen, as_of)
+        expected = columnar_compliance(clean, *args, catalogue=CATALOGUE)
+        got = columnar_compliance(padded, *args, catalogue=CATALOGUE)
+        assert [mv.verdicts for mv in got.member_verdicts()] == [mv.verdicts for mv in expected.member_verdicts()]
+        assert got.warnings == expected.warnings
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None)
+@given(rosters, records, packs(), days)
+def test_the_credits_handed_to_the_engine_are_the_engines(roster, rows, chosen, as_of):
+    """Where the engine takes over for a member (a waiver, a scanned timeline, a kind not
+    vectorised) it gets the credits the columnar table holds: each is the credit the engine makes of
+    that completion (course, hours, delivery, provider, note, self-reporting), up to the as-of date,
+    in date and id order."""
+    from peertrain.rules.compliance import credit_completions
+
+    with ledger_with(roster, rows) as ledger:
+        result = columnar_compliance(rows_of(ledger), ledger.members(), chosen, as_of, catalogue=CATALOGUE)
+        by_member, _warnings = credit_completions(ledger.completions(), CATALOGUE)
+        for member in result.members:
+            expected = sorted((c for c in by_member.get(member.id, ()) if c.on <= as_of), key=lambda c: (c.on, c.id))
+            assert result.composer.subject(member).credits == tuple(expected)
+
+
 def _vectorised(req) -> bool:
     """Whether every part of ``req`` is of a kind and window the columnar path takes itself
     (every kind and window now; kept as the place to exclude one again)."""

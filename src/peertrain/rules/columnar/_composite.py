@@ -17,7 +17,7 @@ from peertrain.rules.columnar._input import Credits
 from peertrain.rules.columnar._status import collector_paused, finish, row_of, verdicts_of
 from peertrain.rules.columnar._tally import Context, Measure
 from peertrain.rules.engine import SHORTCUTS, Timeline, _timeline, evaluate
-from peertrain.rules.model import Delivery, Member, Waiver
+from peertrain.rules.model import Member, Waiver
 from peertrain.rules.requirements import AllOf, AnyOf, Requirement, RulePack
 from peertrain.rules.verdict import Status, Verdict
 from peertrain.rules.windows import add_months
@@ -171,13 +171,13 @@ class Composer:
                 start += n
         start, n = self._offsets.get(member.id, (0, 0))
         scale = self.credits.scale
-        credits = tuple(
-            Credit(id=cid, course=self.catalogue.course(course), on=on, hours=scale.hours(units),
-                   delivery=Delivery(delivery), provider=provider, note=note, self_reported=sr)
-            for cid, course, on, units, delivery, provider, sr, note in self.credits.table.slice(start, n)
-            .select("id", "course", "on", "hours", "delivery", "provider", "self_reported", "note").iter_rows()
-        )
-        return Subject(member=member, credits=credits, as_of=self.as_of)
+        credits = []
+        rows = self.credits.table.slice(start, n).select("id", "on", "hours", "note", "group").iter_rows()
+        for cid, on, units, note, group in rows:
+            course, provider, delivery, self_reported = self.credits.groups[group]
+            credits.append(Credit(id=cid, course=self.catalogue.course(course), on=on, hours=scale.hours(units),
+                                  delivery=delivery, provider=provider, note=note, self_reported=self_reported))
+        return Subject(member=member, credits=tuple(credits), as_of=self.as_of)
 
     def _engine_one(
         self, pack: RulePack, req: Requirement, member: Member, grace: int

@@ -23,7 +23,7 @@ from attrs import frozen
 
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
-from peertrain.rules.model import Delivery, to_hours
+from peertrain.rules.model import Course, Delivery, to_hours
 
 __all__ = ["ROW_COLUMNS", "Credits", "Scale", "credits_table"]
 
@@ -76,10 +76,10 @@ class Credits:
     """Every member's credits, and what making them found.
 
     ``table`` has one row per completed record dated on or before the as-of date: ``member``,
-    ``id``, ``course``, ``on`` (date), ``hours`` (scaled integer), ``delivery``, ``provider``,
-    ``self_reported`` (bool), ``note`` (text or null), ``group`` (an integer naming the distinct
-    course, provider, delivery and self-reporting, which is all a course filter looks at), sorted
-    by member, then date, then id, as the engine orders a member's credits.
+    ``id``, ``course``, ``on`` (date), ``hours`` (scaled integer), ``note`` (text or null),
+    ``group`` (an integer naming the distinct course, provider, delivery and self-reporting, which
+    is all a course filter looks at: :attr:`groups`), sorted by member, then date, then id, as the
+    engine orders a member's credits.
     """
 
     table: pl.DataFrame
@@ -101,32 +101,45 @@ def _first_unknown(rows: pl.DataFrame, catalogue: Catalogue) -> None:
         )
 
 
-def _hours_of(rows: pl.DataFrame, catalogue: Catalogue) -> tuple[pl.DataFrame, list[Decimal]]:
-    """Per distinct (course, hours text): the hours that count and the note's text after the id."""
-    found = []
-    values = []
-    for course_id, text in rows.select("course", "hours").unique().iter_rows():
-        course = catalogue.course(course_id)
-        note = None
-        if text is None:
-            hours = course.hours
-            if hours is None:
-                hours = Decimal(0)
-                note = f" ({course.id}): no hours on the record and none in the catalogue; counted as 0 h"
-        else:
-            hours = to_hours(Decimal(text))
-            if course.hours is not None and hours != course.hours:
-                note = (
-                    f" ({course.id}): the record says {hours} h, the catalogue {course.hours} h; "
-                    "the record's hours were used"
-                )
-        values.append(hours)
-        found.append((course_id, text, hours, note))
-    return pl.DataFrame(
-        [(c, t, str(h), n) for c, t, h, n in found],
-        schema={"course": pl.String, "hours": pl.String, "credited": pl.String, "note_tail": pl.String},
-        orient="row",
-    ), values
+def _codes(column: pl.Series) -> tuple[pl.Expr, list[str | None]]:
+    """A small integer per distinct value of a text column (an ``Enum`` of its values; null the
+    last code), and the values by code: keys built from these group and join as integers, without
+    hashing or copying the text of every row."""
+    values = column.drop_nulls().unique().sort().to_list()
+    code = pl.col(column.name).cast(pl.Enum(values)).to_physical().cast(pl.Int64).fill_null(len(values))
+    return code, [*values, None]
+
+
+def _key(codes: list[tuple[pl.Expr, int]]) -> pl.Expr:
+    """One integer from several codes, each below its bound (a mixed-radix number)."""
+    key: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    for code, bound in codes:
+        key = key * bound + code
+    return key
+
+
+def _split(key: int, bounds: list[int]) -> list[int]:
+    """The codes :func:`_key` made ``key`` of."""
+    codes = []
+    for bound in reversed(bounds):
+        key, code = divmod(key, bound)
+        codes.append(code)
+    return codes[::-1]
+
+
+def _hours_of(course: Course, text: str | None) -> tuple[Decimal, str | None]:
+    """The hours a record counts and its note's text after the id, from the record's hours text."""
+    if text is None:
+        if course.hours is None:
+            return Decimal(0), f" ({course.id}): no hours on the record and none in the catalogue; counted as 0 h"
+        return course.hours, None
+    hours = to_hours(Decimal(text))
+    if course.hours is not None and hours != course.hours:
+        return hours, (
+            f" ({course.id}): the record says {hours} h, the catalogue {course.hours} h; "
+            "the record's hours were used"
+        )
+    return hours, None
 
 
 def _iso_dates(text: pl.Series) -> pl.Series:
@@ -151,52 +164,50 @@ def credits_table(
     """
     rows = rows.select(ROW_COLUMNS)
     _first_unknown(rows, catalogue)
-    hours, values = _hours_of(rows, catalogue)
-    scale = scale_for([*values, *more_hours])
-    hours = hours.with_columns(
-        units=pl.col("credited").map_elements(lambda t: scale.units(Decimal(t)), return_dtype=pl.Int64)
-    )
-    table = rows.join(hours, on=["course", "hours"], how="left", nulls_equal=True)
-    warnings = frozenset(
-        table.filter(pl.col("note_tail").is_not_null())
-        .select(pl.lit("completion ") + pl.col("id") + pl.col("note_tail"))
-        .to_series()
-        .to_list()
-    )
+    # per distinct (course, hours text), by an integer key: the hours that count, and the note
+    course_code, course_ids = _codes(rows.get_column("course"))
+    text_code, texts = _codes(rows.get_column("hours"))
+    bounds = [len(course_ids), len(texts)]
+    keys = rows.select(key=_key([(course_code, bounds[0]), (text_code, bounds[1])])).get_column("key")
+    found = {}
+    for key in keys.unique().to_list():
+        c, t = _split(key, bounds)
+        found[key] = _hours_of(catalogue.course(str(course_ids[c])), texts[t])
+    scale = scale_for([*(hours for hours, _note in found.values()), *more_hours])
+    units = keys.replace_strict({k: scale.units(h) for k, (h, _n) in found.items()}, return_dtype=pl.Int64)
+    tails = {k: note for k, (_h, note) in found.items() if note is not None}
+    note_tail = keys.replace_strict(tails, default=None, return_dtype=pl.String) if tails else None
+    table = rows.with_columns(hours=units)
+    note: pl.Expr = pl.lit(None, dtype=pl.String)
+    if note_tail is not None:
+        table = table.with_columns(note=pl.lit("completion ") + pl.col("id") + note_tail)
+        note = pl.col("note")
+    warnings = frozenset(table.select(note.drop_nulls()).to_series().to_list()) if tails else frozenset[str]()
+    roster = pl.Series(members.categories).implode()  # type: ignore[attr-defined]
+    table = table.with_columns(on=_iso_dates(table.get_column("on")))
+    kept = table.select(pl.col("member").is_in(roster) & (pl.col("on") <= as_of)).to_series()
+    if not kept.all():  # a filter copies every column, even when it keeps every row
+        table = table.filter(kept)
     table = table.with_columns(
-        on=_iso_dates(table.get_column("on")),
-        note=pl.lit("completion ") + pl.col("id") + pl.col("note_tail"),
-        self_reported=pl.col("origin").str.contains(_SELF_REPORTED),
-    ).filter((pl.col("on") <= as_of) & pl.col("member").is_in(pl.Series(members.categories).implode()))  # type: ignore[attr-defined]
-    table = table.with_columns(member=pl.col("member").cast(members))
-    # delivery and provider: the record's, else the catalogue's (per distinct value, in Python)
+        member=pl.col("member").cast(members), self_reported=pl.col("origin").str.contains(_SELF_REPORTED)
+    )
+    # the group: course, provider and delivery (the record's, else the catalogue's), self-reporting
+    delivery_code, deliveries = _codes(table.get_column("delivery"))
+    provider_code, providers = _codes(table.get_column("provider"))
+    bounds = [len(course_ids), len(deliveries), len(providers), 2]
+    group_key = _key([(course_code, bounds[0]), (delivery_code, bounds[1]), (provider_code, bounds[2]),
+                      (pl.col("self_reported").cast(pl.Int64), 2)])
     looks = {}
-    for course_id, delivery, provider, self_reported in (
-        table.select("course", "delivery", "provider", "self_reported").unique().iter_rows()
-    ):
-        course = catalogue.course(course_id)
-        given = provider.strip() if provider else None
-        looks[(course_id, delivery, provider, self_reported)] = (
-            course_id, given or course.provider, Delivery(delivery) if delivery else course.delivery, self_reported
-        )
+    for key in table.select(key=group_key).get_column("key").unique().to_list():
+        c, d, p, sr = _split(key, bounds)
+        course = catalogue.course(str(course_ids[c]))
+        delivery, provider = deliveries[d], (providers[p] or "").strip() or course.provider
+        looks[key] = (course.id, provider, Delivery(delivery) if delivery else course.delivery, bool(sr))
     distinct = sorted(set(looks.values()))
     number = {look: n for n, look in enumerate(distinct)}
-    keys = pl.DataFrame(
-        [(*key, number[look], look[1], look[2].value) for key, look in looks.items()],
-        schema={
-            "course": pl.String, "delivery_given": pl.String, "provider_given": pl.String, "self_reported": pl.Boolean,
-            "group": pl.Int32, "provider_used": pl.String, "delivery_used": pl.String,
-        },
-        orient="row",
-    )
-    table = (
-        table.rename({"delivery": "delivery_given", "provider": "provider_given"})
-        .join(keys, on=["course", "delivery_given", "provider_given", "self_reported"], how="left", nulls_equal=True)
-        .select(
-            "member", "id", "course", "on", pl.col("units").alias("hours"),
-            pl.col("delivery_used").alias("delivery"), pl.col("provider_used").alias("provider"),
-            "self_reported", "note", "group",
-        )
-        .sort("member", "on", "id")
-    )
+    table = table.select(
+        "member", "id", "course", "on", "hours",
+        note if note_tail is not None else note.alias("note"),
+        group=group_key.replace_strict({k: number[look] for k, look in looks.items()}, return_dtype=pl.Int32),
+    ).sort("member", "on", "id")
     return Credits(table=table, groups=dict(enumerate(distinct)), scale=scale, warnings=warnings)
