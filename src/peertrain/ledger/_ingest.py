@@ -36,6 +36,10 @@ RECORD_COLUMNS = (
 HELD_COLUMNS = ("origin", "reason", "fingerprint", "payload")
 #: Records staged (in SQLite's temporary file) and moved into ``records`` per run.
 RUN_ROWS = 250_000
+#: Rows of each journal part hashed at a time. A held row's payload is some 500 bytes, and
+#: hashing a batch of them holds several copies of its text (expressions over the payloads, the
+#: batch's JSON, its bytes): the import's peak is at the held digest with 16,384 of them.
+DIGEST_ROWS = {"records": 1 << 14, "held": 1 << 12}
 #: Chunks the importer may classify ahead of the one being stored (in a worker thread: SQLite
 #: writes without Python's lock, so classifying and storing share the two cores).
 AHEAD = 1
@@ -105,7 +109,8 @@ def _journal(cursor: Any, batch_id: int) -> None:
             yield from zip(*(column.to_pylist() for column in part.columns), strict=True)
 
     def digest(part: str, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 14)})
+        rows = DIGEST_ROWS[part]
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
         cursor.execute(sql, params or None)
         batches = prefetched(cursor.fetch_record_batch(), AHEAD)  # read while the last is hashed
         return records_digest(batches) if part == "records" else held_digest(batches)

@@ -206,8 +206,7 @@ def credits_table(
     distinct = sorted(set(looks.values()))
     number = {look: n for n, look in enumerate(distinct)}
     table = table.select(
-        "member", "id", "course", "on", "hours",
-        note if note_tail is not None else note.alias("note"),
+        "member", "id", "course", "on", "hours", note.alias("note"),
         group=group_key.replace_strict({k: number[look] for k, look in looks.items()}, return_dtype=pl.Int32),
     ).sort("member", "on", "id")
     return Credits(table=table, groups=dict(enumerate(distinct)), scale=scale, warnings=warnings)
