@@ -16,11 +16,11 @@ from attrs import field, frozen
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
 from peertrain.rules.engine import Credit, Subject, evaluate
-from peertrain.rules.model import Completion, Member, Waiver, is_self_reported
+from peertrain.rules.model import Completion, Course, Member, Waiver, is_self_reported
 from peertrain.rules.requirements import RulePack
 from peertrain.rules.verdict import Forecast, Status, Verdict
 
-__all__ = ["ComplianceResult", "check_compliance", "credit_completions", "forecast"]
+__all__ = ["ComplianceResult", "check_compliance", "credit_completions", "credited_hours", "forecast"]
 
 #: Default horizon, in days, within which a lapse makes a verdict ``due_soon``.
 DUE_WITHIN_DAYS = 90
@@ -56,6 +56,24 @@ class ComplianceResult:
         return result
 
 
+def credited_hours(course: Course, hours: Decimal | None) -> tuple[Decimal, str | None]:
+    """The hours a completion of ``course`` counts, given the record's ``hours`` (``None``: none on
+    the record), and the text of its data-quality note after ``completion <id>``, if any: the
+    record's hours win over the catalogue's (noted when they differ); with none anywhere it
+    counts 0 h (noted). Every path that makes credits (the engine's, the stream's, the columnar
+    one) words its notes with this."""
+    if hours is None:
+        if course.hours is None:
+            return Decimal(0), f" ({course.id}): no hours on the record and none in the catalogue; counted as 0 h"
+        return course.hours, None
+    if course.hours is not None and hours != course.hours:
+        return hours, (
+            f" ({course.id}): the record says {hours} h, the catalogue {course.hours} h; "
+            "the record's hours were used"
+        )
+    return hours, None
+
+
 def credit_completions(
     completions: Iterable[Completion], catalogue: Catalogue
 ) -> tuple[dict[str, list[Credit]], list[str]]:
@@ -79,21 +97,8 @@ def credit_completions(
                 f"completion {completion.id!r}: unknown course {completion.course!r}",
                 field="course",
             ) from None
-        note = None
-        hours = completion.hours
-        if hours is None:
-            hours = course.hours
-            if hours is None:
-                hours = Decimal(0)
-                note = (
-                    f"completion {completion.id} ({course.id}): no hours on the record and none "
-                    "in the catalogue; counted as 0 h"
-                )
-        elif course.hours is not None and hours != course.hours:
-            note = (
-                f"completion {completion.id} ({course.id}): the record says {hours} h, the "
-                f"catalogue {course.hours} h; the record's hours were used"
-            )
+        hours, tail = credited_hours(course, completion.hours)
+        note = f"completion {completion.id}{tail}" if tail else None
         if note:
             warnings.append(note)
         by_member[completion.member].append(

@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 from peertrain._prefetch import prefetched
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
-from peertrain.rules.compliance import DUE_WITHIN_DAYS, forecast
+from peertrain.rules.compliance import DUE_WITHIN_DAYS, credited_hours, forecast
 from peertrain.rules.engine import Credit, Subject, evaluate
 from peertrain.rules.model import Course, Delivery, Member, Waiver, is_self_reported, to_hours
 from peertrain.rules.requirements import RulePack
@@ -36,7 +36,6 @@ from peertrain.rules.verdict import MemberVerdicts, Status
 
 __all__ = ["CompletionRow", "CompletionsByMember", "ComplianceStream", "MemberVerdicts", "stream_compliance"]
 
-ZERO = Decimal(0)
 
 #: One completed record as :meth:`CompletionsByMember.completions_by_member` gives it, without
 #: building a :class:`~peertrain.rules.model.Completion`: ``(id, course, date as YYYY-MM-DD, hours as text
@@ -309,25 +308,13 @@ class _CreditMaker:
             on = self._dates.get(day)
             if on is None:
                 on = self._dates[day] = dt.date.fromisoformat(day)
-            note = None
-            if hours_text is None:
-                hours = course.hours
-                if hours is None:
-                    hours = ZERO
-                    note = (
-                        f"completion {cid} ({course.id}): no hours on the record and none "
-                        "in the catalogue; counted as 0 h"
-                    )
-            else:
+            record_hours = None
+            if hours_text is not None:
                 record_hours = self._hours.get(hours_text)
                 if record_hours is None:
                     record_hours = self._hours[hours_text] = to_hours(Decimal(hours_text))
-                hours = record_hours
-                if course.hours is not None and hours != course.hours:
-                    note = (
-                        f"completion {cid} ({course.id}): the record says {hours} h, the "
-                        f"catalogue {course.hours} h; the record's hours were used"
-                    )
+            hours, tail = credited_hours(course, record_hours)
+            note = f"completion {cid}{tail}" if tail else None
             if note:
                 self.warnings.add(note)
             provider = given_provider.strip() if given_provider else None

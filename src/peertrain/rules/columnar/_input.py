@@ -23,7 +23,8 @@ from attrs import frozen
 
 from peertrain.errors import InputError
 from peertrain.rules.catalog import Catalogue
-from peertrain.rules.model import Course, Delivery, to_hours
+from peertrain.rules.compliance import credited_hours
+from peertrain.rules.model import Delivery, to_hours
 
 __all__ = ["ROW_COLUMNS", "Credits", "Scale", "credits_table"]
 
@@ -127,21 +128,6 @@ def _split(key: int, bounds: list[int]) -> list[int]:
     return codes[::-1]
 
 
-def _hours_of(course: Course, text: str | None) -> tuple[Decimal, str | None]:
-    """The hours a record counts and its note's text after the id, from the record's hours text."""
-    if text is None:
-        if course.hours is None:
-            return Decimal(0), f" ({course.id}): no hours on the record and none in the catalogue; counted as 0 h"
-        return course.hours, None
-    hours = to_hours(Decimal(text))
-    if course.hours is not None and hours != course.hours:
-        return hours, (
-            f" ({course.id}): the record says {hours} h, the catalogue {course.hours} h; "
-            "the record's hours were used"
-        )
-    return hours, None
-
-
 def _iso_dates(text: pl.Series) -> pl.Series:
     """The ledger's ``YYYY-MM-DD`` (``date.isoformat()``) as dates, parsed by Arrow's cast: a sixth
     of the time of ``str.to_date``."""
@@ -172,17 +158,17 @@ def credits_table(
     found = {}
     for key in keys.unique().to_list():
         c, t = _split(key, bounds)
-        found[key] = _hours_of(catalogue.course(str(course_ids[c])), texts[t])
+        text = texts[t]
+        hours = None if text is None else to_hours(Decimal(text))
+        found[key] = credited_hours(catalogue.course(str(course_ids[c])), hours)
     scale = scale_for([*(hours for hours, _note in found.values()), *more_hours])
     units = keys.replace_strict({k: scale.units(h) for k, (h, _n) in found.items()}, return_dtype=pl.Int64)
     tails = {k: note for k, (_h, note) in found.items() if note is not None}
-    note_tail = keys.replace_strict(tails, default=None, return_dtype=pl.String) if tails else None
-    table = rows.with_columns(hours=units)
-    note: pl.Expr = pl.lit(None, dtype=pl.String)
-    if note_tail is not None:
-        table = table.with_columns(note=pl.lit("completion ") + pl.col("id") + note_tail)
-        note = pl.col("note")
-    warnings = frozenset(table.select(note.drop_nulls()).to_series().to_list()) if tails else frozenset[str]()
+    note = pl.lit(None, dtype=pl.String)
+    if tails:
+        note = pl.lit("completion ") + pl.col("id") + keys.replace_strict(tails, default=None, return_dtype=pl.String)
+    table = rows.with_columns(hours=units, note=note)
+    warnings = frozenset(table.get_column("note").drop_nulls().to_list())
     roster = pl.Series(members.categories).implode()  # type: ignore[attr-defined]
     table = table.with_columns(on=_iso_dates(table.get_column("on")))
     kept = table.select(pl.col("member").is_in(roster) & (pl.col("on") <= as_of)).to_series()
@@ -206,7 +192,7 @@ def credits_table(
     distinct = sorted(set(looks.values()))
     number = {look: n for n, look in enumerate(distinct)}
     table = table.select(
-        "member", "id", "course", "on", "hours", note.alias("note"),
+        "member", "id", "course", "on", "hours", "note",
         group=group_key.replace_strict({k: number[look] for k, look in looks.items()}, return_dtype=pl.Int32),
     ).sort("member", "on", "id")
     return Credits(table=table, groups=dict(enumerate(distinct)), scale=scale, warnings=warnings)
